@@ -1,0 +1,25 @@
+/* cli.h: the little that every program's main() shares. Nothing here exits:
+ * main() returns the code, so exit statuses are decided in cmd/ alone. */
+#ifndef ERNIE_CLI_H
+#define ERNIE_CLI_H
+
+#include <stdio.h>
+
+/* Remember the program name (basename of argv0) and restore SIGPIPE's
+ * default action, so `| head` ends the program quietly. */
+void cli_init(const char *argv0);
+const char *cli_prog(void);
+
+/* Print "prog: <err_msg()>" on stderr and return code (for `return cli_fail(rc);`). */
+int cli_fail(int code);
+
+/* Print "prog: <message>" on stderr and return ERR_USAGE, with a hint to --help. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "PROG VERSION" on stdout. */
+int cli_version(void);
+
+/* Flush f and report a write error (ERR_IO, "name: write error: ...") or 0. */
+int cli_flush(FILE *f, const char *name);
+
+#endif

@@ -1,0 +1,64 @@
+/* matmul.h: the weight kernels, behind one small interface so they can be
+ * made fast without touching the model.
+ *
+ * Weights are row-major [rows, cols] matrices used in place (usually bf16
+ * pointers into the mmap'd safetensors). Decode multiplies one vector
+ * (mat_vec, bandwidth-bound: fused dtype conversion, rows split across the
+ * pool); prefill multiplies a batch (mat_mul, FLOP-bound: sgemm or a bf16
+ * GEMM). The Compute context owns the thread pool, the precision and the
+ * scratch space; one per process, used from one thread at a time.
+ */
+#ifndef ERNIE_MATMUL_H
+#define ERNIE_MATMUL_H
+
+#include <stdint.h>
+
+typedef enum { DT_F32, DT_BF16, DT_F16 } DType;
+
+typedef struct {
+	DType dtype;
+	const void *data;       /* rows * cols elements, row-major, not owned */
+	int64_t rows, cols;
+} Mat;
+
+typedef enum {
+	PREC_AUTO,      /* bf16 arithmetic where the CPU has BF16 dot products, else f32 */
+	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
+	PREC_BF16,      /* activations rounded to bf16, bf16 dot products, f32 sums */
+} Precision;
+
+typedef enum {
+	ISA_AUTO,       /* the best the CPU has */
+	ISA_PORTABLE,   /* plain C */
+	ISA_AVX2,       /* AVX2 + FMA + F16C */
+	ISA_AVX512,     /* AVX-512 F/BW/VL */
+	ISA_AVX512BF16, /* AVX-512 + BF16 (vdpbf16ps) */
+	ISA_COUNT
+} Isa;
+
+typedef struct Compute Compute;
+
+/* threads <= 0: the machine's cores. Fails (ERR_USAGE) if isa is not
+ * supported by this CPU, or bf16 precision is asked where it cannot be done. */
+int compute_new(Compute **c, int threads, Precision prec, Isa isa);
+void compute_free(Compute *c);
+int compute_threads(const Compute *c);
+Precision compute_precision(const Compute *c);   /* never PREC_AUTO */
+const char *compute_isa_name(const Compute *c);  /* "avx512bf16", "portable", ... */
+int isa_supported(Isa isa);
+
+/* y[W->rows] = W · x[W->cols] */
+void mat_vec(Compute *c, float *y, const Mat *W, const float *x);
+
+/* Y[n][W->rows] = X[n][W->cols] · Wᵀ */
+void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
+
+/* Run fn(arg, i) for every i in [0, n) on the pool's threads; returns when
+ * all are done. */
+void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n);
+
+/* bf16 / f16 -> f32, exact. */
+float bf16_to_f32(uint16_t h);
+float f16_to_f32(uint16_t h);
+
+#endif

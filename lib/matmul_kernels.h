@@ -1,0 +1,34 @@
+/* matmul_kernels.h: what one instruction set provides to lib/matmul.c
+ * (internal). Each lib/matmul_<isa>.c fills a Kernels table; a NULL entry
+ * means "not available with this ISA". Row ranges are [r0, r1). */
+#ifndef ERNIE_MATMUL_KERNELS_H
+#define ERNIE_MATMUL_KERNELS_H
+
+#include <stdint.h>
+
+#include "matmul.h"
+
+typedef struct {
+	/* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
+	void (*vec_f32)(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+	/* the same with bf16 W and x rounded to bf16 (xb[cols rounded up
+	 * to even], zero padded), f32 sums */
+	void (*vec_bf16)(float *y, const Mat *W, const uint16_t *xb, int64_t r0, int64_t r1);
+	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
+	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
+	/* Y[m][r] = Xb[m] · W[r] for m < n, r in [r0, r1); bf16 W, Xb as in
+	 * vec_bf16 with row stride kp (cols rounded up to even); ldy is Y's
+	 * row stride; pack is scratch of gemm_pack_size(cols) bytes */
+	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint16_t *Xb,
+			  int64_t kp, int n, int64_t r0, int64_t r1, void *pack);
+} Kernels;
+
+extern const Kernels kernels_portable;
+#if defined(__x86_64__)
+extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
+#endif
+
+/* f32 -> bf16, round to nearest even (NaN kept a NaN) */
+uint16_t f32_to_bf16(float f);
+
+#endif

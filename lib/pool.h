@@ -1,0 +1,17 @@
+/* pool.h: a persistent thread pool. Threads are created once; each call
+ * wakes them (they spin briefly after a job, then sleep), hands out task
+ * indices from a shared counter and returns when every task is done. The
+ * calling thread works too, so a pool of N threads starts N - 1. */
+#ifndef ERNIE_POOL_H
+#define ERNIE_POOL_H
+
+typedef struct Pool Pool;
+
+/* threads >= 1. Fails (ERR_IO) if a thread cannot be created. */
+int pool_new(Pool **p, int threads);
+void pool_free(Pool *p);
+int pool_threads(const Pool *p);
+/* Run fn(arg, i) for every i in [0, n); one job at a time per pool. */
+void pool_run(Pool *p, void (*fn)(void *arg, int i), void *arg, int n);
+
+#endif

@@ -1,0 +1,94 @@
+#include "test.h"
+#include "doc.h"
+#include "err.h"
+
+static int load(Doc *d, const char *text)
+{
+	return doc_load_buffer(d, "t.json", text, strlen(text));
+}
+
+TEST(doc_json_object)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "{\"a\": 1, \"b\": [true, null, \"x\"], \"c\": 2.5e3}"), 0);
+	long long a;
+	double c;
+	int t;
+	CHECK_EQ_INT(doc_int(&d, doc_get(d.root, "a"), "a", &a), 0);
+	CHECK_EQ_INT(a, 1);
+	CHECK_EQ_INT(doc_double(&d, doc_get(d.root, "c"), "c", &c), 0);
+	CHECK_NEAR(c, 2500, 0);
+	DocNode *b = doc_get(d.root, "b");
+	CHECK(b && b->kind == DOC_SEQ && b->n == 3);
+	CHECK_EQ_INT(doc_bool(&d, b->kids[0], "b[0]", &t), 0);
+	CHECK_EQ_INT(t, 1);
+	CHECK(doc_is_null(b->kids[1]));
+	CHECK(!doc_is_null(b->kids[2]));
+	CHECK(doc_get(d.root, "missing") == NULL);
+	doc_free(&d);
+}
+
+TEST(doc_quoted_null_is_a_string)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "[\"null\", null, '']"), 0);
+	CHECK(!doc_is_null(d.root->kids[0]));
+	CHECK(doc_is_null(d.root->kids[1]));
+	CHECK(!doc_is_null(d.root->kids[2]));
+	doc_free(&d);
+}
+
+TEST(doc_surrogate_pairs_joined)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "{\"e\": \"a\\ud83d\\ude00b\\\\ud83d\", \"f\": \"\\u00e9\"}"), 0);
+	CHECK_EQ_STR(doc_get(d.root, "e")->str, "a\xF0\x9F\x98\x80" "b\\ud83d");
+	CHECK_EQ_STR(doc_get(d.root, "f")->str, "\xC3\xA9");
+	doc_free(&d);
+}
+
+TEST(doc_yaml_block)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "- role: user\n  content: |\n    two\n    lines\n"), 0);
+	CHECK(d.root && d.root->kind == DOC_SEQ && d.root->n == 1);
+	CHECK_EQ_STR(doc_get(d.root->kids[0], "content")->str, "two\nlines\n");
+	CHECK_EQ_INT(doc_get(d.root->kids[0], "content")->line, 2);
+	doc_free(&d);
+}
+
+TEST(doc_errors_name_line_and_column)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "{\"a\": 1,\n \"b\": [1, 2}\n"), ERR_DATA);
+	CHECK(strstr(err_msg(), "t.json:2:") != NULL);
+	CHECK_EQ_INT(load(&d, "a: &x [1]\nb: *x\n"), ERR_DATA);
+	CHECK(strstr(err_msg(), "alias") != NULL);
+	CHECK_EQ_INT(load(&d, "a: 1\n---\nb: 2\n"), ERR_DATA);
+	CHECK_EQ_INT(load(&d, "{\"n\": \"x\"}"), 0);
+	long long v;
+	CHECK_EQ_INT(doc_int(&d, doc_get(d.root, "n"), "n", &v), ERR_DATA);
+	CHECK(strstr(err_msg(), "t.json:1:7: n: expected an integer") != NULL);
+	CHECK_EQ_INT(doc_int(&d, doc_get(d.root, "m"), "m", &v), ERR_DATA);
+	CHECK(strstr(err_msg(), "missing m") != NULL);
+	doc_free(&d);
+}
+
+TEST(doc_depth_bounded)
+{
+	char buf[400];
+	memset(buf, '[', 200);
+	memset(buf + 200, ']', 199);
+	buf[399] = 0;
+	Doc d;
+	CHECK_EQ_INT(load(&d, buf), ERR_DATA);
+	CHECK(strstr(err_msg(), "nested deeper") != NULL);
+}
+
+TEST(doc_empty)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, ""), 0);
+	CHECK(d.root == NULL);
+	doc_free(&d);
+}

@@ -1,0 +1,43 @@
+/* test.h: the unit-test harness. Each tests/unit/t_*.c defines TEST(name)
+ * functions; they register themselves and build/tests/unit runs them all
+ * (or those whose name contains argv[1]), printing "ok NAME" or
+ * "FAIL NAME: file:line: what" per test. tests/run counts the lines. */
+#ifndef ERNIE_TEST_H
+#define ERNIE_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef void (*TestFn)(void);
+void test_register(const char *name, TestFn fn);
+extern int test_failed;              /* set by CHECK in the running test */
+extern const char *test_data_dir;    /* tests/data (or $TEST_DATA) */
+
+#define TEST(name)                                                   \
+	static void test_##name(void);                               \
+	__attribute__((constructor)) static void reg_##name(void)    \
+	{ test_register(#name, test_##name); }                       \
+	static void test_##name(void)
+
+#define CHECK(cond) do { if (!(cond)) {                                   \
+	printf("  %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond);        \
+	test_failed = 1; } } while (0)
+
+#define CHECK_EQ_INT(a, b) do { long long a_ = (a), b_ = (b); if (a_ != b_) { \
+	printf("  %s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+	test_failed = 1; } } while (0)
+
+#define CHECK_EQ_STR(a, b) do { const char *a_ = (a), *b_ = (b);          \
+	if (!a_ || !b_ || strcmp(a_, b_)) {                                \
+	printf("  %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
+	       #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                \
+	test_failed = 1; } } while (0)
+
+#define CHECK_NEAR(a, b, tol) do { double a_ = (a), b_ = (b);             \
+	if (!(fabs(a_ - b_) <= (tol))) {                                   \
+	printf("  %s:%d: %s == %g, expected %g +- %g\n", __FILE__, __LINE__, \
+	       #a, a_, b_, (double)(tol));                                 \
+	test_failed = 1; } } while (0)
+
+#endif
