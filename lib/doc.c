@@ -147,29 +147,28 @@ static int load_collection(Loader *L, DocNode *n, yaml_event_type_t end)
 	if (++L->depth > DOC_MAX_DEPTH)
 		return err(ERR_DATA, "%s:%d:%d: nested deeper than %d levels", L->name,
 			   n->line, n->col, DOC_MAX_DEPTH);
+	int rc = 0;
 	for (;;) {
 		yaml_event_t ev;
-		int rc = next_event(L, &ev);
-		if (rc)
-			return rc;
+		if ((rc = next_event(L, &ev)) != 0)
+			break;
 		if (ev.type == end) {
 			yaml_event_delete(&ev);
-			break;
+			L->depth--;
+			return 0;
 		}
 		DocNode *kid = NULL;
 		rc = load_node(L, &ev, &kid);
 		if (!rc && (rc = push(n, kids, &cap, kid)) != 0)
 			node_free(kid);
-		if (rc) {
-			if (n->kind == DOC_MAP && kids % 2)     /* a key without its value */
-				node_free(n->kids[kids - 1]);
-			return rc;
-		}
+		if (rc)
+			break;
 		kids++;
 		n->n = n->kind == DOC_MAP ? kids / 2 : kids;
 	}
-	L->depth--;
-	return 0;
+	if (n->kind == DOC_MAP && kids % 2)     /* a key without its value */
+		node_free(n->kids[kids - 1]);
+	return rc;
 }
 
 static int load_node(Loader *L, yaml_event_t *ev, DocNode **out)
@@ -353,9 +352,9 @@ int doc_int(const Doc *d, const DocNode *n, const char *what, long long *out)
 	char *end;
 	errno = 0;
 	long long v = strtoll(n->str, &end, 10);
-	if (*end == '.' ) {         /* JSON writers may say 64.0 */
+	if (*end == '.') {         /* JSON writers may say 64.0 */
 		double x = strtod(n->str, &end);
-		if (*end || x != (double)(long long)x || fabs(x) > 9e15)
+		if (*end || !(fabs(x) <= 9e15) || x != floor(x))
 			return want(d, n, what, "an integer");
 		v = (long long)x;
 	}

@@ -26,6 +26,9 @@ typedef struct {
 extern const Kernels kernels_portable;
 #if defined(__x86_64__)
 extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
+/* shared by the AVX-512 tables */
+void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
 #endif
 
 /* f32 -> bf16, round to nearest even (NaN kept a NaN) */

@@ -102,9 +102,13 @@ void specials_free(Specials *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* The longest token that text[0..len) starts with, as an index into v. */
-static int match_at(const Specials *s, const char *text, size_t len, size_t *which)
+size_t specials_prefix(const Specials *s, const char *text, size_t len, size_t *which)
 {
+	if (s->n == 0 || len == 0)
+		return 0;
+	unsigned char c = (unsigned char)text[0];
+	if (!(s->first[c / 8] >> (c % 8) & 1))
+		return 0;
 	size_t top = len < s->maxlen ? len : s->maxlen;
 	for (size_t l = top; l > 0; l--) {
 		if (!s->haslen[l])
@@ -112,7 +116,7 @@ static int match_at(const Specials *s, const char *text, size_t len, size_t *whi
 		size_t pos = lower_bound(s, text, l);
 		if (is_at(s, pos, text, l)) {
 			*which = s->sorted[pos];
-			return 1;
+			return l;
 		}
 	}
 	return 0;
@@ -123,8 +127,7 @@ int specials_find(const Specials *s, const char *text, size_t len, size_t *at, s
 	if (s->n == 0)
 		return 0;
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if ((s->first[c / 8] >> (c % 8) & 1) && match_at(s, text + i, len - i, which)) {
+		if (specials_prefix(s, text + i, len - i, which)) {
 			*at = i;
 			return 1;
 		}
@@ -178,10 +181,11 @@ int specials_builtin(Specials *s)
 static int token_text(const Doc *d, const DocNode *n, const char *key, const char **text, size_t *len)
 {
 	if (n->kind == DOC_MAP) {
-		n = doc_get(n, "content");
-		if (!n)
+		const DocNode *c = doc_get(n, "content");
+		if (!c)
 			return err(ERR_DATA, "%s:%d:%d: '%s': token object without \"content\"",
-			           d->name, n ? n->line : 0, n ? n->col : 0, key);
+			           d->name, n->line, n->col, key);
+		n = c;
 	}
 	int rc = doc_string(d, n, key, text);
 	if (!rc)
@@ -221,13 +225,13 @@ static int read_named(Specials *s, const Doc *d)
 		} else if (!strcmp(k->str, "added_tokens_decoder") && v->kind == DOC_MAP) {
 			for (size_t j = 0; !rc && j < v->n; j++) {
 				const DocNode *idn = v->kids[2 * j], *tok = v->kids[2 * j + 1];
-				long long id;
 				const char *text;
 				size_t len;
-				rc = doc_int(d, idn, "added_tokens_decoder id", &id);
-				if (!rc && (id < 0 || id > INT32_MAX))
-					rc = err(ERR_DATA, "%s:%d:%d: added_tokens_decoder: id %lld out of range",
-					         d->name, idn->line, idn->col, id);
+				char *end;
+				long long id = idn->kind == DOC_SCALAR ? strtoll(idn->str, &end, 10) : -1;
+				if (id < 0 || id > INT32_MAX || end == idn->str || *end)
+					rc = err(ERR_DATA, "%s:%d:%d: added_tokens_decoder: key is not an id",
+					         d->name, idn->line, idn->col);
 				if (!rc)
 					rc = token_text(d, tok, k->str, &text, &len);
 				if (!rc)

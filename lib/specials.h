@@ -54,4 +54,8 @@ int specials_add(Specials *s, const char *text, size_t len, int32_t id, int adde
  * *which (index into s->v), or 0 if no token occurs. */
 int specials_find(const Specials *s, const char *text, size_t len, size_t *at, size_t *which);
 
+/* The longest token that text[0..len) starts with: its length, and *which
+ * its index into s->v; 0 if none. */
+size_t specials_prefix(const Specials *s, const char *text, size_t len, size_t *which);
+
 #endif

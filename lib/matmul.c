@@ -1,0 +1,280 @@
+/* matmul.c: the Compute context (pool, precision, scratch), the choice of
+ * kernels by ISA, and how work is split across threads. The arithmetic is
+ * in lib/matmul_<isa>.c.
+ *
+ * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
+ * and called by each pool thread on its own block of weight rows, so the
+ * two never oversubscribe the cores. */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "matmul_kernels.h"
+#include "pool.h"
+
+#define PAR_MIN_ELEMS 32768  /* smaller matrix-vector products stay on one thread */
+#define MV_MAX_N 3           /* mat_mul on so few rows runs as matrix-vector products */
+#define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
+#define ROW_ALIGN 16         /* thread row blocks start on a multiple of this */
+
+typedef struct {
+	void *p;
+	size_t cap;                 /* bytes */
+} Buf;
+
+struct Compute {
+	Pool *pool;
+	Isa isa;
+	Precision prec;
+	const Kernels *k;
+	Buf xb;                     /* activations as bf16: [n][cols rounded to even] */
+	Buf *panel;                 /* [threads] f32 weight panels or bf16 GEMM packs */
+};
+
+static const char *isa_names[ISA_COUNT] = {
+	"auto", "portable", "avx2", "avx512", "avx512bf16",
+};
+
+static const Kernels *isa_kernels(Isa isa)
+{
+	switch (isa) {
+#if defined(__x86_64__)
+	case ISA_AVX2:
+		return &kernels_avx2;
+	case ISA_AVX512:
+		return &kernels_avx512;
+	case ISA_AVX512BF16:
+		return &kernels_avx512bf16;
+#endif
+	default:
+		return &kernels_portable;
+	}
+}
+
+/* The CPUs this process may run on ($OPENBLAS_NUM_THREADS if set). */
+static int default_threads(void)
+{
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	cpu_set_t set;
+
+	if (env && atoi(env) > 0)
+		return atoi(env);
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+int compute_new(Compute **out, int threads, Precision prec, Isa isa)
+{
+	Compute *c;
+	int rc;
+
+	*out = NULL;
+	if (isa == ISA_AUTO)
+		for (isa = ISA_COUNT - 1; !isa_supported(isa); isa--)
+			;
+	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
+		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
+			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
+	if (prec == PREC_AUTO)
+		prec = isa_kernels(isa)->vec_bf16 ? PREC_BF16 : PREC_F32;
+	if (prec == PREC_BF16 && !isa_kernels(isa)->vec_bf16)
+		return err(ERR_USAGE, "bf16 precision needs AVX512-BF16 (instruction set: %s)",
+			   isa_names[isa]);
+	if (threads <= 0)
+		threads = default_threads();
+	c = calloc(1, sizeof *c);
+	if (!c || !(c->panel = calloc(threads, sizeof *c->panel)))
+		return free(c), err(ERR_IO, "compute: out of memory");
+	if ((rc = pool_new(&c->pool, threads))) {
+		free(c->panel);
+		free(c);
+		return rc;
+	}
+	c->isa = isa;
+	c->prec = prec;
+	c->k = isa_kernels(isa);
+	openblas_set_num_threads(1);
+	*out = c;
+	return 0;
+}
+
+void compute_free(Compute *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < pool_threads(c->pool); i++)
+		free(c->panel[i].p);
+	free(c->panel);
+	free(c->xb.p);
+	pool_free(c->pool);
+	free(c);
+}
+
+int compute_threads(const Compute *c) { return pool_threads(c->pool); }
+Precision compute_precision(const Compute *c) { return c->prec; }
+const char *compute_isa_name(const Compute *c) { return isa_names[c->isa]; }
+
+void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n)
+{
+	pool_run(c->pool, fn, arg, n);
+}
+
+/* Make b hold at least size bytes (64-byte aligned); 0 or -1. */
+static int reserve(Buf *b, size_t size)
+{
+	void *p;
+	if (b->cap >= size)
+		return 0;
+	size = (size + 63) & ~(size_t)63;
+	if (!(p = aligned_alloc(64, size)))
+		return -1;
+	free(b->p);
+	b->p = p;
+	b->cap = size;
+	return 0;
+}
+
+static int use_bf16(const Compute *c, const Mat *W)
+{
+	return c->prec == PREC_BF16 && W->dtype == DT_BF16;
+}
+
+/* ---- rows split across the threads ---- */
+
+typedef struct {
+	Compute *c;
+	float *y;                   /* mat_vec: [rows]; mat_mul: [n][rows] */
+	const Mat *W;
+	const float *x;             /* [n][cols] */
+	const uint16_t *xb;         /* [n][kp] bf16, or NULL */
+	int64_t kp;                 /* row stride of xb */
+	int n;
+	int64_t per;                /* rows per task */
+} Job;
+
+static int split(Job *j, int64_t rows, int tasks)
+{
+	j->per = (rows + tasks - 1) / tasks;
+	j->per = (j->per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+	return (int)((rows + j->per - 1) / j->per);
+}
+
+static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
+{
+	*r0 = i * j->per;
+	*r1 = *r0 + j->per < j->W->rows ? *r0 + j->per : j->W->rows;
+}
+
+/* x rounded to bf16, zero padded to an even length. */
+static void round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp)
+{
+	for (int64_t k = 0; k < cols; k++)
+		xb[k] = f32_to_bf16(x[k]);
+	for (int64_t k = cols; k < kp; k++)
+		xb[k] = 0;
+}
+
+static void vec_task(void *arg, int i)
+{
+	Job *j = arg;
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	if (j->xb)
+		j->c->k->vec_bf16(j->y, j->W, j->xb, r0, r1);
+	else
+		j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
+}
+
+void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
+{
+	Job j = {.c = c, .y = y, .W = W, .x = x, .n = 1};
+	int tasks = W->rows * W->cols < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
+
+	j.kp = (W->cols + 1) & ~(int64_t)1;
+	if (use_bf16(c, W) && reserve(&c->xb, j.kp * sizeof(uint16_t)) == 0) {
+		round_bf16(c->xb.p, x, W->cols, j.kp);
+		j.xb = c->xb.p;
+	}
+	tasks = split(&j, W->rows, tasks);
+	if (tasks == 1)
+		vec_task(&j, 0);
+	else
+		pool_run(c->pool, vec_task, &j, tasks);
+}
+
+/* ---- batches: f32 sgemm over converted panels, or the bf16 GEMM ---- */
+
+static void sgemm_task(void *arg, int i)
+{
+	Job *j = arg;
+	const Mat *W = j->W;
+	int64_t r0, r1;
+
+	range(j, i, &r0, &r1);
+	for (int64_t p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
+		int64_t p1 = p0 + PANEL_ROWS < r1 ? p0 + PANEL_ROWS : r1;
+		const float *w = (const float *)W->data + p0 * W->cols;
+		if (W->dtype != DT_F32) {
+			j->c->k->to_f32(j->c->panel[i].p, W, p0, p1);
+			w = j->c->panel[i].p;
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(p1 - p0),
+			    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
+			    0.0f, j->y + p0, (int)W->rows);
+	}
+}
+
+static void round_task(void *arg, int i)
+{
+	Job *j = arg;
+	round_bf16((uint16_t *)j->xb + i * j->kp, j->x + i * j->W->cols, j->W->cols, j->kp);
+}
+
+static void gemm_task(void *arg, int i)
+{
+	Job *j = arg;
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	j->c->k->gemm_bf16(j->y, j->W->rows, j->W, j->xb, j->kp, j->n, r0, r1,
+			   j->c->panel[i].p);
+}
+
+/* Scratch for every thread; 0 or -1. */
+static int reserve_panels(Compute *c, size_t size)
+{
+	for (int i = 0; i < pool_threads(c->pool); i++)
+		if (reserve(&c->panel[i], size))
+			return -1;
+	return 0;
+}
+
+void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
+{
+	Job j = {.c = c, .y = Y, .W = W, .x = X, .n = n};
+	int tasks = split(&j, W->rows, pool_threads(c->pool));
+	int bf16 = use_bf16(c, W) && c->k->gemm_bf16;
+
+	j.kp = (W->cols + 1) & ~(int64_t)1;
+	if (n > MV_MAX_N && bf16 &&
+	    reserve(&c->xb, (size_t)n * j.kp * sizeof(uint16_t)) == 0 &&
+	    reserve_panels(c, (size_t)j.kp * (j.per + ROW_ALIGN) * sizeof(uint16_t)) == 0) {
+		j.xb = c->xb.p;
+		pool_run(c->pool, round_task, &j, n);
+		pool_run(c->pool, gemm_task, &j, tasks);
+		return;
+	}
+	if (n > MV_MAX_N && !bf16 &&
+	    reserve_panels(c, (size_t)PANEL_ROWS * W->cols * sizeof(float)) == 0) {
+		pool_run(c->pool, sgemm_task, &j, tasks);
+		return;
+	}
+	/* few rows, or no memory for scratch */
+	for (int m = 0; m < n; m++)
+		mat_vec(c, Y + (int64_t)m * W->rows, W, X + (int64_t)m * W->cols);
+}

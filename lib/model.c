@@ -1,0 +1,380 @@
+/* model.c: the forward pass over a batch of tokens, and the sequence state.
+ * Loading is in model_load.c. */
+#include "model.h"
+#include "err.h"
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct State {
+	const Model *m;
+	int pos;                /* tokens in the sequence */
+	int cap;                /* positions the KV cache holds now */
+	int limit;              /* positions it may grow to */
+	float **kc, **vc;       /* [L] -> [cap][nkv·d]: rotated keys, values */
+	float *scores;          /* [nh][cap] attention weights, one row per head */
+	int nb;                 /* rows the batch buffers below hold */
+	float *x;               /* [nb][H] residual stream */
+	float *xn;              /* [nb][H] normed input of a block */
+	float *y;               /* [nb][H] output of a block */
+	float *xg, *yg;         /* [nb][H] rows routed to one expert, its output */
+	float *q;               /* [nb][nh·d] queries */
+	float *att;             /* [nb][nh·d] attention output */
+	float *h1, *h2;         /* [nb][W] MLP hidden (W: the widest MLP) */
+	float *cos, *sin;       /* [nb][d/2] RoPE angles of each row's position */
+	int *sel;               /* [nb][top_k] experts chosen for each row */
+	float *wsel;            /* [nb][top_k] their combine weights */
+	int *rows;              /* [nb] rows routed to one expert */
+	float *rw;              /* [nb] their weights */
+	float *probs;           /* [E] router probabilities of one row */
+};
+
+/* ---- sizes -------------------------------------------------------------- */
+
+static int64_t mlp_width(const Model *m)
+{
+	const Config *c = &m->cfg;
+	int64_t w = c->inter;
+	if (c->moe && c->moe_inter > w)
+		w = c->moe_inter;
+	return m->shared_width > w ? m->shared_width : w;
+}
+
+/* floats (and ints) per batch row */
+static uint64_t row_floats(const Model *m)
+{
+	const Config *c = &m->cfg;
+	uint64_t qd = (uint64_t)c->heads * (uint64_t)c->head_dim;
+	uint64_t k = c->moe ? (uint64_t)c->top_k : 0;
+	return 5 * (uint64_t)c->hidden + 2 * qd + 2 * (uint64_t)mlp_width(m) +
+	       (uint64_t)c->head_dim + 2 * k + 2;
+}
+
+uint64_t model_kv_bytes(const Model *m)
+{
+	const Config *c = &m->cfg;
+	return 2ull * (uint64_t)c->layers * (uint64_t)c->kv_heads * (uint64_t)c->head_dim *
+	       sizeof(float);
+}
+
+uint64_t model_scratch_bytes(const Model *m, int batch)
+{
+	return (row_floats(m) * (uint64_t)batch + (uint64_t)m->cfg.experts) * sizeof(float);
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+int state_new(State **out, const Model *m, int limit)
+{
+	State *s = calloc(1, sizeof *s);
+	*out = NULL;
+	if (!s)
+		return err(ERR_IO, "out of memory");
+	s->m = m;
+	s->limit = limit > 0 && limit < m->cfg.max_pos ? limit : m->cfg.max_pos;
+	s->kc = calloc((size_t)m->cfg.layers, sizeof *s->kc);
+	s->vc = calloc((size_t)m->cfg.layers, sizeof *s->vc);
+	s->probs = malloc((size_t)(m->cfg.experts + 1) * sizeof *s->probs);
+	if (!s->kc || !s->vc || !s->probs) {
+		state_free(s);
+		return err(ERR_IO, "out of memory");
+	}
+	*out = s;
+	return 0;
+}
+
+static void free_batch(State *s)
+{
+	float **f[] = { &s->x, &s->xn, &s->y, &s->xg, &s->yg, &s->q, &s->att, &s->h1, &s->h2,
+			&s->cos, &s->sin, &s->wsel, &s->rw };
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		free(*f[i]);
+		*f[i] = NULL;
+	}
+	free(s->sel);
+	free(s->rows);
+	s->sel = s->rows = NULL;
+	s->nb = 0;
+}
+
+void state_free(State *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; s->kc && s->vc && i < s->m->cfg.layers; i++) {
+		free(s->kc[i]);
+		free(s->vc[i]);
+	}
+	free(s->kc);
+	free(s->vc);
+	free(s->scores);
+	free(s->probs);
+	free_batch(s);
+	free(s);
+}
+
+void state_reset(State *s) { s->pos = 0; }
+int state_pos(const State *s) { return s->pos; }
+int state_limit(const State *s) { return s->limit; }
+
+/* Room for need positions: grow by doubling (at most to the limit) so long
+ * sequences cost few copies and short ones little memory. */
+static int ensure_kv(State *s, int need)
+{
+	const Config *c = &s->m->cfg;
+	if (need <= s->cap)
+		return 0;
+	int cap = s->cap * 2 > 64 ? s->cap * 2 : 64;
+	if (cap < need)
+		cap = need;
+	if (cap > s->limit)
+		cap = s->limit;
+	size_t row = (size_t)c->kv_heads * (size_t)c->head_dim * sizeof(float);
+	for (int i = 0; i < c->layers; i++) {
+		float *k = realloc(s->kc[i], (size_t)cap * row);
+		if (k)
+			s->kc[i] = k;
+		float *v = realloc(s->vc[i], (size_t)cap * row);
+		if (v)
+			s->vc[i] = v;
+		if (!k || !v)
+			return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
+	}
+	free(s->scores);
+	if (!(s->scores = malloc((size_t)c->heads * (size_t)cap * sizeof(float)))) {
+		s->cap = 0;     /* caches still valid, scores not: make the next call retry */
+		return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
+	}
+	s->cap = cap;
+	return 0;
+}
+
+static int ensure_batch(State *s, int nb)
+{
+	const Config *c = &s->m->cfg;
+	if (nb <= s->nb)
+		return 0;
+	free_batch(s);
+	size_t H = (size_t)c->hidden, qd = (size_t)c->heads * (size_t)c->head_dim;
+	size_t W = (size_t)mlp_width(s->m), half = (size_t)c->head_dim / 2;
+	size_t k = c->moe ? (size_t)c->top_k : 1, n = (size_t)nb;
+	struct { float **p; size_t size; } f[] = {
+		{ &s->x, H }, { &s->xn, H }, { &s->y, H }, { &s->xg, H }, { &s->yg, H },
+		{ &s->q, qd }, { &s->att, qd }, { &s->h1, W }, { &s->h2, W },
+		{ &s->cos, half }, { &s->sin, half }, { &s->wsel, k }, { &s->rw, 1 },
+	};
+	int ok = 1;
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		ok &= (*f[i].p = malloc(n * f[i].size * sizeof(float))) != NULL;
+	ok &= (s->sel = malloc(n * k * sizeof *s->sel)) != NULL;
+	ok &= (s->rows = malloc(n * sizeof *s->rows)) != NULL;
+	if (!ok) {
+		free_batch(s);
+		return err(ERR_IO, "buffers for a batch of %d tokens: out of memory", nb);
+	}
+	s->nb = nb;
+	return 0;
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+/* Y[n][W.rows] = X[n][W.cols] · Wᵀ: decode one vector, prefill a batch. */
+static void linear(Compute *c, float *Y, const Mat *W, const float *X, int n)
+{
+	if (n == 1)
+		mat_vec(c, Y, W, X);
+	else
+		mat_mul(c, Y, W, X, n);
+}
+
+/* Y[n][H] = down(silu(gate(X)) ⊙ up(X)) */
+static void mlp(Compute *c, State *s, const Mlp *w, const float *X, int n, float *Y)
+{
+	linear(c, s->h1, &w->gate, X, n);
+	linear(c, s->h2, &w->up, X, n);
+	swiglu(s->h1, s->h2, (int64_t)n * w->gate.rows);
+	linear(c, Y, &w->down, s->h1, n);
+}
+
+typedef struct {
+	const Model *m;
+	State *s;
+	int layer, n, p0;       /* rows n at positions p0.. */
+} AttJob;
+
+/* Query head h of every row against the cache (causal: row i sees 0..p0+i). */
+static void attend_head(void *arg, int h)
+{
+	const AttJob *j = arg;
+	const Config *c = &j->m->cfg;
+	int d = c->head_dim, kvh = h / (c->heads / c->kv_heads);
+	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
+	float scale = 1.0f / sqrtf((float)d);
+	for (int i = 0; i < j->n; i++)
+		attend(j->s->att + i * qd + h * d, j->s->q + i * qd + h * d,
+		       j->s->kc[j->layer] + kvh * d, j->s->vc[j->layer] + kvh * d, j->p0 + i + 1,
+		       kvd, d, scale, j->s->scores + (int64_t)h * j->s->cap);
+}
+
+/* s->y = Attn(s->xn); keys and values of the rows go into the cache. */
+static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0)
+{
+	const Config *cf = &m->cfg;
+	const Layer *L = &m->w.layers[l];
+	int half = cf->head_dim / 2;
+	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
+	float *k = s->kc[l] + p0 * kvd, *v = s->vc[l] + p0 * kvd;
+
+	linear(c, s->q, &L->q, s->xn, n);
+	linear(c, k, &L->k, s->xn, n);
+	linear(c, v, &L->v, s->xn, n);
+	for (int i = 0; i < n; i++) {
+		rope(s->q + i * qd, cf->heads, half, s->cos + i * half, s->sin + i * half);
+		rope(k + i * kvd, cf->kv_heads, half, s->cos + i * half, s->sin + i * half);
+	}
+	AttJob j = { .m = m, .s = s, .layer = l, .n = n, .p0 = p0 };
+	compute_parallel(c, attend_head, &j, cf->heads);
+	linear(c, s->y, &L->o, s->att, n);
+}
+
+/* Router for one row: top_k experts by probability + bias, weighted by the
+ * probabilities alone, renormalised (arch.md §8). fp32 throughout. */
+static void route(const Model *m, const Layer *L, const float *x, float *p, int *sel, float *w)
+{
+	const Config *c = &m->cfg;
+	int E = c->experts, H = c->hidden;
+	for (int e = 0; e < E; e++) {
+		const float *r = L->router + (int64_t)e * H;
+		float acc = 0;
+		for (int i = 0; i < H; i++)
+			acc += r[i] * x[i];
+		p[e] = acc;
+	}
+	softmax(p, E);
+	float sum = 0;
+	for (int j = 0; j < c->top_k; j++) {
+		int best = -1;
+		for (int e = 0; e < E; e++) {
+			int taken = 0;
+			for (int t = 0; t < j; t++)
+				taken |= sel[t] == e;
+			if (!taken && (best < 0 || p[e] + L->bias[e] > p[best] + L->bias[best]))
+				best = e;      /* strict '>': ties go to the lower index */
+		}
+		sel[j] = best;
+		sum += p[best];
+	}
+	float denom = sum > (float)c->moe_norm_min ? sum : (float)c->moe_norm_min;
+	for (int j = 0; j < c->top_k; j++)
+		w[j] = p[sel[j]] / denom;
+}
+
+/* s->y = MoE(s->xn): each expert runs once on the rows routed to it. */
+static void moe(const Model *m, State *s, Compute *c, const Layer *L, int n)
+{
+	const Config *cf = &m->cfg;
+	int k = cf->top_k, H = cf->hidden;
+	for (int i = 0; i < n; i++)
+		route(m, L, s->xn + (int64_t)i * H, s->probs, s->sel + i * k, s->wsel + i * k);
+	if (L->shared.gate.data)
+		mlp(c, s, &L->shared, s->xn, n, s->y);
+	else
+		memset(s->y, 0, (size_t)n * H * sizeof *s->y);
+	for (int e = 0; e < cf->experts; e++) {
+		int cnt = 0;
+		for (int i = 0; i < n * k; i++)
+			if (s->sel[i] == e) {
+				s->rows[cnt] = i / k;
+				s->rw[cnt++] = s->wsel[i];
+			}
+		if (!cnt)
+			continue;
+		for (int r = 0; r < cnt; r++)
+			memcpy(s->xg + (int64_t)r * H, s->xn + (int64_t)s->rows[r] * H, H * sizeof(float));
+		mlp(c, s, &L->experts[e], s->xg, cnt, s->yg);
+		for (int r = 0; r < cnt; r++) {
+			float *y = s->y + (int64_t)s->rows[r] * H, *g = s->yg + (int64_t)r * H;
+			for (int i = 0; i < H; i++)
+				y[i] += s->rw[r] * g[i];
+		}
+	}
+}
+
+static void add(float *x, const float *y, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] += y[i];
+}
+
+/* One batch of n <= s->nb tokens at the end of the sequence. logits: NULL,
+ * or [n][V] (all) or [V] (last row only). */
+static void forward(const Model *m, State *s, Compute *c, const int32_t *ids, int n,
+		    float *logits, int all)
+{
+	const Config *cf = &m->cfg;
+	int H = cf->hidden, half = cf->head_dim / 2, p0 = s->pos;
+	float eps = (float)cf->eps;
+
+	for (int i = 0; i < n; i++) {
+		const Mat *E = &m->w.embed;
+		size_t esz = E->dtype == DT_F32 ? 4 : 2;
+		to_f32(s->x + (int64_t)i * H, E->dtype,
+		       (const char *)E->data + (size_t)ids[i] * (size_t)H * esz, H);
+		rope_angles(s->cos + i * half, s->sin + i * half, m->inv_freq, half, p0 + i);
+	}
+	for (int l = 0; l < cf->layers; l++) {
+		const Layer *L = &m->w.layers[l];
+		for (int i = 0; i < n; i++)
+			rmsnorm(s->xn + (int64_t)i * H, s->x + (int64_t)i * H, L->attn_norm, H, eps);
+		attention(m, s, c, l, n, p0);
+		add(s->x, s->y, (int64_t)n * H);
+		for (int i = 0; i < n; i++)
+			rmsnorm(s->xn + (int64_t)i * H, s->x + (int64_t)i * H, L->mlp_norm, H, eps);
+		if (L->moe)
+			moe(m, s, c, L, n);
+		else
+			mlp(c, s, &L->mlp, s->xn, n, s->y);
+		add(s->x, s->y, (int64_t)n * H);
+	}
+	s->pos += n;
+	if (!logits)
+		return;
+	int first = all ? 0 : n - 1;
+	for (int i = first; i < n; i++)
+		rmsnorm(s->xn + (int64_t)i * H, s->x + (int64_t)i * H, m->w.norm, H, eps);
+	linear(c, logits, &m->w.lm_head, s->xn + (int64_t)first * H, n - first);
+}
+
+/* ---- the sequence ------------------------------------------------------- */
+
+int model_check_ids(const Model *m, const int32_t *ids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] < 0 || ids[i] >= m->cfg.vocab)
+			return err(ERR_DATA, "token %d: id %d outside the vocabulary [0, %d)", i + 1,
+				   (int)ids[i], m->cfg.vocab);
+	return 0;
+}
+
+int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, float *logits,
+	       int all)
+{
+	int rc = model_check_ids(m, ids, n);
+	if (rc)
+		return rc;
+	if (n > s->limit - s->pos)
+		return err(ERR_DATA, "%d + %d tokens: past the context limit of %d", s->pos, n,
+			   s->limit);
+	if ((rc = ensure_kv(s, s->pos + n)) ||
+	    (rc = ensure_batch(s, n < MODEL_BATCH ? n : MODEL_BATCH)))
+		return rc;
+	int64_t V = m->cfg.vocab;
+	for (int i = 0; i < n; i += s->nb) {
+		int nb = n - i < s->nb ? n - i : s->nb;
+		float *out = !logits ? NULL : all ? logits + i * V : i + nb == n ? logits : NULL;
+		forward(m, s, c, ids + i, nb, out, all);
+	}
+	return 0;
+}

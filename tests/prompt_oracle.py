@@ -1,0 +1,341 @@
+#!/usr/bin/python3
+"""Compare ernie-prompt with outside oracles, on generated inputs.
+
+Chat: Jinja2 renders the official chat_template.jinja (tests/data/prompt/) the
+way Hugging Face's apply_chat_template does. Web search: Python's str.format
+fills the official websearch_*.txt files; the {references} layout is written
+here from the issue's description. Special-token neutralisation is
+re-implemented here (leftmost-longest match, first character made
+full-width) from the token lists in tests/data/prompt/.
+
+usage: /usr/bin/python3 tests/prompt_oracle.py BIN/ernie-prompt [SEED]
+Prints "ok NAME" / "FAIL NAME: why" lines (tests/lib.sh conventions).
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import unicodedata
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+import jinja2.ext
+
+PROG = sys.argv[1]
+SEED = int(sys.argv[2]) if len(sys.argv) > 2 else 4504
+DATA = os.path.join(os.environ.get("TEST_DATA", "tests/data"), "prompt")
+TMP = tempfile.mkdtemp(prefix="prompt-oracle.")
+
+
+def read(name):
+    with open(os.path.join(DATA, name), encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+# Hugging Face renders chat templates in this environment (transformers'
+# chat_template_utils: trim_blocks, lstrip_blocks, loopcontrols).
+ENV = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                    extensions=[jinja2.ext.loopcontrols])
+TEMPLATE = ENV.from_string(read("chat_template.jinja"))
+WEBSEARCH = {"zh": read("websearch_zh.txt"), "en": read("websearch_en.txt")}
+
+config = json.loads(read("tokenizer_config.json"))
+SPECIALS = set(json.loads(read("added_tokens.json")))
+SPECIALS |= {v for k, v in config.items() if k.endswith("_token") and isinstance(v, str)}
+assert all(t.startswith("<") for t in SPECIALS)
+SPECIAL_LENS = sorted({len(t) for t in SPECIALS}, reverse=True)
+
+
+def render(messages, gen):
+    """What apply_chat_template gives: gen None leaves add_generation_prompt undefined."""
+    kw = {} if gen is None else {"add_generation_prompt": gen}
+    return TEMPLATE.render(messages=messages, **kw)
+
+
+def neutralise(text):
+    """Leftmost-longest special-token literals get '<' -> U+FF1C; returns (text, count)."""
+    out, i, count = [], 0, 0
+    while i < len(text):
+        if any(text[i:i + n] in SPECIALS for n in SPECIAL_LENS):
+            out.append("\uff1c")
+            count += 1
+        else:
+            out.append(text[i])
+        i += 1
+    return "".join(out), count
+
+
+# ---- random text ---------------------------------------------------------
+
+PIECES = [
+    "hello", "What is MoE?", "  ", " ", "\n", "\r\n", "\t", "\n\n", '"', "'", "\\",
+    "{", "}", "{{", "}}", "{question}", "{date}", "{references}", "{% raw %}", "{{ x }}",
+    "你好", "周杰伦是谁？", "参考文章", "：", "，", "日本語", "カタカナ", "한국어", "Ελληνικά",
+    "e\u0301", "\U0001F468\u200D\U0001F469\u200D\U0001F467", "\U0001F1E8\U0001F1F3",
+    "\U0001F600", "\u00e9", "\U00020000", "<", ">", "<|", "|>", "<|end_of_sentence",
+    "<mask:2>", "<|LOC_1001|>", "<<|begin_of_sentence|>>", "\x01", "\x1f",
+]
+SPECIAL_PIECES = sorted(SPECIALS)[:40] + ["<|end_of_sentence|>", "<|begin_of_sentence|>",
+                                          "<s>", "</s>", "<unk>", "<mask:1>", "<|LOC_1000|>"]
+
+
+def random_char(rng):
+    while True:
+        c = rng.choice([rng.randrange(0x20, 0x7F), rng.randrange(0xA0, 0xD800),
+                        rng.randrange(0xE000, 0xFFFE), rng.randrange(0x10000, 0x110000)])
+        # YAML (so libyaml, which reads our JSON) refuses or folds these raw:
+        if c not in (0x2028, 0x2029, 0xFEFF) and not 0xFDD0 <= c <= 0xFDEF:
+            return chr(c)
+
+
+def random_text(rng, specials):
+    parts = []
+    for _ in range(rng.choice([0, 0, 1, 2, 3, 5, 8])):
+        r = rng.random()
+        if specials and r < 0.15:
+            parts.append(rng.choice(SPECIAL_PIECES))
+        elif r < 0.35:
+            parts.append(random_char(rng))
+        else:
+            parts.append(rng.choice(PIECES))
+    return "".join(parts)
+
+
+def has_special(text):
+    return neutralise(text)[1] > 0
+
+
+# ---- running the program -------------------------------------------------
+
+def run(args, stdin=b""):
+    p = subprocess.run([PROG] + args, input=stdin, capture_output=True)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def write(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    return path
+
+
+def as_yaml(messages):
+    # block YAML with double-quoted scalars (JSON string syntax is YAML's)
+    return "".join("- role: %s\n  content: %s\n" % (m["role"], json.dumps(m["content"],
+                   ensure_ascii=False)) for m in messages)
+
+
+def conversation_args(rng, messages):
+    """Command-line arguments that give messages: -c FILE (JSON or YAML), or -s/-u/-a."""
+    form = rng.choice(["json", "json-ascii", "yaml", "openai", "args"])
+    if form == "args" and any(m["role"] != "system" for m in messages):
+        flag = {"system": "-s", "user": "-u", "assistant": "-a"}
+        return [a for m in messages for a in (flag[m["role"]], m["content"])]
+    if form == "yaml" and messages:
+        return ["-c", write("conv.yaml", as_yaml(messages))]
+    if form == "openai":
+        body = {"model": "ernie", "messages": [dict(m, name="x") for m in messages]}
+        return ["-c", write("conv.json", json.dumps(body, ensure_ascii=False))]
+    return ["-c", write("conv.json", json.dumps(messages, ensure_ascii=form == "json-ascii"))]
+
+
+class Check:
+    """Counts cases of one test; reports the first failure."""
+
+    def __init__(self, name):
+        self.name, self.cases, self.failure = name, 0, None
+
+    def eq(self, what, want, got):
+        self.cases += 1
+        if want != got and self.failure is None:
+            self.failure = "%s: expected %r got %r" % (what, want[:300], got[:300])
+
+    def report(self):
+        if self.failure:
+            print("FAIL %s: %s" % (self.name, self.failure))
+        elif self.cases == 0:
+            print("FAIL %s: no cases ran" % self.name)
+        else:
+            print("ok %s (%d cases)" % (self.name, self.cases))
+
+
+def chat_tests(rng, n):
+    verbatim, defused = Check("prompt-oracle-chat-jinja2"), Check("prompt-oracle-chat-neutralised")
+    for i in range(n):
+        specials = rng.random() < 0.4
+        messages = [{"role": rng.choice(["system", "user", "assistant"]),
+                     "content": random_text(rng, specials)} for _ in range(rng.randrange(0, 7))]
+        gen = rng.choice([None, True, False])
+        args = conversation_args(rng, messages)
+        if not args or args[0] != "-c" and not any(m["role"] != "system" for m in messages):
+            args = ["-c", write("conv.json", json.dumps(messages))]
+        if gen is False:
+            args.append("--no-generation-prompt")
+        rc, out, err = run(args + ["--allow-special"])
+        verbatim.eq("case %d %r rc=%d %s" % (i, args[:6], rc, err), render(messages, gen),
+                    out.decode("utf-8", "replace"))
+        if not any(has_special(m["content"]) for m in messages):
+            continue
+        rc, out, err = run(args)
+        count = sum(neutralise(m["content"])[1] for m in messages)
+        safe = [dict(m, content=neutralise(m["content"])[0]) for m in messages]
+        got = out.decode("utf-8", "replace")
+        defused.eq("case %d rc=%d %s" % (i, rc, err), render(safe, gen), got)
+        defused.eq("case %d warning" % i, True, " %d special-token literal" % count in err)
+    verbatim.report()
+    defused.report()
+
+
+def stdin_tests(rng):
+    c = Check("prompt-oracle-stdin")
+    for i in range(30):
+        q = random_text(rng, False)
+        for ending in ["", "\n", "\r\n"]:
+            system = random_text(rng, False)
+            text = q + ending
+            rc, out, err = run(["-s", system, "--allow-special"], text.encode())
+            # one line ending is dropped from the end of stdin
+            text = text[:-2] if text.endswith("\r\n") else text
+            text = text[:-1] if text.endswith("\n") else text
+            want = render([{"role": "system", "content": system},
+                           {"role": "user", "content": text}], None)
+            c.eq("stdin case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+    c.report()
+
+
+def batch_tests(rng):
+    c = Check("prompt-oracle-batch")
+    for i in range(30):
+        qs = [random_text(rng, False) for _ in range(rng.randrange(0, 6))]
+        system = rng.choice([None, "Be brief."])
+        pre = [] if system is None else [{"role": "system", "content": system}]
+        args = [] if system is None else ["-s", system]
+        # -l: one question a line, empty lines skipped, a final newline optional
+        lines = [q.replace("\n", " ").replace("\r", " ") for q in qs]
+        want = "".join(render(pre + [{"role": "user", "content": q}], None) + "\0"
+                       for q in lines if q)
+        text = "\n".join(lines) + rng.choice(["", "\n"])
+        rc, out, err = run(args + ["-l", "--allow-special"], text.encode())
+        c.eq("-l case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+        # -0: NUL-terminated (or separated) questions, newlines kept
+        want = "".join(render(pre + [{"role": "user", "content": q}], None) + "\0"
+                       for q in qs if q)
+        text = "\0".join(qs) + rng.choice(["", "\0"])
+        rc, out, err = run(args + ["-0", "--allow-special"], text.encode())
+        c.eq("-0 case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+    c.report()
+
+
+# ---- web search ----------------------------------------------------------
+
+FIELD_KEYS = {
+    "title": ["title", "name"],
+    "date": ["date", "datePublished", "published_date", "publishedDate", "publishedAt",
+             "published"],
+    "content": ["content", "text", "snippet", "description", "body"],
+    "url": ["url", "link", "href"],
+    "site": ["site", "siteName", "site_name", "source"],
+}
+LABELS = [("title", "标题："), ("date", "文章发布时间："), ("content", "内容："),
+          ("url", "来源网站网址："), ("site", "来源网站的网站名：")]
+
+
+def random_reference(rng, specials):
+    ref, entry = {}, {"id": rng.randrange(100), "dateLastCrawled": "2025-01-01"}
+    for field, keys in FIELD_KEYS.items():
+        if field != "content" and rng.random() < 0.3:
+            continue
+        value = random_text(rng, specials)
+        if field == "content" and not value:
+            value = "x"
+        entry[rng.choice(keys)] = value
+        if value:
+            ref[field] = value
+    return ref, entry
+
+
+def layout(refs):
+    """The recommended {references} layout (references_example.txt)."""
+    blocks = []
+    for i, ref in enumerate(refs, 1):
+        lines = ["##参考文章%d" % i] + [label + ref[f] for f, label in LABELS if f in ref]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def has_han(text):
+    blocks = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x323AF), (0xF900, 0xFAFF),
+              (0x2F800, 0x2FA1F)]
+    return any(lo <= ord(ch) <= hi and unicodedata.category(ch) == "Lo"
+               for ch in text for lo, hi in blocks)
+
+
+def wrap(rng, entries):
+    shape = rng.choice(["list", "list", "bing", "results", "references"])
+    if shape == "bing":
+        return {"_type": "SearchResponse", "webPages": {"value": entries}}
+    return entries if shape == "list" else {shape: entries}
+
+
+def search_tests(rng, n):
+    raw, chat = Check("prompt-oracle-search-raw"), Check("prompt-oracle-search-chat")
+    for i in range(n):
+        specials = rng.random() < 0.3
+        allow = not specials or rng.random() < 0.5
+        pairs = [random_reference(rng, specials) for _ in range(rng.randrange(0, 5))]
+        refs = [r for r, _ in pairs]
+        path = write("refs.json", json.dumps(wrap(rng, [e for _, e in pairs]),
+                                             ensure_ascii=rng.random() < 0.5))
+        question = rng.choice(["周杰伦是谁？", "What is MoE?", random_text(rng, specials)]) or "?"
+        date = rng.choice(["2025-07-01 09:30:00, Tuesday, Beijing/China", random_text(rng, False)
+                           or "today"])
+        lang = rng.choice(["zh", "en", "auto", None])
+        args = ["-r", path, "--date", date, "-u", question] + (["--allow-special"] if allow else [])
+        if lang:
+            args += ["--lang", lang]
+        lang = lang if lang in ("zh", "en") else ("zh" if has_han(question) else "en")
+        if not allow:
+            refs = [{k: neutralise(v)[0] for k, v in r.items()} for r in refs]
+            question, date = neutralise(question)[0], neutralise(date)[0]
+        filled = WEBSEARCH[lang].format(date=date, references=layout(refs), question=question)
+        rc, out, err = run(args + ["--raw"])
+        raw.eq("case %d rc=%d %s" % (i, rc, err), filled, out.decode("utf-8", "replace"))
+        system = rng.choice([None, "You are ERNIE."])
+        pre = [] if system is None else [{"role": "system", "content": system}]
+        rc, out, err = run((["-s", system] if system else []) + args)
+        chat.eq("case %d rc=%d %s" % (i, rc, err),
+                render(pre + [{"role": "user", "content": filled}], None),
+                out.decode("utf-8", "replace"))
+    raw.report()
+    chat.report()
+
+
+def model_dir_tests():
+    """A model's own cls_token/sep_token reach the template, as in Hugging Face."""
+    c = Check("prompt-oracle-model-tokens")
+    d = os.path.join(TMP, "model")
+    os.makedirs(d, exist_ok=True)
+    cfg = dict(config, cls_token="<cls>", sep_token={"content": "<sep>", "lstrip": False})
+    with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+        json.dump(cfg, f)
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
+                {"role": "user", "content": "and?"}]
+    rc, out, err = run(["-m", d, "-u", "hi", "-a", "yo", "-u", "and?"])
+    want = TEMPLATE.render(messages=messages, add_generation_prompt=True, cls_token="<cls>",
+                           sep_token="<sep>")
+    c.eq("rc=%d %s" % (rc, err), want, out.decode())
+    c.eq("no warning for the known template", "", err)
+    c.report()
+
+
+def main():
+    rng = random.Random(SEED)
+    chat_tests(rng, 400)
+    stdin_tests(rng)
+    batch_tests(rng)
+    search_tests(rng, 150)
+    model_dir_tests()
+
+
+main()

@@ -1,0 +1,221 @@
+/* t_matmul.c: every kernel variant the CPU can run (forced through
+ * compute_new's isa argument) against a double-precision reference, on
+ * random shapes including odd and tiny ones.
+ *
+ * Tolerances: an f32 dot product of K terms is within
+ * gamma_K = K u / (1 - K u) (u = 2^-24) of the exact sum, relative to
+ * sum |w_k x_k| (Higham, Accuracy and Stability, 3.1); any order of
+ * summation (SIMD lanes, sgemm blocking) obeys it, while a lost or doubled
+ * term costs about sum/K, far more. PREC_BF16 is specified as x rounded to
+ * bf16 (round to nearest even) then exact bf16 products summed in f32, so it
+ * is checked against a reference built from the rounded x with the same
+ * tight bound: that tests the rounding itself, not just "close enough". */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "err.h"
+#include "matmul.h"
+#include "test.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static double uniform(void)     /* [-1, 1) */
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 4503599627370496.0 - 1.0;
+}
+
+static uint16_t bits16(float f, DType t)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	if (t == DT_BF16)
+		return (uint16_t)(u >> 16);
+	/* f16 from a value in [-1, 1): sign, exponent 8..14, random mantissa */
+	return (uint16_t)((u >> 31) << 15 | (8 + (rng >> 40) % 7) << 10 | (rng >> 20 & 0x3ff));
+}
+
+/* A random rows x cols matrix of dtype t; the exact f32 values in ref. */
+static void *random_mat(Mat *W, DType t, int64_t rows, int64_t cols, double *ref)
+{
+	size_t n = (size_t)(rows * cols);
+	void *data = malloc(n * (t == DT_F32 ? 4 : 2) + 1);
+	for (size_t i = 0; i < n; i++) {
+		float f = (float)uniform();
+		if (t == DT_F32) {
+			((float *)data)[i] = f;
+			ref[i] = f;
+		} else {
+			uint16_t h = bits16(f, t);
+			((uint16_t *)data)[i] = h;
+			ref[i] = t == DT_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+		}
+	}
+	W->dtype = t;
+	W->data = data;
+	W->rows = rows;
+	W->cols = cols;
+	return data;
+}
+
+/* Round to 8 significant bits, ties to even (the default rounding mode). */
+static double round_bf16(double v)
+{
+	int e;
+	double m = frexp(v, &e);
+	return ldexp(nearbyint(ldexp(m, 8)), e - 8);
+}
+
+/* |y - W x| within gamma_K sum |w x|, W x computed in double. */
+static int check_rows(const float *y, const double *w, const float *x, int64_t rows,
+		      int64_t cols, int bf16)
+{
+	double gamma = cols * 0x1p-24 / (1 - cols * 0x1p-24);
+	for (int64_t r = 0; r < rows; r++) {
+		double s = 0, a = 0;
+		for (int64_t k = 0; k < cols; k++) {
+			double xk = bf16 ? round_bf16(x[k]) : x[k];
+			s += w[r * cols + k] * xk;
+			a += fabs(w[r * cols + k] * xk);
+		}
+		if (!(fabs(y[r] - s) <= gamma * a + 1e-30)) {
+			printf("  row %lld of %lldx%lld: %.9g, expected %.9g (bound %.3g)\n",
+			       (long long)r, (long long)rows, (long long)cols, y[r], s, gamma * a);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static const int64_t shapes[][2] = {
+	{1, 1}, {1, 17}, {3, 5}, {5, 33}, {7, 64}, {16, 15}, {17, 100},
+	{33, 257}, {64, 1024}, {130, 311}, {301, 96}, {700, 129},
+};
+static const int batch[] = {1, 2, 3, 4, 5, 9, 17, 40};
+
+/* mat_vec and mat_mul for every shape, dtype and batch size. */
+static void check_compute(Compute *c, int bf16)
+{
+	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+		int64_t rows = shapes[s][0], cols = shapes[s][1];
+		for (DType t = DT_F32; t <= DT_F16; t++) {
+			Mat W;
+			double *ref = malloc(sizeof *ref * rows * cols);
+			void *data = random_mat(&W, t, rows, cols, ref);
+			int rounded = bf16 && t == DT_BF16;
+			for (size_t b = 0; b < sizeof batch / sizeof *batch; b++) {
+				int n = batch[b];
+				float *x = malloc(sizeof *x * n * cols);
+				float *y = malloc(sizeof *y * n * rows);
+				for (int64_t i = 0; i < n * cols; i++)
+					x[i] = (float)uniform();
+				if (n == 1) {
+					mat_vec(c, y, &W, x);
+					CHECK(check_rows(y, ref, x, rows, cols, rounded));
+				}
+				mat_mul(c, y, &W, x, n);
+				for (int m = 0; m < n; m++)
+					CHECK(check_rows(y + m * rows, ref, x + m * cols, rows, cols,
+							 rounded));
+				free(x);
+				free(y);
+			}
+			free(data);
+			free(ref);
+		}
+	}
+}
+
+static void check_isa(Isa isa, Precision prec, int threads)
+{
+	Compute *c;
+	if (!isa_supported(isa))
+		return;
+	CHECK_EQ_INT(compute_new(&c, threads, prec, isa), 0);
+	if (!c)
+		return;
+	CHECK(compute_precision(c) == prec);
+	CHECK_EQ_INT(compute_threads(c), threads);
+	check_compute(c, prec == PREC_BF16);
+	compute_free(c);
+}
+
+TEST(matmul_portable)
+{
+	check_isa(ISA_PORTABLE, PREC_F32, 1);
+	check_isa(ISA_PORTABLE, PREC_F32, 3);
+}
+
+TEST(matmul_avx2)
+{
+	check_isa(ISA_AVX2, PREC_F32, 2);
+}
+
+TEST(matmul_avx512)
+{
+	check_isa(ISA_AVX512, PREC_F32, 2);
+}
+
+TEST(matmul_avx512bf16)
+{
+	check_isa(ISA_AVX512BF16, PREC_F32, 2);
+	check_isa(ISA_AVX512BF16, PREC_BF16, 1);
+	check_isa(ISA_AVX512BF16, PREC_BF16, 3);
+}
+
+TEST(matmul_conversions)
+{
+	CHECK(bf16_to_f32(0x3f80) == 1.0f);
+	CHECK(bf16_to_f32(0xc040) == -3.0f);
+	CHECK(isinf(bf16_to_f32(0xff80)) && bf16_to_f32(0xff80) < 0);
+	CHECK(f16_to_f32(0x3c00) == 1.0f);
+	CHECK(f16_to_f32(0xc000) == -2.0f);
+	CHECK(f16_to_f32(0x7bff) == 65504.0f);
+	CHECK(f16_to_f32(0x0001) == 0x1p-24f);      /* smallest subnormal */
+	CHECK(f16_to_f32(0x03ff) == 1023 * 0x1p-24f);
+	CHECK(f16_to_f32(0x8000) == 0.0f && signbit(f16_to_f32(0x8000)));
+	CHECK(isinf(f16_to_f32(0x7c00)));
+	CHECK(isnan(f16_to_f32(0x7e00)));
+}
+
+TEST(matmul_compute_new)
+{
+	Compute *c;
+	/* no bf16 dot products in plain C */
+	CHECK_EQ_INT(compute_new(&c, 1, PREC_BF16, ISA_PORTABLE), ERR_USAGE);
+	CHECK(c == NULL);
+	CHECK_EQ_INT(compute_new(&c, 0, PREC_AUTO, ISA_AUTO), 0);
+	CHECK(compute_precision(c) != PREC_AUTO);
+	CHECK(compute_threads(c) >= 1);
+	CHECK(strcmp(compute_isa_name(c), "auto") != 0);
+	compute_free(c);
+	for (Isa i = ISA_PORTABLE; i < ISA_COUNT; i++)
+		if (!isa_supported(i))
+			CHECK_EQ_INT(compute_new(&c, 1, PREC_F32, i), ERR_USAGE);
+}
+
+static void count(void *arg, int i)
+{
+	__atomic_fetch_add((int *)arg + i, 1, __ATOMIC_RELAXED);
+}
+
+/* Each index exactly once, over many back-to-back jobs. */
+TEST(matmul_parallel)
+{
+	static int hits[1000];
+	Compute *c;
+	CHECK_EQ_INT(compute_new(&c, 3, PREC_F32, ISA_PORTABLE), 0);
+	for (int rep = 0; rep < 200; rep++) {
+		int n = rep % 7 == 0 ? 1000 : rep % 5;
+		memset(hits, 0, sizeof hits);
+		compute_parallel(c, count, hits, n);
+		for (int i = 0; i < 1000; i++)
+			if (hits[i] != (i < n)) {
+				CHECK(hits[i] == (i < n));
+				break;
+			}
+	}
+	compute_free(c);
+}
