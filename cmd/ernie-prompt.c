@@ -41,6 +41,7 @@ typedef struct {
 	Lang lang;
 	size_t max_ref_chars;       /* 0: no limit */
 	int batch;                  /* 0, or the option that asked for it: 'l' or '0' */
+	int stdin_question;         /* stdin holds the question(s): -l, -0, or no -u, -a, -c */
 } Options;
 
 enum { OPT_NO_GEN = 256, OPT_SEARCH, OPT_RAW, OPT_DATE, OPT_LANG, OPT_MAX_REF,
@@ -68,9 +69,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void usage(FILE *f)
+static void usage(void)
 {
-	fprintf(f,
+	printf(
 		"usage: %s [options] [< question]\n"
 		"Write the ERNIE 4.5 prompt for a question or a conversation (no trailing newline).\n"
 		"\n"
@@ -84,7 +85,7 @@ static void usage(FILE *f)
 		"                             tokens and chat template are checked\n"
 		"  -r, --references FILE      web search: fill the official search prompt with\n"
 		"                             these references and the last user message\n"
-		"      --search               the same as giving -r (which it needs)\n"
+		"      --search               web search (implied by -r, which it needs)\n"
 		"      --raw                  print the filled search prompt alone\n"
 		"      --date TEXT            {date} (default: now, Beijing time)\n"
 		"      --lang zh|en|auto      search prompt language (auto: zh if the question\n"
@@ -121,6 +122,27 @@ static int parse_count(const char *arg, size_t *out)
 	return 0;
 }
 
+static int is_stdin(const char *path)
+{
+	return path && path[0] == '-' && !path[1];
+}
+
+/* Standard input can feed one thing only. */
+static int check_stdin(Options *o)
+{
+	int readers = 0, questions = 0;
+	for (size_t i = 0; i < o->nsrc; i++) {
+		questions |= o->src[i].kind != 's';
+		readers += o->src[i].kind == 'c' && is_stdin(o->src[i].arg);
+	}
+	o->stdin_question = o->batch || !questions;
+	readers += o->stdin_question + is_stdin(o->refs) + is_stdin(o->tmpl);
+	if (readers > 1)
+		return cli_usage_error("standard input can be read once only (by -c -, -r -, "
+				       "--template -, or as the question)");
+	return 0;
+}
+
 /* Parse argv into o. Returns 0, -1 after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
@@ -128,7 +150,8 @@ static int parse_args(int argc, char **argv, Options *o)
 	int c;
 	const char *search_only = NULL;     /* an option that needs -r */
 	o->gen = 1;
-	while ((c = getopt_long(argc, argv, "s:u:a:c:m:r:l0h", longopts, NULL)) != -1) {
+	opterr = 0;                         /* one message, ours */
+	while ((c = getopt_long(argc, argv, ":s:u:a:c:m:r:l0h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': case 'u': case 'a': case 'c':
 			if (add_source(o, c, optarg))
@@ -156,9 +179,14 @@ static int parse_args(int argc, char **argv, Options *o)
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
 		case 'l': case '0': o->batch = c; break;
-		case 'h': usage(stdout); return -1;
+		case 'h': usage(); return -1;
 		case OPT_VERSION: cli_version(); return -1;
-		default: usage(stderr); return ERR_USAGE;
+		case ':':
+			return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_usage_error("unknown option '-%c'", optopt);
+			return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -169,7 +197,7 @@ static int parse_args(int argc, char **argv, Options *o)
 		const char *env = getenv("ERNIE_MODEL");
 		o->model = env && *env ? env : NULL;
 	}
-	return 0;
+	return check_stdin(o);
 }
 
 /* ---- what every document shares ---------------------------------------- */
@@ -224,7 +252,6 @@ static int load_model(Job *j)
 /* The messages of -s, -u, -a and -c, in order. */
 static int load_base(Job *j)
 {
-	static const Role roles[] = { ['s'] = ROLE_SYSTEM, ['u'] = ROLE_USER, ['a'] = ROLE_ASSISTANT };
 	int rc = 0;
 	for (size_t i = 0; !rc && i < j->o.nsrc; i++) {
 		const Source *s = &j->o.src[i];
@@ -234,9 +261,11 @@ static int load_base(Job *j)
 		} else {
 			char name[48];
 			snprintf(name, sizeof name, "message %zu (-%c)", first + 1, s->kind);
+			Role role = s->kind == 's' ? ROLE_SYSTEM : s->kind == 'u' ? ROLE_USER :
+				    ROLE_ASSISTANT;
 			size_t len = strlen(s->arg);
 			if (!(rc = chars_check(name, s->arg, len, 0)))
-				rc = conv_add(&j->base, roles[s->kind], s->arg, len);
+				rc = conv_add(&j->base, role, s->arg, len);
 		}
 		for (size_t m = first; !rc && m < j->base.n; m++)
 			rc = defuse(j, &j->base.v[m].text, &j->base.v[m].len);
@@ -257,7 +286,7 @@ static int load_search(Job *j)
 		rc = refs_format(&refs, j->o.max_ref_chars, &j->refs);
 	refs_free(&refs);
 	if (!rc && j->o.tmpl) {
-		if (!(rc = read_file(j->o.tmpl, &j->tmpl, &j->tmpl_len)) &&
+		if (!(rc = readall_file(j->o.tmpl, &j->tmpl, &j->tmpl_len)) &&
 		    !(rc = chars_check(j->o.tmpl, j->tmpl, j->tmpl_len, 0)) &&
 		    !prompt_has(j->tmpl, j->tmpl_len, FILL_QUESTION))
 			rc = err(ERR_DATA, "%s: no {question} placeholder", j->o.tmpl);
@@ -388,10 +417,7 @@ static int run(Job *j)
 		rc = load_search(j);
 	if (rc)
 		return rc;
-	int has_question = 0;               /* -u, -a or -c given */
-	for (size_t i = 0; i < j->o.nsrc; i++)
-		has_question |= j->o.src[i].kind != 's';
-	if (has_question && !j->o.batch) {
+	if (!j->o.stdin_question) {
 		StrBuf out = { 0 };
 		if (!(rc = render(j, &j->base, &out)))
 			rc = write_out(&out, 0);
@@ -400,7 +426,7 @@ static int run(Job *j)
 	}
 	char *in;
 	size_t n;
-	if ((rc = read_all(stdin, "stdin", &in, &n)) != 0)
+	if ((rc = readall_stream(stdin, "stdin", &in, &n)) != 0)
 		return rc;
 	if (j->o.batch) {
 		rc = run_batch(j, in, n);

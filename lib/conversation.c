@@ -78,7 +78,7 @@ static int load_message(Conversation *c, const Doc *d, const DocNode *m, size_t 
 int conv_load(Conversation *c, const char *path)
 {
 	Doc d;
-	int rc = read_doc(&d, path);
+	int rc = readall_doc(&d, path);
 	if (rc)
 		return rc;
 	const DocNode *list = d.root;

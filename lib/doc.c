@@ -55,43 +55,83 @@ static long escape_u16(const char *p, const char *end)
 	return v;
 }
 
-/* JSON writers escape characters beyond the BMP as UTF-16 surrogate pairs
- * ("\ud83d\ude00"); YAML has \U for that and libyaml refuses surrogates. Write
- * each pair inside a double-quoted string as the raw UTF-8 bytes instead (4
- * bytes for 12: the text only shrinks, lines stay where they were). */
-static size_t join_surrogates(char *buf, size_t len)
+/* Characters JSON allows raw in a string that YAML does not: DEL, the C1
+ * controls (YAML folds a raw U+0085 into a space) and U+FFFE / U+FFFF.
+ * Returns the length of the one at p, 0 if p is not one. */
+static size_t yaml_unprintable(const unsigned char *p, const unsigned char *end)
 {
+	if (p[0] == 0x7F)
+		return 1;
+	if (p[0] == 0xC2 && end - p >= 2 && p[1] >= 0x80 && p[1] <= 0x9F)
+		return 2;
+	if (p[0] == 0xEF && end - p >= 3 && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
+		return 3;
+	return 0;
+}
+
+/* The code point of the UTF-8 sequence of n bytes at p (as found above). */
+static unsigned decode_small(const unsigned char *p, size_t n)
+{
+	if (n == 1)
+		return p[0];
+	if (n == 2)
+		return (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+	return (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+}
+
+/* Rewrite JSON-isms inside double-quoted strings so that libyaml reads what
+ * a JSON parser would: escaped UTF-16 surrogate pairs ("\ud83d\ude00", which
+ * JSON writers emit and libyaml refuses) become the raw UTF-8 character, and
+ * raw characters YAML cannot hold become \uXXXX escapes. Lines stay where
+ * they were. Returns a new buffer (NULL when out of memory). */
+static char *json_to_yaml(const char *in, size_t len, size_t *outlen)
+{
+	const unsigned char *b = (const unsigned char *)in, *end = b + len;
+	size_t grow = 0;
+	for (const unsigned char *p = b; p < end; p++)
+		grow += yaml_unprintable(p, end) ? 6 : 0;
+	char *out = malloc(len + grow + 1);
+	if (!out)
+		return NULL;
 	size_t r = 0, w = 0;
 	int quoted = 0;
 	while (r < len) {
-		char c = buf[r];
-		if (quoted && c == '\\') {
-			long hi = escape_u16(buf + r, buf + len);
-			long lo = escape_u16(buf + r + 6, buf + len);
+		size_t un = quoted ? yaml_unprintable(b + r, end) : 0;
+		if (un) {
+			w += (size_t)sprintf(out + w, "\\u%04X", decode_small(b + r, un));
+			r += un;
+			continue;
+		}
+		if (quoted && in[r] == '\\') {
+			long hi = escape_u16(in + r, in + len);
+			long lo = escape_u16(in + r + 6, in + len);
 			if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
 				long cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-				buf[w++] = (char)(0xF0 | (cp >> 18));
-				buf[w++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-				buf[w++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				buf[w++] = (char)(0x80 | (cp & 0x3F));
+				out[w++] = (char)(0xF0 | (cp >> 18));
+				out[w++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+				out[w++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+				out[w++] = (char)(0x80 | (cp & 0x3F));
 				r += 12;
 				continue;
 			}
-			buf[w++] = buf[r++];            /* keep the escape's next char too */
+			out[w++] = in[r++];             /* keep the escape's next char too */
 			if (r < len)
-				buf[w++] = buf[r++];
+				out[w++] = in[r++];
 			continue;
 		}
-		if (c == '"')
+		if (in[r] == '"')
 			quoted = !quoted;
-		buf[w++] = buf[r++];
+		out[w++] = in[r++];
 	}
-	return w;
+	out[w] = 0;
+	*outlen = w;
+	return out;
 }
 
 typedef struct {
 	yaml_parser_t parser;
 	const char *name;
+	const char *buf;        /* the text parsed, for reader-error positions */
 	int depth;
 } Loader;
 
@@ -100,6 +140,13 @@ static int load_error(Loader *L)
 	yaml_parser_t *p = &L->parser;
 	if (p->error == YAML_MEMORY_ERROR)
 		return err(ERR_IO, "%s: out of memory", L->name);
+	if (p->error == YAML_READER_ERROR) {    /* has an offset, not a mark */
+		size_t line = 1, col = 1;
+		for (size_t i = 0; i < p->problem_offset && L->buf[i]; i++, col++)
+			if (L->buf[i] == '\n')
+				line++, col = 0;
+		return err(ERR_DATA, "%s:%zu:%zu: %s", L->name, line, col, p->problem);
+	}
 	return err(ERR_DATA, "%s:%zu:%zu: %s%s%s", L->name, p->problem_mark.line + 1,
 		   p->problem_mark.column + 1, p->problem ? p->problem : "syntax error",
 		   p->context ? " " : "", p->context ? p->context : "");
@@ -249,22 +296,20 @@ int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len)
 {
 	memset(d, 0, sizeof *d);
 	d->name = strdup(name);
-	char *copy = malloc(len + 1);
-	if (!d->name || !copy) {
-		free(copy);
+	size_t clen = 0;
+	char *copy = d->name ? json_to_yaml(buf, len, &clen) : NULL;
+	if (!copy) {
 		doc_free(d);
 		return err(ERR_IO, "%s: out of memory", name);
 	}
-	memcpy(copy, buf, len);
-	len = join_surrogates(copy, len);
 
-	Loader L = { .name = d->name };
+	Loader L = { .name = d->name, .buf = copy };
 	if (!yaml_parser_initialize(&L.parser)) {
 		free(copy);
 		doc_free(d);
 		return err(ERR_IO, "%s: out of memory", name);
 	}
-	yaml_parser_set_input_string(&L.parser, (const unsigned char *)copy, len);
+	yaml_parser_set_input_string(&L.parser, (const unsigned char *)copy, clen);
 	int rc = load_stream(&L, &d->root);
 	yaml_parser_delete(&L.parser);
 	free(copy);

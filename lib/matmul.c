@@ -19,7 +19,8 @@
 #define PAR_MIN_ELEMS 32768  /* smaller matrix-vector products stay on one thread */
 #define MV_MAX_N 3           /* mat_mul on so few rows runs as matrix-vector products */
 #define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
-#define ROW_ALIGN 16         /* thread row blocks start on a multiple of this */
+#define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
+#define TASKS_PER_THREAD 4
 
 typedef struct {
 	void *p;
@@ -158,10 +159,15 @@ typedef struct {
 	int64_t per;                /* rows per task */
 } Job;
 
-static int split(Job *j, int64_t rows, int tasks)
+/* Tasks of about rows / (TASKS_PER_THREAD * threads) rows, a multiple of
+ * align (and at most max rows): small enough that a thread that gets no
+ * core leaves little behind, large enough to stream. Returns the count. */
+static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t max)
 {
-	j->per = (rows + tasks - 1) / tasks;
-	j->per = (j->per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+	j->per = (rows + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
+	j->per = (j->per + align - 1) / align * align;
+	if (j->per > max)
+		j->per = max;
 	return (int)((rows + j->per - 1) / j->per);
 }
 
@@ -169,15 +175,6 @@ static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
 {
 	*r0 = i * j->per;
 	*r1 = *r0 + j->per < j->W->rows ? *r0 + j->per : j->W->rows;
-}
-
-/* x rounded to bf16, zero padded to an even length. */
-static void round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp)
-{
-	for (int64_t k = 0; k < cols; k++)
-		xb[k] = f32_to_bf16(x[k]);
-	for (int64_t k = cols; k < kp; k++)
-		xb[k] = 0;
 }
 
 static void vec_task(void *arg, int i)
@@ -194,14 +191,14 @@ static void vec_task(void *arg, int i)
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
 {
 	Job j = {.c = c, .y = y, .W = W, .x = x, .n = 1};
-	int tasks = W->rows * W->cols < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
+	int threads = W->rows * W->cols < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
+	int tasks = split(&j, W->rows, threads, ROW_ALIGN, INT64_MAX);
 
 	j.kp = (W->cols + 1) & ~(int64_t)1;
 	if (use_bf16(c, W) && reserve(&c->xb, j.kp * sizeof(uint16_t)) == 0) {
-		round_bf16(c->xb.p, x, W->cols, j.kp);
+		c->k->round_bf16(c->xb.p, x, W->cols, j.kp);
 		j.xb = c->xb.p;
 	}
-	tasks = split(&j, W->rows, tasks);
 	if (tasks == 1)
 		vec_task(&j, 0);
 	else
@@ -210,30 +207,30 @@ void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
 
 /* ---- batches: f32 sgemm over converted panels, or the bf16 GEMM ---- */
 
+/* One panel of weight rows: converted to f32 (unless it is), then sgemm. */
 static void sgemm_task(void *arg, int i)
 {
 	Job *j = arg;
 	const Mat *W = j->W;
 	int64_t r0, r1;
+	const float *w;
 
 	range(j, i, &r0, &r1);
-	for (int64_t p0 = r0; p0 < r1; p0 += PANEL_ROWS) {
-		int64_t p1 = p0 + PANEL_ROWS < r1 ? p0 + PANEL_ROWS : r1;
-		const float *w = (const float *)W->data + p0 * W->cols;
-		if (W->dtype != DT_F32) {
-			j->c->k->to_f32(j->c->panel[i].p, W, p0, p1);
-			w = j->c->panel[i].p;
-		}
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(p1 - p0),
-			    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
-			    0.0f, j->y + p0, (int)W->rows);
+	w = (const float *)W->data + r0 * W->cols;
+	if (W->dtype != DT_F32) {
+		w = j->c->panel[pool_self()].p;
+		j->c->k->to_f32((float *)w, W, r0, r1);
 	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(r1 - r0),
+		    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
+		    0.0f, j->y + r0, (int)W->rows);
 }
 
 static void round_task(void *arg, int i)
 {
 	Job *j = arg;
-	round_bf16((uint16_t *)j->xb + i * j->kp, j->x + i * j->W->cols, j->W->cols, j->kp);
+	j->c->k->round_bf16((uint16_t *)j->xb + i * j->kp, j->x + i * j->W->cols,
+			    j->W->cols, j->kp);
 }
 
 static void gemm_task(void *arg, int i)
@@ -242,7 +239,7 @@ static void gemm_task(void *arg, int i)
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
 	j->c->k->gemm_bf16(j->y, j->W->rows, j->W, j->xb, j->kp, j->n, r0, r1,
-			   j->c->panel[i].p);
+			   j->c->panel[pool_self()].p);
 }
 
 /* Scratch for every thread; 0 or -1. */
@@ -257,20 +254,21 @@ static int reserve_panels(Compute *c, size_t size)
 void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 {
 	Job j = {.c = c, .y = Y, .W = W, .x = X, .n = n};
-	int tasks = split(&j, W->rows, pool_threads(c->pool));
-	int bf16 = use_bf16(c, W) && c->k->gemm_bf16;
+	int threads = pool_threads(c->pool), tasks;
 
 	j.kp = (W->cols + 1) & ~(int64_t)1;
-	if (n > MV_MAX_N && bf16 &&
+	if (n > MV_MAX_N && use_bf16(c, W) && c->k->gemm_bf16 &&
 	    reserve(&c->xb, (size_t)n * j.kp * sizeof(uint16_t)) == 0 &&
-	    reserve_panels(c, (size_t)j.kp * (j.per + ROW_ALIGN) * sizeof(uint16_t)) == 0) {
+	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * j.kp * sizeof(uint16_t)) == 0) {
 		j.xb = c->xb.p;
 		pool_run(c->pool, round_task, &j, n);
+		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
 		pool_run(c->pool, gemm_task, &j, tasks);
 		return;
 	}
-	if (n > MV_MAX_N && !bf16 &&
+	if (n > MV_MAX_N && !use_bf16(c, W) &&
 	    reserve_panels(c, (size_t)PANEL_ROWS * W->cols * sizeof(float)) == 0) {
+		tasks = split(&j, W->rows, threads, ROW_ALIGN, PANEL_ROWS);
 		pool_run(c->pool, sgemm_task, &j, tasks);
 		return;
 	}

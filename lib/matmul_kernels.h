@@ -14,14 +14,18 @@ typedef struct {
 	/* the same with bf16 W and x rounded to bf16 (xb[cols rounded up
 	 * to even], zero padded), f32 sums */
 	void (*vec_bf16)(float *y, const Mat *W, const uint16_t *xb, int64_t r0, int64_t r1);
+	/* xb[k] = x[k] rounded to bf16 (nearest even) for k < cols, 0 up to kp */
+	void (*round_bf16)(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
 	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
 	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
 	/* Y[m][r] = Xb[m] · W[r] for m < n, r in [r0, r1); bf16 W, Xb as in
 	 * vec_bf16 with row stride kp (cols rounded up to even); ldy is Y's
-	 * row stride; pack is scratch of gemm_pack_size(cols) bytes */
+	 * row stride; pack is scratch of GEMM_PACK_ROWS * kp bf16 */
 	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint16_t *Xb,
 			  int64_t kp, int n, int64_t r0, int64_t r1, void *pack);
 } Kernels;
+
+#define GEMM_PACK_ROWS 48
 
 extern const Kernels kernels_portable;
 #if defined(__x86_64__)
@@ -31,7 +35,7 @@ void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t 
 void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
 #endif
 
-/* f32 -> bf16, round to nearest even (NaN kept a NaN) */
-uint16_t f32_to_bf16(float f);
+/* the plain C round_bf16 */
+void portable_round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
 
 #endif

@@ -28,7 +28,7 @@ float f16_to_f32(uint16_t h)
 	return (h & 0x8000) ? -v : v;
 }
 
-uint16_t f32_to_bf16(float f)
+static uint16_t f32_to_bf16(float f)
 {
 	uint32_t u;
 	memcpy(&u, &f, sizeof u);
@@ -36,6 +36,14 @@ uint16_t f32_to_bf16(float f)
 		return (uint16_t)(u >> 16 | 0x40);       /* quiet NaN */
 	u += 0x7fff + (u >> 16 & 1);
 	return (uint16_t)(u >> 16);
+}
+
+void portable_round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp)
+{
+	for (int64_t k = 0; k < cols; k++)
+		xb[k] = f32_to_bf16(x[k]);
+	for (int64_t k = cols; k < kp; k++)
+		xb[k] = 0;
 }
 
 /* Weight k of row w (a row pointer of the given dtype) as f32. */

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-int read_all(FILE *f, const char *name, char **buf, size_t *len)
+int readall_stream(FILE *f, const char *name, char **buf, size_t *len)
 {
 	size_t n = 0, cap = 4096;
 	char *p = malloc(cap);
@@ -32,23 +32,23 @@ int read_all(FILE *f, const char *name, char **buf, size_t *len)
 	return 0;
 }
 
-int read_file(const char *path, char **buf, size_t *len)
+int readall_file(const char *path, char **buf, size_t *len)
 {
 	if (path[0] == '-' && !path[1])
-		return read_all(stdin, "stdin", buf, len);
+		return readall_stream(stdin, "stdin", buf, len);
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return err_errno(ERR_IO, "%s", path);
-	int rc = read_all(f, path, buf, len);
+	int rc = readall_stream(f, path, buf, len);
 	fclose(f);
 	return rc;
 }
 
-int read_doc(Doc *d, const char *path)
+int readall_doc(Doc *d, const char *path)
 {
 	char *buf;
 	size_t len;
-	int rc = read_file(path, &buf, &len);
+	int rc = readall_file(path, &buf, &len);
 	if (rc)
 		return rc;
 	const char *name = path[0] == '-' && !path[1] ? "stdin" : path;

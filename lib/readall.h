@@ -13,11 +13,11 @@
 
 /* Read f to its end into *buf (malloc'd, NUL-terminated, *len bytes).
  * name is used in messages. Returns 0 or ERR_IO. */
-int read_all(FILE *f, const char *name, char **buf, size_t *len);
+int readall_stream(FILE *f, const char *name, char **buf, size_t *len);
 /* The same for the file at path ("-" is standard input). */
-int read_file(const char *path, char **buf, size_t *len);
+int readall_file(const char *path, char **buf, size_t *len);
 /* Read the file at path, check that it is UTF-8 without NULs (ERR_DATA
  * naming the byte offset) and parse it as YAML or JSON. */
-int read_doc(Doc *d, const char *path);
+int readall_doc(Doc *d, const char *path);
 
 #endif

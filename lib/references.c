@@ -92,7 +92,7 @@ int refs_load(References *r, const char *path)
 {
 	memset(r, 0, sizeof *r);
 	Doc d;
-	int rc = read_doc(&d, path);
+	int rc = readall_doc(&d, path);
 	if (rc)
 		return rc;
 	const DocNode *list = find_list(d.root);

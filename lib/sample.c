@@ -195,23 +195,46 @@ int sample_params_load(SampleParams *p, const char *dir)
 
 /* ---- portable exp ------------------------------------------------------ */
 
-/* exp(x) for x <= 0 with + - * / floor and ldexp only: all are exactly
- * specified by IEEE 754, so every machine computes the same bits, which
- * libm's exp does not promise. Relative error about 1e-16. */
+/* exp(x) for x <= 0 with + - * and integer conversions only: all are
+ * exactly specified by IEEE 754 and C, so every machine computes the same
+ * bits, which libm's exp does not promise. Each product and sum is its own
+ * statement: no compiler may fuse them into an FMA (one rounding, not two).
+ * Relative error about 1e-16; below e^-708 (2^-1021) the result is 0. */
 static double exp_neg(double x)
 {
+	static const double inv_fact[] = {     /* 1/13! ... 1/2! (rounded to double) */
+		1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
+		1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+		1.0 / 24.0, 1.0 / 6.0, 1.0 / 2.0,
+	};
 	const double ln2_hi = 6.93147180369123816490e-01;  /* few bits: k * ln2_hi is exact */
 	const double ln2_lo = 1.90821492927058770002e-10;
 	const double log2e = 1.44269504088896338700e+00;
 
-	if (!(x > -746.0))
-		return 0.0;     /* below the smallest subnormal; also -inf */
-	double k = floor(x * log2e + 0.5);
-	double r = (x - k * ln2_hi) - k * ln2_lo;       /* |r| <= ln2 / 2 */
-	double e = 1.0;
-	for (int i = 14; i > 0; i--)                    /* Taylor series, Horner form */
-		e = 1.0 + e * r / i;
-	return ldexp(e, (int)k);
+	if (!(x > -708.0))
+		return 0.0;     /* also -inf */
+	double t = x * log2e;
+	t = t + 0.5;
+	int k = (int)t;                                 /* truncates: floor for t < 0 */
+	k -= t < k;
+	t = k * ln2_hi;
+	double r = x - t;
+	t = k * ln2_lo;
+	r = r - t;                                      /* |r| <= ln2 / 2 */
+	double e = inv_fact[0];
+	for (size_t i = 1; i < sizeof inv_fact / sizeof inv_fact[0]; i++) {
+		e = e * r;                              /* Taylor series, Horner form */
+		e = e + inv_fact[i];
+	}
+	e = e * r;
+	e = e + 1.0;
+	e = e * r;
+	e = e + 1.0;
+	/* times 2^k (k >= -1021: a normal number, so exact) */
+	uint64_t bits = (uint64_t)(k + 1023) << 52;
+	double scale;
+	memcpy(&scale, &bits, sizeof scale);
+	return e * scale;
 }
 
 /* ---- the sampler ------------------------------------------------------- */
@@ -277,20 +300,21 @@ void sampler_reset(Sampler *s)
 	s->nseen = 0;
 }
 
-/* Grow *v (of *cap elements of size) to hold at least n. */
-static int grow(void *v, size_t *cap, size_t n, size_t size)
+/* Array p of *cap elements of size, grown to hold at least n: the new
+ * pointer, or NULL (out of memory, message set; p is still valid). */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
 	if (n <= *cap)
-		return 0;
+		return p;
 	size_t c = *cap ? *cap : 64;
 	while (c < n)
 		c *= 2;
-	void *p = realloc(*(void **)v, c * size);
-	if (!p)
-		return err(ERR_IO, "sampler: out of memory");
-	*(void **)v = p;
+	if (!(p = realloc(p, c * size))) {
+		err(ERR_IO, "sampler: out of memory");
+		return NULL;
+	}
 	*cap = c;
-	return 0;
+	return p;
 }
 
 /* ---- history ---- */
@@ -314,11 +338,15 @@ static int history_add(Sampler *s, int32_t id)
 	size_t i = seen_pos(s, id);
 	int32_t window = s->p.repeat_last_n;
 
-	if (grow(&s->hist, &s->caphist, s->nhist + 1, sizeof *s->hist))
+	int32_t *hist = grow(s->hist, &s->caphist, s->nhist + 1, sizeof *hist);
+	if (!hist)
 		return ERR_IO;
+	s->hist = hist;
 	if (i == s->nseen || s->seen[i].id != id) {
-		if (grow(&s->seen, &s->capseen, s->nseen + 1, sizeof *s->seen))
+		Seen *seen = grow(s->seen, &s->capseen, s->nseen + 1, sizeof *seen);
+		if (!seen)
 			return ERR_IO;
+		s->seen = seen;
 		memmove(s->seen + i + 1, s->seen + i, (s->nseen - i) * sizeof *s->seen);
 		s->seen[i] = (Seen){id, 0, 0};
 		s->nseen++;
@@ -350,17 +378,17 @@ static Cand *find(Cand *c, size_t n, int32_t id)
 /* s->c and s->top, both for n candidates. */
 static int grow_frame(Sampler *s, size_t n)
 {
-	size_t cap = s->cap;
+	size_t cap = s->cap, cap_top = s->cap;
+	Cand *c = grow(s->c, &cap, n, sizeof *c);
 
-	if (grow(&s->c, &cap, n, sizeof *s->c))
+	if (!c)
 		return ERR_IO;
-	if (cap != s->cap) {
-		Cand *t = realloc(s->top, cap * sizeof *t);
-		if (!t)
-			return err(ERR_IO, "sampler: out of memory");
-		s->top = t;
-		s->cap = cap;
-	}
+	s->c = c;
+	Cand *top = grow(s->top, &cap_top, n, sizeof *top);
+	if (!top)
+		return ERR_IO;
+	s->top = top;
+	s->cap = cap;           /* both arrays hold cap now */
 	return 0;
 }
 
@@ -403,9 +431,11 @@ static int adjust(Sampler *s, Cand *c, size_t *n)
 {
 	const SampleParams *p = &s->p;
 	int repeat = p->repeat_penalty != 1.0 && p->repeat_last_n != 0;
-	size_t k = 0;
+	size_t k = 0, nseen = s->nseen;
 
-	for (size_t i = 0; i < s->nseen; i++) {
+	if (!repeat && p->frequency_penalty == 0 && p->presence_penalty == 0)
+		nseen = 0;      /* nothing to look up */
+	for (size_t i = 0; i < nseen; i++) {
 		const Seen *e = s->seen + i;
 		Cand *x = find(c, *n, e->id);
 		if (!x)
@@ -463,6 +493,46 @@ static Cand heap_pop(Cand *h, size_t *n)
 	return top;
 }
 
+/* The binary exponent field of a weight in [0, 1]: weights of class e are
+ * in [2^(e-1023), 2^(e-1022)); class 0 holds the zeros. */
+static unsigned weight_class(double w)
+{
+	uint64_t bits;
+	memcpy(&bits, &w, sizeof bits);
+	return (unsigned)(bits >> 52);
+}
+
+/* Keep in c[0..n) only the candidates that can matter to the cut: those of
+ * weight >= t, for the largest power of two t such that they include the k
+ * most probable (when top-k cuts), or else hold enough weight to reach
+ * top-p (with a margin for the order of summation), or t <= min_p (min-p
+ * drops the rest anyway). They are the first ids of the ranking, so the cut
+ * is the same as over all n; the heap is just smaller. Returns the new n. */
+static size_t prefilter(Cand *c, size_t n, const SampleParams *p, double z)
+{
+	size_t count[1024] = { 0 }, have = 0, k = 0;
+	double sum[1024] = { 0 }, acc = 0;
+	int kcut = p->top_k > 0 && (size_t)p->top_k < n;
+	unsigned e;
+
+	for (size_t i = 0; i < n; i++) {
+		e = weight_class(c[i].w);
+		count[e]++;
+		sum[e] += c[i].w;
+	}
+	for (e = 1023; e > 0; e--) {
+		have += count[e];
+		acc += sum[e];
+		if (kcut ? have >= (size_t)p->top_k
+		         : acc >= p->top_p * z * (1 + 1e-9) || ldexp(1.0, (int)e - 1023) <= p->min_p)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (weight_class(c[i].w) >= e)
+			c[k++] = c[i];
+	return k;
+}
+
 /* Steps 5-6, when one of them cuts: the ranked prefix that top-k and top-p
  * keep, into s->top. Only as much of the order is computed as the cut needs.
  * z is the sum of all n weights. */
@@ -470,13 +540,15 @@ static size_t rank_cut(Sampler *s, size_t n, double z)
 {
 	const SampleParams *p = &s->p;
 	Cand *h = s->c, *top = s->top;
-	size_t hn = n, m = 0;
+	size_t m = 0, k = p->top_k > 0 && (size_t)p->top_k < n ? (size_t)p->top_k : 0;
 
+	n = prefilter(h, n, p, z);
+	size_t hn = n;
 	for (size_t i = n / 2; i-- > 0;)
 		sift_down(h, n, i);
-	if (p->top_k > 0 && (size_t)p->top_k < n) {
+	if (k) {
 		z = 0;
-		while (m < (size_t)p->top_k) {
+		while (m < k) {
 			top[m] = heap_pop(h, &hn);
 			z += top[m++].w;        /* renormalise over the k kept */
 		}

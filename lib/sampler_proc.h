@@ -5,8 +5,8 @@
  * frame ends a sequence and the sampler answers with an empty record
  * (ernie-streams(5)). The sampler is any program that talks this way:
  * ernie-sample with its options, or a user's command run by /bin/sh -c.
- * It inherits our stderr, so its own messages reach the user; its other
- * descriptors are closed, and SIGPIPE has its default action in it.
+ * It inherits our stderr, so its own messages reach the user; our ends of
+ * its pipes are not inherited, and SIGPIPE has its default action in it.
  *
  * When the sampler dies, the call that notices (a write to its closed stdin,
  * or end of file on its stdout) returns ERR_IO naming the command and how it

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +37,12 @@ static int bad(const Reader *r, size_t at, const char *what)
 	return err(ERR_DATA, "%s: byte %zu: %s", r->name, at, what);
 }
 
-static int varint(Reader *r, uint64_t *v)
+static inline int varint(Reader *r, uint64_t *v)
 {
+	if (r->p < r->end && *r->p < 0x80) {   /* most are one byte */
+		*v = *r->p++;
+		return 0;
+	}
 	uint64_t x = 0;
 	for (int shift = 0; shift < 64; shift += 7) {
 		if (r->p >= r->end)
@@ -54,13 +59,13 @@ static int varint(Reader *r, uint64_t *v)
 
 /* The next field of the message: 1 with f filled; 0 at the end or on an
  * error (then *rc is the error code). */
-static int next_field(Reader *r, Field *f, int *rc)
+static inline int next_field(Reader *r, Field *f, int *rc)
 {
 	*rc = 0;
 	if (r->p >= r->end)
 		return 0;
 	f->at = (size_t)(r->p - r->base);
-	uint64_t key;
+	uint64_t key = 0;
 	if ((*rc = varint(r, &key)))
 		return 0;
 	f->num = (uint32_t)(key >> 3);
@@ -259,11 +264,13 @@ static int parse(SpmModel *m, const char *name)
 	return rc;
 }
 
-int spm_model_parse(SpmModel *m, const char *name, unsigned char *buf, size_t size)
+/* Take over buf (mapped or malloc'd) and parse it; on error all is freed. */
+static int take(SpmModel *m, const char *name, unsigned char *buf, size_t size, int mapped)
 {
 	memset(m, 0, sizeof *m);
 	m->buf = buf;
 	m->size = size;
+	m->mapped = mapped;
 	m->path = strdup(name);
 	int rc = parse(m, name);
 	if (rc)
@@ -271,6 +278,13 @@ int spm_model_parse(SpmModel *m, const char *name, unsigned char *buf, size_t si
 	return rc;
 }
 
+int spm_model_parse(SpmModel *m, const char *name, unsigned char *buf, size_t size)
+{
+	return take(m, name, buf, size, 0);
+}
+
+/* The file is mapped, not read: no copy, and MAP_POPULATE maps its pages in
+ * one go rather than one fault each. */
 int spm_model_load(SpmModel *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
@@ -286,31 +300,20 @@ int spm_model_load(SpmModel *m, const char *path)
 		close(fd);
 		return err(ERR_IO, "%s: not a regular file", path);
 	}
-	size_t size = (size_t)st.st_size, got = 0;
-	unsigned char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		close(fd);
-		return err(ERR_IO, "%s: out of memory", path);
-	}
-	while (got < size) {
-		ssize_t k = read(fd, buf + got, size - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			int rc = k < 0 ? err_errno(ERR_IO, "%s", path) : err(ERR_IO, "%s: file shrank while reading", path);
-			close(fd);
-			free(buf);
-			return rc;
-		}
-		got += (size_t)k;
-	}
+	size_t size = (size_t)st.st_size;
+	void *buf = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
 	close(fd);
-	return spm_model_parse(m, path, buf, size);
+	if (buf == MAP_FAILED)
+		return err_errno(ERR_IO, "%s: cannot map", path);
+	return take(m, path, buf, size, size > 0);
 }
 
 void spm_model_free(SpmModel *m)
 {
-	free(m->buf);
+	if (m->mapped)
+		munmap(m->buf, m->size);
+	else
+		free(m->buf);
 	free(m->pieces);
 	free(m->path);
 	memset(m, 0, sizeof *m);

@@ -32,6 +32,7 @@ typedef struct {
 	char *path;             /* for messages */
 	unsigned char *buf;     /* [size] the whole file */
 	size_t size;
+	int mapped;             /* buf is mmap'd (else malloc'd) */
 
 	SpmPiece *pieces;       /* [n] indexed by id */
 	int32_t n;

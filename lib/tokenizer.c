@@ -5,6 +5,7 @@
 #include "tokenizer.h"
 
 #include "err.h"
+#include "wordcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +27,23 @@ static uint32_t hash_bytes(const char *s, size_t len)
 		s += 8;
 		len -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, s, len);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
-	h ^= h >> 29;
+	uint64_t w = 0;         /* the last 0..7 bytes, without a byte loop */
+	if (len >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		w = (uint64_t)a << 32 | b;
+	} else if (len) {
+		w = (uint64_t)(unsigned char)s[0] << 16 | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		    (unsigned char)s[len - 1];
+	}
+	h ^= w;
+	/* murmur3's finaliser: every input bit reaches the low bits the table uses */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdu;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53u;
+	h ^= h >> 33;
 	return (uint32_t)h;
 }
 
@@ -37,26 +51,27 @@ int32_t piecemap_get(const PieceMap *pm, const SpmPiece *pieces, const char *s, 
 {
 	if (!pm->slot)
 		return -1;
-	for (uint32_t i = hash_bytes(s, len) & pm->mask;; i = (i + 1) & pm->mask) {
-		int32_t id = pm->slot[i];
+	uint32_t h = hash_bytes(s, len);
+	for (uint32_t i = h & pm->mask;; i = (i + 1) & pm->mask) {
+		int32_t id = pm->slot[i].id;
 		if (id < 0)
 			return -1;
-		if (pieces[id].text.len == len && !memcmp(pieces[id].text.s, s, len))
+		if (pm->slot[i].hash == h && pieces[id].text.len == len && !memcmp(pieces[id].text.s, s, len))
 			return id;
 	}
 }
 
-/* Insert id; returns the id already there under the same text, or -1. */
-static int32_t piecemap_put(PieceMap *pm, const SpmPiece *pieces, int32_t id)
+/* Insert id with hash h; returns the id already there under the same text, or -1. */
+static int32_t piecemap_put(PieceMap *pm, const SpmPiece *pieces, int32_t id, uint32_t h)
 {
 	const SpmStr *t = &pieces[id].text;
-	uint32_t i = hash_bytes(t->s, t->len) & pm->mask;
-	for (; pm->slot[i] >= 0; i = (i + 1) & pm->mask) {
-		const SpmStr *o = &pieces[pm->slot[i]].text;
-		if (o->len == t->len && !memcmp(o->s, t->s, t->len))
-			return pm->slot[i];
+	uint32_t i = h & pm->mask;
+	for (; pm->slot[i].id >= 0; i = (i + 1) & pm->mask) {
+		const SpmStr *o = &pieces[pm->slot[i].id].text;
+		if (pm->slot[i].hash == h && o->len == t->len && !memcmp(o->s, t->s, t->len))
+			return pm->slot[i].id;
 	}
-	pm->slot[i] = id;
+	pm->slot[i] = (PieceSlot){ h, id };
 	return -1;
 }
 
@@ -70,6 +85,49 @@ static int piecemap_init(PieceMap *pm, size_t n)
 		return err(ERR_IO, "out of memory");
 	memset(pm->slot, 0xff, cap * sizeof *pm->slot);
 	pm->mask = (uint32_t)(cap - 1);
+	return 0;
+}
+
+/* Fill pm with the pieces ids[0..n), in the order of their home slots (a
+ * radix sort), so the table is written front to back: in random order each
+ * insert is a cache miss, which dominates loading a big vocabulary. Sets
+ * *dup to the later id of two pieces with the same text, or -1. */
+static int piecemap_build(PieceMap *pm, const SpmPiece *pieces, const int32_t *ids, size_t n, int32_t *dup)
+{
+	*dup = -1;
+	int rc = piecemap_init(pm, n);
+	uint64_t *key = malloc(2 * n * sizeof *key + 1), *tmp = key + n;
+	uint32_t *hash = malloc(n * sizeof *hash + 1);
+	if (rc || !key || !hash) {
+		free(key);
+		free(hash);
+		return rc ? rc : err(ERR_IO, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t h = hash_bytes(pieces[ids[i]].text.s, pieces[ids[i]].text.len);
+		key[i] = (uint64_t)(h & pm->mask) << 32 | (uint32_t)i;
+		hash[i] = h;
+	}
+	/* LSD radix sort on the slot, 11 bits a pass (stable: ids stay in order) */
+	for (int shift = 32; shift < 64 && (pm->mask >> (shift - 32)); shift += 11) {
+		size_t count[2049] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[(key[i] >> shift & 2047) + 1]++;
+		for (int b = 0; b < 2048; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++)
+			tmp[count[key[i] >> shift & 2047]++] = key[i];
+		uint64_t *t = key;
+		key = tmp;
+		tmp = t;
+	}
+	for (size_t i = 0; i < n && *dup < 0; i++) {
+		uint32_t k = (uint32_t)key[i];
+		if (piecemap_put(pm, pieces, ids[k], hash[k]) >= 0)
+			*dup = ids[k];
+	}
+	free(key < tmp ? key : tmp);
+	free(hash);
 	return 0;
 }
 
@@ -110,17 +168,36 @@ static int piece_blocks_cut(const SpmStr *t)
 	return 0;
 }
 
+/* sentencepiece's two maps: control, unknown and byte pieces apart. */
+static int build_maps(Tokenizer *t)
+{
+	const SpmModel *m = &t->m;
+	int32_t *ids = malloc((size_t)m->n * sizeof *ids), dup = -1;
+	if (!ids)
+		return err(ERR_IO, "out of memory");
+	int rc = 0;
+	for (int normal = 1; normal >= 0 && !rc && dup < 0; normal--) {
+		size_t n = 0;
+		for (int32_t i = 0; i < m->n; i++)
+			if (is_normal_kind(m->pieces[i].type) == normal)
+				ids[n++] = i;
+		rc = piecemap_build(normal ? &t->normal : &t->reserved, m->pieces, ids, n, &dup);
+	}
+	free(ids);
+	if (!rc && dup >= 0)
+		rc = err(ERR_DATA, "%s: piece %d '%.*s' is already defined", m->path, (int)dup,
+		         (int)m->pieces[dup].text.len, m->pieces[dup].text.s);
+	return rc;
+}
+
 /* sentencepiece's ModelInterface::InitializePieces checks, and our tables. */
 static int index_pieces(Tokenizer *t)
 {
 	SpmModel *m = &t->m;
-	int rc = piecemap_init(&t->normal, (size_t)m->n);
-	if (!rc)
-		rc = piecemap_init(&t->reserved, 300);
-	if (rc)
-		return rc;
+	int rc;
 	t->unk_id = -1;
-	t->ws_cut = m->escape_ws && !m->treat_ws_suffix;
+	/* not for unigram: its float path scores depend on what came before */
+	t->ws_cut = m->model_type == SPM_BPE && m->escape_ws && !m->treat_ws_suffix;
 	t->min_score = 3.402823466e+38f;
 	t->max_score = 1.175494351e-38f;  /* FLT_MIN, as sentencepiece starts it */
 	memset(t->byte_id, 0xff, sizeof t->byte_id);
@@ -132,9 +209,6 @@ static int index_pieces(Tokenizer *t)
 			t->ws_cut = 0;
 		if (normal && p->text.len > t->max_len)
 			t->max_len = p->text.len;
-		if (piecemap_put(normal ? &t->normal : &t->reserved, m->pieces, i) >= 0)
-			return err(ERR_DATA, "%s: piece %d '%.*s' is already defined", m->path, (int)i,
-			           (int)p->text.len, p->text.s);
 		if (p->type == PIECE_USER && (rc = specials_add(&t->user, p->text.s, p->text.len, i, 0)))
 			return rc;
 		if (p->type == PIECE_NORMAL) {
@@ -169,7 +243,7 @@ static int index_pieces(Tokenizer *t)
 	if (m->model_type != SPM_BPE && m->model_type != SPM_UNIGRAM)
 		return err(ERR_DATA, "%s: model type %d not supported (only BPE and unigram)", m->path,
 		           m->model_type);
-	return 0;
+	return build_maps(t);
 }
 
 /* A bare .model file: control, unknown and multi-character user pieces. */
@@ -204,6 +278,8 @@ static int index_split(Tokenizer *t, const char *dir)
 	}
 	if (nids - n > 10000000)
 		return err(ERR_DATA, "%s: added token id %d is implausibly large", dir, (int)nids - 1);
+	/* dir NULL (a bare .model): the split set only affects encoding; decoding
+	 * is sentencepiece's own */
 	t->nids = nids;
 	t->special = calloc((size_t)nids, 1);
 	t->added = calloc((size_t)(nids - n) + 1, sizeof *t->added);
@@ -211,7 +287,7 @@ static int index_split(Tokenizer *t, const char *dir)
 		return err(ERR_IO, "out of memory");
 	for (size_t i = 0; i < t->split.n; i++) {
 		const Special *s = &t->split.v[i];
-		t->special[s->id] = 1;
+		t->special[s->id] = dir != NULL;
 		if (s->id >= n && !t->added[s->id - n])
 			t->added[s->id - n] = s->text;
 	}
@@ -242,7 +318,7 @@ int tok_load(Tokenizer **out, const char *path)
 	if (!rc)
 		rc = dir ? specials_load(&t->split, path) : split_from_model(t);
 	if (!rc)
-		rc = index_split(t, path);
+		rc = index_split(t, dir ? path : NULL);
 	if (!rc)
 		rc = normalizer_init(&t->nz, &t->m, &t->user);
 	if (rc) {
@@ -267,6 +343,9 @@ void tok_free(Tokenizer *t)
 	free(t->norm.s);
 	free(t->raw.v);
 	bpe_scratch_free(t->bpe);
+	if (t->cache)
+		wordcache_free(t->cache);
+	free(t->cache);
 	free(t->lattice);
 	spm_model_free(&t->m);
 	free(t);
@@ -403,39 +482,68 @@ static int finish(Tokenizer *t, const char *text, const SpmToks *raw, TokList *o
 	return rc;
 }
 
-/* Where the chunk starting at from should end: before the first word start
- * (U+2581 after another character) at or past from + TOK_CHUNK. */
-static size_t chunk_end(const Tokenizer *t, const char *s, size_t from, size_t len)
+/* The first word start after from (U+2581 after another character), or len. */
+static size_t next_word(const char *s, size_t from, size_t len)
 {
-	if (!t->ws_cut || len - from <= TOK_CHUNK)
-		return len;
-	for (size_t i = from + TOK_CHUNK; i + 3 <= len; i++) {
+	for (size_t i = from + 1; i + 3 <= len; i++) {
 		const char *p = memchr(s + i, 0xe2, len - i);
 		if (!p)
 			return len;
 		i = (size_t)(p - s);
-		if (i + 3 <= len && !memcmp(s + i, SPACE_SYMBOL, 3) && memcmp(s + i - 3, SPACE_SYMBOL, 3))
+		if (i + 3 <= len && !memcmp(s + i, SPACE_SYMBOL, 3) && (i < from + 3 || memcmp(s + i - 3, SPACE_SYMBOL, 3)))
 			return i;
 	}
 	return len;
 }
 
-/* One segment of plain text (no split tokens in it) through sentencepiece. */
+static int run_model(Tokenizer *t, const char *text, size_t len, SpmToks *out)
+{
+	return t->m.model_type == SPM_BPE ? bpe_encode(t, text, len, out) : unigram_encode(t, text, len, out);
+}
+
+/* Encode text[0..len) word by word through the cache: same tokens, since no
+ * piece spans a word start (ws_cut). */
+static int encode_words(Tokenizer *t, const char *text, size_t len, SpmToks *out)
+{
+	if (!t->cache && !(t->cache = calloc(1, sizeof *t->cache)))
+		return err(ERR_IO, "out of memory");
+	int rc = 0;
+	for (size_t w = 0, end; !rc && w < len; w = end) {
+		end = next_word(text, w, len);
+		size_t n, first = out->n;
+		const SpmTok *hit = wordcache_get(t->cache, text + w, end - w, &n);
+		if (hit) {
+			for (size_t i = 0; !rc && i < n; i++)
+				rc = spmtoks_add(out, hit[i].id, hit[i].start + w, hit[i].len);
+			continue;
+		}
+		rc = run_model(t, text + w, end - w, out);
+		if (!rc)
+			rc = wordcache_put(t->cache, text + w, end - w, out->v + first, out->n - first);
+		for (size_t i = first; i < out->n; i++)
+			out->v[i].start += (uint32_t)w;
+	}
+	return rc;
+}
+
+/* One segment of plain text (no split tokens in it) through sentencepiece,
+ * in chunks of about TOK_CHUNK bytes cut at word starts when ws_cut. */
 static int encode_plain(Tokenizer *t, const char *text, size_t len, TokList *out)
 {
 	t->norm.len = 0;
 	int rc = normalize(&t->nz, text, len, &t->norm);
 	int prev_unk = 0;
-	for (size_t from = 0; !rc && from < t->norm.len;) {
-		size_t end = chunk_end(t, t->norm.s, from, t->norm.len);
+	const char *s = t->norm.s;
+	for (size_t from = 0, end; !rc && from < t->norm.len; from = end) {
+		end = t->ws_cut && t->norm.len - from > TOK_CHUNK
+		    ? next_word(s, from + TOK_CHUNK - 1, t->norm.len) : t->norm.len;
 		if (end - from > UINT32_MAX)
-			return err(ERR_DATA, "text segment of %zu bytes is too long", end - from);
+			return err(ERR_DATA, "text of %zu bytes without a word break is too long", end - from);
 		t->raw.n = 0;
-		rc = t->m.model_type == SPM_BPE ? bpe_encode(t, t->norm.s + from, end - from, &t->raw)
-		                                : unigram_encode(t, t->norm.s + from, end - from, &t->raw);
+		rc = t->ws_cut ? encode_words(t, s + from, end - from, &t->raw)
+		               : run_model(t, s + from, end - from, &t->raw);
 		if (!rc)
-			rc = finish(t, t->norm.s + from, &t->raw, out, &prev_unk);
-		from = end;
+			rc = finish(t, s + from, &t->raw, out, &prev_unk);
 	}
 	return rc;
 }
@@ -556,12 +664,14 @@ static int put_piece_id(Detok *d, int32_t id, const char *piece, size_t len, Byt
 	return put_text_piece(d, piece, len, out);
 }
 
+/* A special token ends a run of byte pieces, as a control piece does; written
+ * verbatim it also starts a new sentencepiece run. */
 static int put_special(Detok *d, const char *text, size_t len, ByteBuf *out)
 {
+	if (!d->raw)
+		return flush_bytes(d, out, 1);
 	int rc = detok_end(d, out);
-	if (!rc && d->raw)
-		rc = bytebuf_add(out, text, len);
-	return rc;
+	return rc ? rc : bytebuf_add(out, text, len);
 }
 
 int detok_put(Detok *d, int32_t id, ByteBuf *out)

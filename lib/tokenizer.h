@@ -11,11 +11,16 @@
  * a bare .model file, the control and unknown pieces and the user-defined
  * pieces longer than one character.
  *
- * Memory: when no piece has U+2581 right after another character (true of
- * every model trained with split_by_whitespace), the normalised text is cut
- * before each word into chunks of about TOK_CHUNK bytes and each is encoded
- * alone, which gives the same ids; the working set is then bounded by the
- * chunk (or the longest run without a space), whatever the line length.
+ * Words: when a BPE model has no piece with U+2581 right after another
+ * character (true of every model trained with split_by_whitespace), no
+ * token can span the start of a word, so the normalised text is encoded in
+ * chunks of about TOK_CHUNK bytes cut before a word, and word by word
+ * through a cache (wordcache.h): the same ids, faster. The working set is
+ * then bounded by the chunk (or the longest run without a space), whatever
+ * the line length; memory is the document, its normalised form (up to 3x
+ * for spaces) and the ids. Unigram models are encoded whole: their path
+ * scores are float sums, so a cut could change a tie (lattice: 12 bytes per
+ * byte of text).
  */
 #ifndef ERNIE_TOKENIZER_H
 #define ERNIE_TOKENIZER_H
@@ -53,7 +58,12 @@ typedef struct {
 
 /* String -> id, open addressing over a power-of-two table. */
 typedef struct {
-	int32_t *slot;          /* [mask + 1] ids, -1 = empty */
+	uint32_t hash;          /* of the piece text, to skip most compares */
+	int32_t id;             /* -1 = empty */
+} PieceSlot;
+
+typedef struct {
+	PieceSlot *slot;        /* [mask + 1] */
 	uint32_t mask;
 } PieceMap;
 
@@ -78,6 +88,7 @@ typedef struct {
 	ByteBuf norm;
 	SpmToks raw;
 	BpeScratch *bpe;
+	struct WordCache *cache; /* words already encoded (when ws_cut) */
 	void *lattice;
 	size_t lattice_cap;
 } Tokenizer;

@@ -14,10 +14,12 @@ Prints "ok NAME" / "FAIL NAME: why" lines (tests/lib.sh conventions).
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 import jinja2.ext
@@ -108,13 +110,60 @@ def has_special(text):
 
 # ---- running the program -------------------------------------------------
 
-def run(args, stdin=b""):
-    p = subprocess.run([PROG] + args, input=stdin, capture_output=True)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+class Check:
+    """Counts cases of one test; reports the first failure."""
+
+    def __init__(self, name):
+        self.name, self.cases, self.failure = name, 0, None
+
+    def eq(self, what, want, got):
+        self.cases += 1
+        if want != got and self.failure is None:
+            self.failure = "%s: expected %s got %s" % (what, repr(want)[:300], repr(got)[:300])
+
+    def report(self):
+        if self.failure:
+            print("FAIL %s: %s" % (self.name, self.failure))
+        elif self.cases == 0:
+            print("FAIL %s: no cases ran" % self.name)
+        else:
+            print("ok %s (%d cases)" % (self.name, self.cases))
+
+
+class Runner:
+    """Queues runs of the program, then runs them on every core (a sanitizer
+    build starts slowly) and checks the results in the order queued."""
+
+    def __init__(self):
+        self.calls = []
+
+    def expect(self, check, what, args, want, stdin=b"", also=None):
+        """The run must exit 0 with stdout == want; also(stderr) adds checks."""
+        self.calls.append((check, what, args, want, stdin, also))
+
+    def flush(self):
+        def one(call):
+            return subprocess.run([PROG] + call[2], input=call[4], capture_output=True)
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+            results = list(pool.map(one, self.calls))
+        for (check, what, args, want, _, also), p in zip(self.calls, results):
+            err = p.stderr.decode("utf-8", "replace")
+            check.eq("%s %r: exit status (stderr %r)" % (what, args[:6], err[:200]), 0,
+                     p.returncode)
+            check.eq(what, want, p.stdout.decode("utf-8", "replace"))
+            if also:
+                also(err)
+        self.calls = []
+
+
+RUN = Runner()
+FILES = [0]
 
 
 def write(name, text):
-    path = os.path.join(TMP, name)
+    """Write a scratch file (a fresh name each time: runs go in parallel)."""
+    FILES[0] += 1
+    path = os.path.join(TMP, "%d.%s" % (FILES[0], name))
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     return path
@@ -127,7 +176,8 @@ def as_yaml(messages):
 
 
 def conversation_args(rng, messages):
-    """Command-line arguments that give messages: -c FILE (JSON or YAML), or -s/-u/-a."""
+    """Command-line arguments that give messages: -c FILE (JSON or YAML), or -s/-u/-a.
+    Without a user or assistant message, -c (stdin would be the question)."""
     form = rng.choice(["json", "json-ascii", "yaml", "openai", "args"])
     if form == "args" and any(m["role"] != "system" for m in messages):
         flag = {"system": "-s", "user": "-u", "assistant": "-a"}
@@ -140,26 +190,6 @@ def conversation_args(rng, messages):
     return ["-c", write("conv.json", json.dumps(messages, ensure_ascii=form == "json-ascii"))]
 
 
-class Check:
-    """Counts cases of one test; reports the first failure."""
-
-    def __init__(self, name):
-        self.name, self.cases, self.failure = name, 0, None
-
-    def eq(self, what, want, got):
-        self.cases += 1
-        if want != got and self.failure is None:
-            self.failure = "%s: expected %r got %r" % (what, want[:300], got[:300])
-
-    def report(self):
-        if self.failure:
-            print("FAIL %s: %s" % (self.name, self.failure))
-        elif self.cases == 0:
-            print("FAIL %s: no cases ran" % self.name)
-        else:
-            print("ok %s (%d cases)" % (self.name, self.cases))
-
-
 def chat_tests(rng, n):
     verbatim, defused = Check("prompt-oracle-chat-jinja2"), Check("prompt-oracle-chat-neutralised")
     for i in range(n):
@@ -168,45 +198,43 @@ def chat_tests(rng, n):
                      "content": random_text(rng, specials)} for _ in range(rng.randrange(0, 7))]
         gen = rng.choice([None, True, False])
         args = conversation_args(rng, messages)
-        if not args or args[0] != "-c" and not any(m["role"] != "system" for m in messages):
-            args = ["-c", write("conv.json", json.dumps(messages))]
         if gen is False:
             args.append("--no-generation-prompt")
-        rc, out, err = run(args + ["--allow-special"])
-        verbatim.eq("case %d %r rc=%d %s" % (i, args[:6], rc, err), render(messages, gen),
-                    out.decode("utf-8", "replace"))
-        if not any(has_special(m["content"]) for m in messages):
-            continue
-        rc, out, err = run(args)
+        RUN.expect(verbatim, "case %d" % i, args + ["--allow-special"], render(messages, gen))
         count = sum(neutralise(m["content"])[1] for m in messages)
+        if count == 0:
+            continue
         safe = [dict(m, content=neutralise(m["content"])[0]) for m in messages]
-        got = out.decode("utf-8", "replace")
-        defused.eq("case %d rc=%d %s" % (i, rc, err), render(safe, gen), got)
-        defused.eq("case %d warning" % i, True, " %d special-token literal" % count in err)
+        warning = " %d special-token literal" % count
+        RUN.expect(defused, "case %d" % i, args, render(safe, gen),
+                   also=lambda err, i=i, w=warning: defused.eq("case %d warning" % i, True,
+                                                                w in err))
+    RUN.flush()
     verbatim.report()
     defused.report()
 
 
-def stdin_tests(rng):
+def stdin_tests(rng, n):
     c = Check("prompt-oracle-stdin")
-    for i in range(30):
+    for i in range(n):
         q = random_text(rng, False)
         for ending in ["", "\n", "\r\n"]:
             system = random_text(rng, False)
             text = q + ending
-            rc, out, err = run(["-s", system, "--allow-special"], text.encode())
             # one line ending is dropped from the end of stdin
-            text = text[:-2] if text.endswith("\r\n") else text
-            text = text[:-1] if text.endswith("\n") else text
+            content = text
+            if content.endswith("\n"):
+                content = content[:-2] if content.endswith("\r\n") else content[:-1]
             want = render([{"role": "system", "content": system},
-                           {"role": "user", "content": text}], None)
-            c.eq("stdin case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+                           {"role": "user", "content": content}], None)
+            RUN.expect(c, "case %d" % i, ["-s", system, "--allow-special"], want, text.encode())
+    RUN.flush()
     c.report()
 
 
-def batch_tests(rng):
+def batch_tests(rng, n):
     c = Check("prompt-oracle-batch")
-    for i in range(30):
+    for i in range(n):
         qs = [random_text(rng, False) for _ in range(rng.randrange(0, 6))]
         system = rng.choice([None, "Be brief."])
         pre = [] if system is None else [{"role": "system", "content": system}]
@@ -216,14 +244,13 @@ def batch_tests(rng):
         want = "".join(render(pre + [{"role": "user", "content": q}], None) + "\0"
                        for q in lines if q)
         text = "\n".join(lines) + rng.choice(["", "\n"])
-        rc, out, err = run(args + ["-l", "--allow-special"], text.encode())
-        c.eq("-l case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+        RUN.expect(c, "-l case %d" % i, args + ["-l", "--allow-special"], want, text.encode())
         # -0: NUL-terminated (or separated) questions, newlines kept
         want = "".join(render(pre + [{"role": "user", "content": q}], None) + "\0"
                        for q in qs if q)
         text = "\0".join(qs) + rng.choice(["", "\0"])
-        rc, out, err = run(args + ["-0", "--allow-special"], text.encode())
-        c.eq("-0 case %d rc=%d %s" % (i, rc, err), want, out.decode("utf-8", "replace"))
+        RUN.expect(c, "-0 case %d" % i, args + ["-0", "--allow-special"], want, text.encode())
+    RUN.flush()
     c.report()
 
 
@@ -299,14 +326,12 @@ def search_tests(rng, n):
             refs = [{k: neutralise(v)[0] for k, v in r.items()} for r in refs]
             question, date = neutralise(question)[0], neutralise(date)[0]
         filled = WEBSEARCH[lang].format(date=date, references=layout(refs), question=question)
-        rc, out, err = run(args + ["--raw"])
-        raw.eq("case %d rc=%d %s" % (i, rc, err), filled, out.decode("utf-8", "replace"))
+        RUN.expect(raw, "case %d" % i, args + ["--raw"], filled)
         system = rng.choice([None, "You are ERNIE."])
         pre = [] if system is None else [{"role": "system", "content": system}]
-        rc, out, err = run((["-s", system] if system else []) + args)
-        chat.eq("case %d rc=%d %s" % (i, rc, err),
-                render(pre + [{"role": "user", "content": filled}], None),
-                out.decode("utf-8", "replace"))
+        RUN.expect(chat, "case %d" % i, (["-s", system] if system else []) + args,
+                   render(pre + [{"role": "user", "content": filled}], None))
+    RUN.flush()
     raw.report()
     chat.report()
 
@@ -321,21 +346,24 @@ def model_dir_tests():
         json.dump(cfg, f)
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
                 {"role": "user", "content": "and?"}]
-    rc, out, err = run(["-m", d, "-u", "hi", "-a", "yo", "-u", "and?"])
     want = TEMPLATE.render(messages=messages, add_generation_prompt=True, cls_token="<cls>",
                            sep_token="<sep>")
-    c.eq("rc=%d %s" % (rc, err), want, out.decode())
-    c.eq("no warning for the known template", "", err)
+    RUN.expect(c, "model tokens", ["-m", d, "-u", "hi", "-a", "yo", "-u", "and?"], want,
+               also=lambda err: c.eq("no warning for the known template", "", err))
+    RUN.flush()
     c.report()
 
 
 def main():
     rng = random.Random(SEED)
-    chat_tests(rng, 400)
-    stdin_tests(rng)
-    batch_tests(rng)
-    search_tests(rng, 150)
-    model_dir_tests()
+    try:
+        chat_tests(rng, 300)
+        stdin_tests(rng, 10)
+        batch_tests(rng, 15)
+        search_tests(rng, 100)
+        model_dir_tests()
+    finally:
+        shutil.rmtree(TMP)
 
 
 main()

@@ -92,3 +92,15 @@ TEST(doc_empty)
 	CHECK(d.root == NULL);
 	doc_free(&d);
 }
+
+TEST(doc_json_characters_yaml_refuses)
+{
+	Doc d;
+	CHECK_EQ_INT(load(&d, "[\"a\x7f" "b\", \"\xc2\x85\", \"\xef\xbf\xbf\"]"), 0);
+	CHECK_EQ_STR(d.root->kids[0]->str, "a\x7f" "b");
+	CHECK_EQ_STR(d.root->kids[1]->str, "\xc2\x85");
+	CHECK_EQ_STR(d.root->kids[2]->str, "\xef\xbf\xbf");
+	doc_free(&d);
+	CHECK_EQ_INT(load(&d, "a: 1\nb: \x01\n"), ERR_DATA);
+	CHECK(strstr(err_msg(), "t.json:2:4:") != NULL);
+}

@@ -1,0 +1,261 @@
+/* membw.c: what this machine allows, and how close the kernels get.
+ *
+ * Prints tab-separated rows "name<TAB>value<TAB>unit<TAB>bound<TAB>fraction"
+ * for bench/run to tabulate:
+ *   read bandwidth with 1 and 2 threads (a 1 GiB buffer, best of 5 passes);
+ *   OpenBLAS sgemm GFLOP/s on the 0.3B model's prefill shapes (512 rows,
+ *   weights already f32, OpenBLAS threads = our threads);
+ *   mat_mul (f32 and bf16 precision) on the same shapes, bf16 weights;
+ *   mat_vec over a 0.3B-shaped bf16 weight set, as GB/s of weights read.
+ * Usage: membw [threads] */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "matmul.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- read bandwidth ---- */
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static uint64_t sum_avx2(const uint64_t *p, size_t n)
+{
+	__m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+	for (size_t i = 0; i + 16 <= n; i += 16) {
+		a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(p + i)));
+		b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(p + i + 4)));
+		c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(p + i + 8)));
+		d = _mm256_add_epi64(d, _mm256_load_si256((const __m256i *)(p + i + 12)));
+	}
+	a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+	return (uint64_t)_mm256_extract_epi64(a, 0) + (uint64_t)_mm256_extract_epi64(a, 3);
+}
+#endif
+
+static uint64_t sum(const uint64_t *p, size_t n)
+{
+#if defined(__x86_64__)
+	if (isa_supported(ISA_AVX2))
+		return sum_avx2(p, n);
+#endif
+	uint64_t s[4] = {0};
+	for (size_t i = 0; i + 4 <= n; i += 4)
+		for (int j = 0; j < 4; j++)
+			s[j] += p[i + j];
+	return s[0] + s[1] + s[2] + s[3];
+}
+
+typedef struct {
+	const uint64_t *p;
+	size_t n;
+	uint64_t s;
+} Part;
+
+static void *read_part(void *arg)
+{
+	Part *part = arg;
+	part->s = sum(part->p, part->n);
+	return NULL;
+}
+
+/* GB/s reading buf with t threads, each its own slice. */
+static double bandwidth(const uint64_t *buf, size_t n, int t)
+{
+	double best = 0;
+	for (int rep = 0; rep < 5; rep++) {
+		pthread_t tid[64];
+		Part part[64];
+		double t0 = now();
+		for (int i = 0; i < t; i++) {
+			part[i] = (Part){buf + n / t * i, n / t, 0};
+			pthread_create(&tid[i], NULL, read_part, &part[i]);
+		}
+		for (int i = 0; i < t; i++)
+			pthread_join(tid[i], NULL);
+		double gbs = n * 8.0 / (now() - t0) / 1e9;
+		if (gbs > best)
+			best = gbs;
+	}
+	return best;
+}
+
+/* ---- the 0.3B model's weight shapes ---- */
+
+typedef struct {
+	const char *name;
+	int64_t rows, cols;
+	int count;                  /* per model */
+} Shape;
+
+static const Shape shapes[] = {
+	{"q_proj", 2048, 1024, 18}, {"k_proj", 256, 1024, 18}, {"v_proj", 256, 1024, 18},
+	{"o_proj", 1024, 2048, 18}, {"gate_proj", 3072, 1024, 18},
+	{"up_proj", 3072, 1024, 18}, {"down_proj", 1024, 3072, 18},
+	{"lm_head", 103424, 1024, 1},
+};
+#define NSHAPES (sizeof shapes / sizeof *shapes)
+#define BATCH 512
+
+static uint16_t *random_bf16(size_t n)
+{
+	uint16_t *p = malloc(n * 2);
+	uint32_t s = 12345;
+	for (size_t i = 0; i < n; i++) {
+		s = s * 1664525u + 1013904223u;
+		p[i] = (uint16_t)(0x3c00 + (s >> 24) - ((s >> 16 & 1) << 15));  /* +-[0.0078, 0.03) */
+	}
+	return p;
+}
+
+/* f32 GEMM FLOPs of one prefill over the layer shapes (lm_head excluded:
+ * prefill computes logits for one position). */
+static double layer_flops(void)
+{
+	double f = 0;
+	for (size_t s = 0; s < NSHAPES - 1; s++)
+		f += 2.0 * BATCH * shapes[s].rows * shapes[s].cols;
+	return f;
+}
+
+/* GFLOP/s of OpenBLAS sgemm over each layer shape once (f32 weights). */
+static double sgemm_gflops(int threads)
+{
+	double best = 0;
+	float *X = malloc(sizeof(float) * BATCH * 3072), *Y = malloc(sizeof(float) * BATCH * 3072);
+	float *W = malloc(sizeof(float) * 3072 * 1024);
+	for (size_t i = 0; i < (size_t)BATCH * 3072; i++)
+		X[i] = (float)(i % 17) * 0.01f;
+	for (size_t i = 0; i < 3072 * 1024; i++)
+		W[i] = (float)(i % 13) * 0.01f;
+	openblas_set_num_threads(threads);
+	for (int rep = 0; rep < 3; rep++) {
+		double t0 = now();
+		for (size_t s = 0; s < NSHAPES - 1; s++)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH,
+				    (int)shapes[s].rows, (int)shapes[s].cols, 1, X,
+				    (int)shapes[s].cols, W, (int)shapes[s].cols, 0, Y,
+				    (int)shapes[s].rows);
+		double g = layer_flops() / (now() - t0) / 1e9;
+		if (g > best)
+			best = g;
+	}
+	free(X); free(Y); free(W);
+	return best;
+}
+
+static double matmul_gflops(Compute *c)
+{
+	double best = 0;
+	float *X = malloc(sizeof(float) * BATCH * 3072), *Y = malloc(sizeof(float) * BATCH * 3072);
+	uint16_t *w = random_bf16(3072 * 1024);
+	for (size_t i = 0; i < (size_t)BATCH * 3072; i++)
+		X[i] = (float)(i % 17) * 0.01f;
+	for (int rep = 0; rep < 3; rep++) {
+		double t0 = now();
+		for (size_t s = 0; s < NSHAPES - 1; s++) {
+			Mat W = {DT_BF16, w, shapes[s].rows, shapes[s].cols};
+			mat_mul(c, Y, &W, X, BATCH);
+		}
+		double g = layer_flops() / (now() - t0) / 1e9;
+		if (g > best)
+			best = g;
+	}
+	free(X); free(Y); free(w);
+	return best;
+}
+
+/* GB/s of bf16 weights streamed by mat_vec over a whole 0.3B token. */
+static double matvec_gbs(Compute *c, double *bytes)
+{
+	Mat W[8 * 18 + 1];
+	int nw = 0;
+	float *x = calloc(103424, sizeof *x), *y = calloc(103424, sizeof *y);
+	double best = 0;
+
+	*bytes = 0;
+	for (int l = 0; l < 18; l++)
+		for (size_t s = 0; s < NSHAPES; s++)
+			if (shapes[s].count == 18 || l == 0) {
+				W[nw] = (Mat){DT_BF16, random_bf16(shapes[s].rows * shapes[s].cols),
+					      shapes[s].rows, shapes[s].cols};
+				*bytes += 2.0 * shapes[s].rows * shapes[s].cols;
+				nw++;
+			}
+	for (int i = 0; i < 1024 * 3; i++)
+		x[i] = 0.001f * (i % 7);
+	for (int rep = 0; rep < 10; rep++) {
+		double t0 = now();
+		for (int i = 0; i < nw; i++)
+			mat_vec(c, y, &W[i], x);
+		double g = *bytes / (now() - t0) / 1e9;
+		if (g > best)
+			best = g;
+	}
+	for (int i = 0; i < nw; i++)
+		free((void *)W[i].data);
+	free(x); free(y);
+	return best;
+}
+
+static void row(const char *name, double v, const char *unit, double bound)
+{
+	if (bound > 0)
+		printf("%s\t%.1f\t%s\t%.1f\t%.0f%%\n", name, v, unit, bound, 100 * v / bound);
+	else
+		printf("%s\t%.1f\t%s\t\t\n", name, v, unit);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	int threads = argc > 1 ? atoi(argv[1]) : 2;
+	size_t n = ((size_t)1 << 30) / 8;
+	uint64_t *buf = aligned_alloc(64, n * 8);
+	Compute *c;
+	double bw1, bwt, sg, bytes;
+	char name[64];
+
+	if (!buf)
+		return 3;
+	memset(buf, 1, n * 8);
+	bw1 = bandwidth(buf, n, 1);
+	bwt = bandwidth(buf, n, threads);
+	free(buf);
+	row("read bandwidth, 1 thread", bw1, "GB/s", 0);
+	snprintf(name, sizeof name, "read bandwidth, %d threads", threads);
+	row(name, bwt, "GB/s", 0);
+	sg = sgemm_gflops(threads);
+	row("OpenBLAS sgemm, 0.3B prefill shapes", sg, "GFLOP/s", 0);
+	for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
+		if (compute_new(&c, threads, p, ISA_AUTO))
+			continue;
+		snprintf(name, sizeof name, "mat_mul %s (%s)", p == PREC_F32 ? "f32" : "bf16",
+			 compute_isa_name(c));
+		row(name, matmul_gflops(c), "GFLOP/s", sg);
+		if (p == PREC_F32) {
+			double g = matvec_gbs(c, &bytes);
+			snprintf(name, sizeof name, "mat_vec f32 (%.2f GB/token)", bytes / 1e9);
+			row(name, g, "GB/s", bwt);
+		} else {
+			row("mat_vec bf16", matvec_gbs(c, &bytes), "GB/s", bwt);
+		}
+		compute_free(c);
+	}
+	return 0;
+}

@@ -1,0 +1,419 @@
+/* ernie-run: token stream in, logit stream out, through an ERNIE 4.5 model.
+ * See man/ernie-run.1. Filter mode: each token record is appended to the
+ * sequence and the next-token logits are written (one ELOG frame; with
+ * --all one per position; with --top K an ETOP frame); an empty record
+ * resets the sequence and is passed on. */
+#include "cli.h"
+#include "err.h"
+#include "model.h"
+#include "stream.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- options ------------------------------------------------------------ */
+
+enum { OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP };
+
+static const struct option long_opts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "ctx", required_argument, NULL, 'c' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "precision", required_argument, NULL, OPT_PRECISION },
+	{ "isa", required_argument, NULL, OPT_ISA },
+	{ "info", no_argument, NULL, OPT_INFO },
+	{ "force", no_argument, NULL, 'f' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+typedef struct {
+	const char *model;      /* -m, or $ERNIE_MODEL */
+	int threads;            /* 0: the machine's cores */
+	long ctx;               /* 0: the model's maximum */
+	int all;                /* a frame for every position */
+	long top;               /* ETOP frames of this many logits; 0: ELOG */
+	Precision prec;
+	Isa isa;
+	int info, force, verbose;
+} Options;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [options] < tokens > logits\n"
+		"Run an ERNIE 4.5 model over a token stream: each token record is appended to\n"
+		"the sequence and the next-token logits are written as an ELOG frame; an empty\n"
+		"record starts a new sequence.\n"
+		"  -m, --model DIR       model directory (default: $ERNIE_MODEL)\n"
+		"  -a, --all             one frame per position of each record, not just the last\n"
+		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
+		"  -c, --ctx N           context limit in tokens (default: the model's maximum)\n"
+		"  -t, --threads N       threads (default: the machine's cores)\n"
+		"      --precision P     f32, bf16 or auto (default: auto)\n"
+		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
+		"      --info            describe the model and what a run costs, then exit\n"
+		"  -f, --force           write binary frames even to a terminal\n"
+		"  -v, --verbose         timing lines on stderr at the end\n"
+		"  -h, --help            this help\n"
+		"      --version         print the version\n",
+		cli_prog());
+}
+
+/* A whole decimal number in [lo, hi], or -1. */
+static long parse_num(const char *s, long lo, long hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *s && !*end && v >= lo && v <= hi ? v : -1;
+}
+
+static int pick(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+static int parse_options(Options *o, int argc, char **argv)
+{
+	static const char *const precs[] = { "auto", "f32", "bf16" };
+	static const char *const isas[] = { "auto", "portable", "avx2", "avx512", "avx512bf16" };
+	memset(o, 0, sizeof *o);
+	o->model = getenv("ERNIE_MODEL");
+	int c, k;
+	opterr = 0;             /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":m:t:c:afvh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o->model = optarg; break;
+		case 'a': o->all = 1; break;
+		case 'f': o->force = 1; break;
+		case 'v': o->verbose = 1; break;
+		case OPT_INFO: o->info = 1; break;
+		case 't':
+			if ((o->threads = (int)parse_num(optarg, 1, 4096)) < 0)
+				return cli_usage_error("-t: expected a number of threads 1..4096, not '%s'", optarg);
+			break;
+		case 'c':
+			if ((o->ctx = parse_num(optarg, 1, 1L << 30)) < 0)
+				return cli_usage_error("-c: expected a positive number of tokens, not '%s'", optarg);
+			break;
+		case OPT_TOP:
+			if ((o->top = parse_num(optarg, 1, STREAM_MAX_COUNT)) < 0)
+				return cli_usage_error("--top: expected a positive count, not '%s'", optarg);
+			break;
+		case OPT_PRECISION:
+			if ((k = pick(optarg, precs, 3)) < 0)
+				return cli_usage_error("--precision: expected f32, bf16 or auto, not '%s'", optarg);
+			o->prec = k == 0 ? PREC_AUTO : k == 1 ? PREC_F32 : PREC_BF16;
+			break;
+		case OPT_ISA:
+			if ((k = pick(optarg, isas, 5)) < 0)
+				return cli_usage_error("--isa: unknown instruction set '%s'", optarg);
+			o->isa = (Isa)k;
+			break;
+		case 'h': usage(stdout); return -1;
+		case OPT_VERSION: cli_version(); return -1;
+		case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->model || !*o->model)
+		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
+	if (o->all && o->top)
+		return cli_usage_error("--all and --top do not go together");
+	return 0;
+}
+
+/* Settings that need the model to be checked. */
+static int check_against_model(const Options *o, const Model *m)
+{
+	if (o->ctx > m->cfg.max_pos)
+		return cli_usage_error("-c %ld: the model's maximum context is %d tokens", o->ctx,
+				       m->cfg.max_pos);
+	if (o->top > m->cfg.vocab)
+		return cli_usage_error("--top %ld: the vocabulary has only %d tokens", o->top,
+				       m->cfg.vocab);
+	return 0;
+}
+
+/* ---- --info ------------------------------------------------------------- */
+
+static void print_size(FILE *f, const char *label, double bytes)
+{
+	const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	double v = bytes;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	fprintf(f, "%-22s %.1f %s (%.0f bytes)\n", label, v, units[u], bytes);
+}
+
+/* "1-3, 5" */
+static void print_moe_layers(FILE *f, const Model *m)
+{
+	int L = m->cfg.layers, first = 1;
+	for (int i = 0; i < L; i++) {
+		if (!m->w.layers[i].moe)
+			continue;
+		int j = i;
+		while (j + 1 < L && m->w.layers[j + 1].moe)
+			j++;
+		fprintf(f, first ? " %d" : ", %d", i);
+		if (j > i)
+			fprintf(f, "-%d", j);
+		first = 0;
+		i = j;
+	}
+}
+
+static void info(const Model *m, const char *dir, const Options *o)
+{
+	const Config *c = &m->cfg;
+	uint64_t mapped = 0;
+	for (int i = 0; i < m->st.nfiles; i++)
+		mapped += m->st.files[i].size;
+	long ctx = o->ctx ? o->ctx : c->max_pos;
+
+	printf("%-22s %s\n", "model", dir);
+	printf("%-22s %s, %d layers\n", "type", c->moe ? "MoE (ernie4_5_moe)" : "dense (ernie4_5)",
+	       c->layers);
+	if (c->moe) {
+		printf("%-22s", "MoE layers");
+		print_moe_layers(stdout, m);
+		printf("\n%-22s %d routed of width %d, top %d; shared MLP width %d\n", "experts",
+		       c->experts, c->moe_inter, c->top_k, m->shared_width);
+	}
+	printf("%-22s hidden %d, MLP %d, %d heads (%d KV) of %d, vocabulary %d\n", "sizes",
+	       c->hidden, c->inter, c->heads, c->kv_heads, c->head_dim, c->vocab);
+	printf("%-22s %s, rope theta %g, max context %d\n", "output head",
+	       m->tied ? "tied to the embedding" : "lm_head.weight", c->rope_theta, c->max_pos);
+	printf("%-22s %" PRIu64 " total, %" PRIu64 " active per token\n", "parameters", m->params,
+	       m->active);
+	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
+	       m->st.bytes, m->st.nfiles, m->st.skipped);
+	print_size(stdout, "mapped (read-only)", (double)mapped);
+	print_size(stdout, "KV cache per token", (double)model_kv_bytes(m));
+	char label[64];
+	snprintf(label, sizeof label, "KV cache at -c %ld", ctx);
+	print_size(stdout, label, (double)model_kv_bytes(m) * (double)ctx);
+	double scratch = (double)model_scratch_bytes(m, MODEL_BATCH) +
+			 (double)c->heads * ctx * sizeof(float) +
+			 (double)MODEL_BATCH * c->vocab * sizeof(float);
+	print_size(stdout, "scratch", scratch);
+	snprintf(label, sizeof label, "memory at -c %ld", ctx);
+	print_size(stdout, label, (double)mapped + (double)model_kv_bytes(m) * (double)ctx + scratch);
+}
+
+/* ---- loading, with a progress bar on a terminal ------------------------- */
+
+static void progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	int width = 40, fill = total ? (int)(done * (uint64_t)width / total) : width;
+	fprintf(stderr, "\r%s: loading [%.*s%*s] %3d%%", cli_prog(), fill,
+		"########################################", width - fill, "",
+		total ? (int)(done * 100 / total) : 100);
+	if (done == total)
+		fputs("\r\033[K", stderr);
+}
+
+static int load(Model **m, const Options *o)
+{
+	int rc = model_load(m, o->model);
+	if (rc || !isatty(STDERR_FILENO))
+		return rc;
+	st_prefetch(&(*m)->st, progress, NULL);
+	const Config *c = &(*m)->cfg;
+	fprintf(stderr, "%s: %s: %s, %d layers, %.3g B parameters (%.3g B active)\n", cli_prog(),
+		o->model, c->moe ? "MoE" : "dense", c->layers, (double)(*m)->params / 1e9,
+		(double)(*m)->active / 1e9);
+	return 0;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+typedef struct {
+	uint64_t tokens;
+	double ms;
+} Stat;
+
+typedef struct {
+	const Model *m;
+	State *s;
+	Compute *c;
+	float *logits;          /* [MODEL_BATCH][V] */
+	Stat prompt;            /* records of several tokens (prefill) */
+	Stat eval;              /* records of one token (decode) */
+} Runner;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Append ids[0..n) (n <= MODEL_BATCH when all) to the sequence: r->logits
+ * gets the logits of every position (all) or of the last. The one step a
+ * generate mode repeats. */
+static int append(Runner *r, const int32_t *ids, int n, int all)
+{
+	double t0 = now_ms();
+	int rc = model_eval(r->m, r->s, r->c, ids, n, r->logits, all);
+	Stat *st = n == 1 ? &r->eval : &r->prompt;
+	st->tokens += (uint64_t)n;
+	st->ms += now_ms() - t0;
+	return rc;
+}
+
+/* The k largest of x[0..n), largest first (lower id first on ties). */
+static void top_k(const float *x, int n, int k, int32_t *ids, float *vals)
+{
+	int have = 0;
+	for (int i = 0; i < n; i++) {
+		if (have == k && !(x[i] > vals[k - 1]))
+			continue;
+		int j = have < k ? have++ : k - 1;
+		while (j > 0 && x[i] > vals[j - 1]) {
+			ids[j] = ids[j - 1];
+			vals[j] = vals[j - 1];
+			j--;
+		}
+		ids[j] = i;
+		vals[j] = x[i];
+	}
+}
+
+static int write_frame(StreamWriter *w, const Options *o, const float *logits, int V,
+		       int32_t *top_ids, float *top_vals)
+{
+	if (!o->top)
+		return stream_write_logits(w, logits, (uint32_t)V);
+	top_k(logits, V, (int)o->top, top_ids, top_vals);
+	return stream_write_top(w, top_ids, top_vals, (uint32_t)o->top);
+}
+
+/* Where a bad record is: "<stdin>: record 3 (line 3)". */
+static int blame(StreamReader *rd, unsigned long recno, int rc)
+{
+	char where[64];
+	return err_prefix(rc, "<stdin>: record %lu (%s)", recno, stream_where(rd, where, sizeof where));
+}
+
+static int filter(Runner *r, const Options *o, StreamReader *rd, StreamWriter *w)
+{
+	int V = r->m->cfg.vocab, rc = 0;
+	int32_t *top_ids = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_ids);
+	float *top_vals = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_vals);
+	if (!top_ids || !top_vals)
+		rc = err(ERR_IO, "out of memory");
+	for (unsigned long recno = 1; !rc; recno++) {
+		Record rec;
+		if ((rc = stream_read(rd, &rec, 0)) || rec.kind == REC_EOF)
+			break;
+		if (rec.kind != REC_TOKENS) {
+			rc = blame(rd, recno, err(ERR_DATA, "logits where token ids were expected"));
+			break;
+		}
+		if (rec.n == 0) {
+			state_reset(r->s);
+			rc = stream_write_end(w, 1);
+			continue;
+		}
+		int n = (int)rec.n, pos = state_pos(r->s), limit = state_limit(r->s);
+		if ((rc = model_check_ids(r->m, rec.ids, n))) {
+			rc = blame(rd, recno, rc);
+			break;
+		}
+		if (n > limit - pos) {
+			rc = blame(rd, recno, err(ERR_DATA, "the sequence would reach %lld tokens, past "
+				   "the context limit of %d%s", (long long)pos + n, limit,
+				   limit < r->m->cfg.max_pos ? " (raise it with -c N)" :
+				   " (the model's maximum)"));
+			break;
+		}
+		/* --all: batches of at most MODEL_BATCH, so r->logits stays small */
+		for (int i = 0; i < n && !rc; ) {
+			int nb = o->all && n - i > MODEL_BATCH ? MODEL_BATCH : n - i;
+			if ((rc = append(r, rec.ids + i, nb, o->all)))
+				break;
+			for (int j = o->all ? 0 : nb - 1; j < nb && !rc; j++)
+				rc = write_frame(w, o, r->logits + (o->all ? (int64_t)j * V : 0), V,
+						 top_ids, top_vals);
+			i += nb;
+		}
+	}
+	free(top_ids);
+	free(top_vals);
+	return rc;
+}
+
+static void print_stat(const char *what, const Stat *s)
+{
+	fprintf(stderr, "%s: %" PRIu64 " tokens, %.2f ms, %.2f tok/s\n", what, s->tokens, s->ms,
+		s->ms > 0 ? (double)s->tokens * 1e3 / s->ms : 0.0);
+}
+
+static int run(const Options *o, Model *m)
+{
+	Runner r = { .m = m };
+	StreamWriter w;
+	StreamReader *rd = NULL;
+	int rc = stream_writer_init(&w, stdout, "<stdout>", 1, o->force);
+	if (!rc)
+		rc = compute_new(&r.c, o->threads, o->prec, o->isa);
+	if (!rc)
+		rc = state_new(&r.s, m, (int)o->ctx);
+	if (!rc && !(r.logits = malloc((size_t)MODEL_BATCH * m->cfg.vocab * sizeof(float))))
+		rc = err(ERR_IO, "out of memory");
+	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
+		rc = err(ERR_IO, "out of memory");
+	if (!rc)
+		rc = filter(&r, o, rd, &w);
+	if (o->verbose) {
+		print_stat("prompt eval", &r.prompt);
+		print_stat("eval", &r.eval);
+	}
+	stream_reader_free(rd);
+	free(r.logits);
+	state_free(r.s);
+	compute_free(r.c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	Options o;
+	Model *m;
+	cli_init(argv[0]);
+	int rc = parse_options(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = load(&m, &o)))
+		return cli_fail(rc);
+	if (!(rc = check_against_model(&o, m))) {
+		if (o.info)
+			info(m, o.model, &o);
+		else if ((rc = run(&o, m)))
+			cli_fail(rc);
+	}
+	if (!rc && o.info && (rc = cli_flush(stdout, "<stdout>")))
+		cli_fail(rc);
+	model_free(m);
+	return rc;
+}

@@ -1,0 +1,13 @@
+# fish completion for ernie-run
+complete -c ernie-run -s m -l model -x -a '(__fish_complete_directories)' -d 'Model directory'
+complete -c ernie-run -s a -l all -d 'A frame for every position'
+complete -c ernie-run -l top -x -d 'ETOP frames of the K largest logits'
+complete -c ernie-run -s c -l ctx -x -d 'Context limit in tokens'
+complete -c ernie-run -s t -l threads -x -d 'Threads'
+complete -c ernie-run -l precision -x -a 'auto f32 bf16' -d 'Arithmetic'
+complete -c ernie-run -l isa -x -a 'auto portable avx2 avx512 avx512bf16' -d 'Kernels'
+complete -c ernie-run -l info -d 'Describe the model and what a run costs'
+complete -c ernie-run -s f -l force -d 'Write binary even to a terminal'
+complete -c ernie-run -s v -l verbose -d 'Timing lines on stderr'
+complete -c ernie-run -s h -l help -d 'Print the usage'
+complete -c ernie-run -l version -d 'Print the version'

@@ -1,0 +1,13 @@
+# fish completion for ernie-tok
+complete -c ernie-tok -s m -l model -r -F -d 'Model directory or .model file'
+complete -c ernie-tok -s l -l lines -d 'Each line is a document'
+complete -c ernie-tok -s 0 -l null -d 'NUL-separated documents'
+complete -c ernie-tok -s b -l binary -d 'Write ETOK frames'
+complete -c ernie-tok -s f -l force -d 'Write binary even to a terminal'
+complete -c ernie-tok -l output_format -x -a 'id piece' -d 'Write ids or pieces'
+complete -c ernie-tok -l pieces -d 'Write pieces'
+complete -c ernie-tok -l no-parse-special -d 'Encode special-token text as plain text'
+complete -c ernie-tok -l add-bos -d 'Add the BOS piece to each document'
+complete -c ernie-tok -l add-eos -d 'Add the EOS piece to each document'
+complete -c ernie-tok -s h -l help -d 'Print the usage'
+complete -c ernie-tok -l version -d 'Print the version'

@@ -1,0 +1,20 @@
+#!/bin/sh
+# batch.sh: answer every prompt file in a directory, PARALLEL chains at a
+# time with xargs -P, one DIR/NAME.answer per DIR/NAME.txt.
+#
+#   usage: batch.sh DIR [PARALLEL]
+#
+# Each chain gets cores/PARALLEL threads (-t), and OpenBLAS one thread, so
+# the chains share the cores instead of fighting over them. The weights are
+# mapped, not copied: PARALLEL processes share one copy in the page cache.
+set -eu
+[ $# -ge 1 ] || { echo "usage: $0 DIR [PARALLEL]" >&2; exit 2; }
+dir=$1 jobs=${2:-2}
+: "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
+threads=$(( $(nproc) / jobs )); [ "$threads" -ge 1 ] || threads=1
+export OPENBLAS_NUM_THREADS=1 threads
+find "$dir" -name '*.txt' -print0 | xargs -0 -r -P "$jobs" -I{} sh -c '
+	f=$1
+	ernie-prompt <"$f" | ernie-tok | ernie-run -t "$threads" -n 512 --seed 1 |
+		ernie-detok >"${f%.txt}.answer.tmp" && mv "${f%.txt}.answer.tmp" "${f%.txt}.answer"
+' sh {}
