@@ -80,23 +80,48 @@ clean:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-# libFuzzer targets (clang): one per parser, each run FUZZ_SECONDS on its
-# committed seed corpus (tests/fuzz/corpus/NAME); new finds go to build/fuzz.
+# libFuzzer targets (clang): one per parser, tests/fuzz/fuzz_NAME.c, each with
+# a committed seed corpus tests/fuzz/corpus/NAME (regress-* files there are
+# past crashes) and an optional dictionary tests/fuzz/NAME.dict.
+#   make fuzz                               every target FUZZ_SECONDS (30: CI)
+#   make fuzz FUZZ=tok FUZZ_SECONDS=600     one target, longer
+#   make fuzz-regress                       replay the corpora only (seconds)
+# New inputs go to build/fuzz/corpus/NAME, crashes to build/fuzz/NAME-crash-*,
+# the log to build/fuzz/NAME.log. The library is built once for all targets
+# (without -DFUZZING: the harnesses live in tests/fuzz, not in lib).
 FUZZ_SECONDS = 30
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DFUZZING
+FUZZ = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) -Ilib -std=c11 -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_RUN = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	clang $(CPPFLAGS) $(PKG_CFLAGS) -Ilib -std=c11 $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm -pthread
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-fuzz: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do n=$${f#build/fuzz/fuzz_}; mkdir -p build/fuzz/corpus/$$n; \
-		echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
-		if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/$$n- \
-			build/fuzz/corpus/$$n tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1; then \
-			grep -E -A20 'ERROR|SUMMARY' build/fuzz/$$n.log; exit 1; fi; \
-		grep -E 'stat::number_of_executed_units|DONE' build/fuzz/$$n.log; done
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzfile.h $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -lm -pthread
 
-.PHONY: fuzz
+# One line per target: executions, coverage, and the crash if there is one;
+# every target runs even when an earlier one fails.
+fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
+	@fail=0; for n in $(FUZZ); do mkdir -p build/fuzz/corpus/$$n; \
+		dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+		if build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUN) $$dict \
+			-artifact_prefix=build/fuzz/$$n- build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+			>build/fuzz/$$n.log 2>&1; then \
+			echo "fuzz $$n: $$(grep -o 'number_of_executed_units: *[0-9]*' build/fuzz/$$n.log \
+				| grep -o '[0-9]*$$') runs, $$(grep -o 'cov: [0-9]*' build/fuzz/$$n.log | tail -1)"; \
+		else fail=1; echo "FAIL fuzz $$n: see build/fuzz/$$n.log"; \
+			grep -E -m1 -A12 'ERROR|SUMMARY|deadly signal' build/fuzz/$$n.log; fi; \
+	done; exit $$fail
+
+fuzz-regress: $(FUZZ:%=build/fuzz/fuzz_%)
+	@for n in $(FUZZ); do build/fuzz/fuzz_$$n -runs=0 $(FUZZ_RUN) tests/fuzz/corpus/$$n \
+		>build/fuzz/$$n.regress.log 2>&1 || { echo "FAIL fuzz-regress $$n"; \
+		grep -E -m1 -A12 'ERROR|SUMMARY' build/fuzz/$$n.regress.log; exit 1; }; \
+		echo "fuzz-regress $$n: ok"; done
+
+.PHONY: fuzz fuzz-regress

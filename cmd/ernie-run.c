@@ -132,8 +132,6 @@ static int parse_options(Options *o, int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
-	if (o->all && o->top)
-		return cli_usage_error("--all and --top do not go together");
 	return 0;
 }
 
@@ -150,6 +148,20 @@ static int check_against_model(const Options *o, const Model *m)
 }
 
 /* ---- --info ------------------------------------------------------------- */
+
+/* Rows of logits computed at once: --all writes a batch's worth. */
+static int logit_rows(const Options *o)
+{
+	return o->all ? MODEL_BATCH : 1;
+}
+
+static uint64_t mapped_bytes(const Model *m)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < m->st.nfiles; i++)
+		n += m->st.files[i].size;
+	return n;
+}
 
 static void print_size(FILE *f, const char *label, double bytes)
 {
@@ -184,9 +196,7 @@ static void print_moe_layers(FILE *f, const Model *m)
 static void info(const Model *m, const char *dir, const Options *o)
 {
 	const Config *c = &m->cfg;
-	uint64_t mapped = 0;
-	for (int i = 0; i < m->st.nfiles; i++)
-		mapped += m->st.files[i].size;
+	uint64_t mapped = mapped_bytes(m);
 	long ctx = o->ctx ? o->ctx : c->max_pos;
 
 	printf("%-22s %s\n", "model", dir);
@@ -200,7 +210,10 @@ static void info(const Model *m, const char *dir, const Options *o)
 	}
 	printf("%-22s hidden %d, MLP %d, %d heads (%d KV) of %d, vocabulary %d\n", "sizes",
 	       c->hidden, c->inter, c->heads, c->kv_heads, c->head_dim, c->vocab);
-	printf("%-22s %s, rope theta %g, max context %d\n", "output head",
+	printf("%-22s bos %d, eos", "special ids", c->bos);
+	for (int i = 0; i < c->n_eos; i++)
+		printf(" %d", c->eos[i]);
+	printf("\n%-22s %s, rope theta %g, max context %d\n", "output head",
 	       m->tied ? "tied to the embedding" : "lm_head.weight", c->rope_theta, c->max_pos);
 	printf("%-22s %" PRIu64 " total, %" PRIu64 " active per token\n", "parameters", m->params,
 	       m->active);
@@ -213,7 +226,7 @@ static void info(const Model *m, const char *dir, const Options *o)
 	print_size(stdout, label, (double)model_kv_bytes(m) * (double)ctx);
 	double scratch = (double)model_scratch_bytes(m, MODEL_BATCH) +
 			 (double)c->heads * ctx * sizeof(float) +
-			 (double)MODEL_BATCH * c->vocab * sizeof(float);
+			 (double)logit_rows(o) * c->vocab * sizeof(float);
 	print_size(stdout, "scratch", scratch);
 	snprintf(label, sizeof label, "memory at -c %ld", ctx);
 	print_size(stdout, label, (double)mapped + (double)model_kv_bytes(m) * (double)ctx + scratch);
@@ -235,9 +248,12 @@ static void progress(void *arg, uint64_t done, uint64_t total)
 static int load(Model **m, const Options *o)
 {
 	int rc = model_load(m, o->model);
-	if (rc || !isatty(STDERR_FILENO))
+	if (rc || o->info || !isatty(STDERR_FILENO))
 		return rc;
-	st_prefetch(&(*m)->st, progress, NULL);
+	/* read the weights now rather than at the first tokens, if they fit */
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	if (mapped_bytes(*m) < ram / 2)
+		st_prefetch(&(*m)->st, progress, NULL);
 	const Config *c = &(*m)->cfg;
 	fprintf(stderr, "%s: %s: %s, %d layers, %.3g B parameters (%.3g B active)\n", cli_prog(),
 		o->model, c->moe ? "MoE" : "dense", c->layers, (double)(*m)->params / 1e9,
@@ -256,7 +272,7 @@ typedef struct {
 	const Model *m;
 	State *s;
 	Compute *c;
-	float *logits;          /* [MODEL_BATCH][V] */
+	float *logits;          /* [logit_rows()][V] */
 	Stat prompt;            /* records of several tokens (prefill) */
 	Stat eval;              /* records of one token (decode) */
 } Runner;
@@ -379,7 +395,7 @@ static int run(const Options *o, Model *m)
 		rc = compute_new(&r.c, o->threads, o->prec, o->isa);
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
-	if (!rc && !(r.logits = malloc((size_t)MODEL_BATCH * m->cfg.vocab * sizeof(float))))
+	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
 		rc = err(ERR_IO, "out of memory");

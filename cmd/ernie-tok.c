@@ -1,11 +1,16 @@
 /* ernie-tok: text in, token stream out (the SentencePiece model of an ERNIE
  * model directory, with its special tokens). See man/ernie-tok.1. */
+#define _GNU_SOURCE     /* fopencookie (glibc, musl): see "input and output" */
 #include "cli.h"
 #include "err.h"
 #include "stream.h"
 #include "tokenizer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <unistd.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,13 +136,7 @@ static int add_named(Run *r, int32_t id)
 {
 	size_t len;
 	const char *text = tok_id_text(r->t, id, &len);
-	TokList *l = &r->toks;
-	/* encode the piece text with specials parsed: it is a control piece, so one id */
-	size_t before = l->n;
-	int rc = tok_encode(r->t, text, len, 1, l);
-	if (!rc && (l->n != before + 1 || l->ids[before] != id))
-		rc = err(ERR_DATA, "%s: BOS/EOS piece '%s' is not a special token", r->o->model, text);
-	return rc;
+	return toklist_push(&r->toks, id, text, len);
 }
 
 static int document(Run *r, const char *text, size_t len)
@@ -169,63 +168,133 @@ static int document(Run *r, const char *text, size_t len)
 	return rc;
 }
 
-/* ---- input ----------------------------------------------------------------- */
+/* ---- input and output -------------------------------------------------
+ *
+ * The stream writer flushes each record so that a reader can act on it at
+ * once. That matters when the input trickles in; when it is all there, a
+ * write() per line costs more than the encoding. So stdout is a FILE over a
+ * buffer of our own that holds the flushed records until it is full or until
+ * we are about to wait for input; documents are cut out of a read() buffer.
+ */
 
-/* Documents separated by delim, from one input; a last one without the
- * separator counts too. */
-static int split_input(Run *r, FILE *f, const char *name, int delim)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-	while (!rc && (n = getdelim(&line, &cap, delim, f)) >= 0) {
-		if (n > 0 && line[n - 1] == (char)delim)
-			n--;
-		rc = document(r, line, (size_t)n);
-	}
-	if (!rc && ferror(f))
-		rc = err_errno(ERR_IO, "%s: read error", name);
-	free(line);
-	return rc;
-}
+#define IO_CHUNK (1 << 16)
 
-static int slurp(FILE *f, const char *name, ByteBuf *all)
-{
-	for (;;) {
-		int rc = bytebuf_reserve(all, 1 << 16);
-		if (rc)
-			return rc;
-		size_t k = fread(all->s + all->len, 1, all->cap - all->len, f);
-		all->len += k;
-		if (k == 0)
-			return ferror(f) ? err_errno(ERR_IO, "%s: read error", name) : 0;
-	}
-}
+static ByteBuf held;            /* records flushed but not yet written */
 
-static int each_input(Run *r, int argc, char **argv, ByteBuf *all)
+static int release(void)
 {
-	int nfiles = argc > 0 ? argc : 1;
-	for (int i = 0; i < nfiles; i++) {
-		const char *path = argc > 0 ? argv[i] : "-";
-		int std = !strcmp(path, "-");
-		FILE *f = std ? stdin : fopen(path, "rb");
-		if (!f)
-			return err_errno(ERR_IO, "%s", path);
-		const char *name = std ? "<stdin>" : path;
-		int rc = r->o->delim < 0 ? slurp(f, name, all) : split_input(r, f, name, r->o->delim);
-		if (!std)
-			fclose(f);
-		if (rc)
-			return rc;
+	for (size_t done = 0; done < held.len;) {
+		ssize_t k = write(STDOUT_FILENO, held.s + done, held.len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		done += (size_t)k;
 	}
+	held.len = 0;
 	return 0;
 }
 
-static double now_ms(void)
+static ssize_t out_write(void *cookie, const char *p, size_t n)
+{
+	(void)cookie;
+	if (bytebuf_add(&held, p, n) || (held.len >= IO_CHUNK && release()))
+		return -1;
+	return (ssize_t)n;
+}
+
+typedef struct {
+	int fd;
+	const char *name;       /* for messages */
+	ByteBuf buf;            /* unread input: buf.s[pos..buf.len) */
+	size_t pos;
+	int eof;
+} Input;
+
+/* Read more; write out what is held first if the read would wait. */
+static int fill(Input *in)
+{
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+	if (held.len && poll(&p, 1, 0) == 0 && release())
+		return err_errno(ERR_IO, "<stdout>: write error");
+	if (in->pos) {          /* keep only the unread bytes */
+		memmove(in->buf.s, in->buf.s + in->pos, in->buf.len - in->pos);
+		in->buf.len -= in->pos;
+		in->pos = 0;
+	}
+	int rc = bytebuf_reserve(&in->buf, IO_CHUNK);
+	if (rc)
+		return rc;
+	ssize_t k;
+	do
+		k = read(in->fd, in->buf.s + in->buf.len, in->buf.cap - in->buf.len);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return err_errno(ERR_IO, "%s: read error", in->name);
+	in->buf.len += (size_t)k;
+	in->eof = k == 0;
+	return 0;
+}
+
+/* The next document up to delim (or the whole input, delim < 0) in *doc,
+ * *len; *got is 0 at the end. *doc is valid until the next call. */
+static int next_doc(Input *in, int delim, const char **doc, size_t *len, int *got)
+{
+	size_t scanned = 0;
+	for (;;) {
+		const char *start = in->buf.s + in->pos, *end = NULL;
+		size_t avail = in->buf.len - in->pos;
+		if (delim >= 0 && avail > scanned)
+			end = memchr(start + scanned, delim, avail - scanned);
+		if (end || (in->eof && avail)) {
+			*doc = start;
+			*len = end ? (size_t)(end - start) : avail;
+			in->pos += *len + (end != NULL);
+			*got = 1;
+			return 0;
+		}
+		if (in->eof) {
+			*got = 0;
+			return 0;
+		}
+		scanned = avail;
+		int rc = fill(in);
+		if (rc)
+			return rc;
+	}
+}
+
+static int each_input(Run *r, int argc, char **argv, Input *in)
+{
+	int nfiles = argc > 0 ? argc : 1, rc = 0;
+	for (int i = 0; !rc && i < nfiles; i++) {
+		const char *path = argc > 0 ? argv[i] : "-";
+		int std = !strcmp(path, "-");
+		in->fd = std ? STDIN_FILENO : open(path, O_RDONLY);
+		in->name = std ? "<stdin>" : path;
+		in->eof = 0;
+		if (in->fd < 0)
+			return err_errno(ERR_IO, "%s", path);
+		if (r->o->delim < 0) {  /* the whole input is one document: read it all */
+			while (!rc && !in->eof)
+				rc = fill(in);
+		} else {
+			const char *doc;
+			size_t len;
+			int got = 1;
+			while (!rc && got && !(rc = next_doc(in, r->o->delim, &doc, &len, &got)) && got)
+				rc = document(r, doc, len);
+		}
+		if (!std)
+			close(in->fd);
+	}
+	return rc;
+}
+
+static double now_ms(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -238,29 +307,39 @@ int main(int argc, char **argv)
 		return rc;
 	Run r = { .o = &o };
 	r.toks.want_pieces = o.pieces;
-	if ((rc = stream_writer_init(&r.w, stdout, "<stdout>", o.binary, o.force)))
+	FILE *out = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = out_write });
+	if (!out || setvbuf(out, NULL, _IOFBF, IO_CHUNK))
+		return cli_fail(err(ERR_IO, "<stdout>: cannot set up writing"));
+	if (o.binary && !o.force && isatty(STDOUT_FILENO))
+		rc = err(ERR_USAGE, "<stdout> is a terminal: refusing to write binary frames (use -f to force)");
+	if (rc || (rc = stream_writer_init(&r.w, out, "<stdout>", o.binary, 1)))
 		return cli_fail(rc);
-	double t0 = now_ms();
+	double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if ((rc = tok_load(&r.t, o.model)))
 		return cli_fail(rc);
-	double t1 = now_ms();
+	double t1 = now_ms(CLOCK_MONOTONIC), c1 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	r.bos = tok_bos(r.t);
 	r.eos = tok_eos(r.t);
 	if ((o.bos && r.bos < 0) || (o.eos && r.eos < 0))
 		rc = err(ERR_DATA, "%s: the model has no %s piece", o.model, o.bos && r.bos < 0 ? "BOS" : "EOS");
-	ByteBuf all = { 0 };
+	Input in = { 0 };
 	if (!rc)
-		rc = each_input(&r, argc - optind, argv + optind, &all);
+		rc = each_input(&r, argc - optind, argv + optind, &in);
 	if (!rc && o.delim < 0)
-		rc = document(&r, all.s ? all.s : "", all.len);
-	free(all.s);
+		rc = document(&r, in.buf.s ? in.buf.s : "", in.buf.len);
+	/* the records of the documents before a failing one go out too */
+	if ((fflush(out) || release()) && !rc)
+		rc = err_errno(ERR_IO, "<stdout>: write error");
+	free(in.buf.s);
 	if (!rc && o.verbose) {
-		double ms = now_ms() - t1;
-		fprintf(stderr, "load: %ld pieces, %.2f ms\n", (long)r.t->nids, t1 - t0);
+		double ms = now_ms(CLOCK_MONOTONIC) - t1;
+		fprintf(stderr, "load: %ld pieces, %.2f ms, %.2f ms CPU\n", (long)r.t->nids, t1 - t0, c1 - c0);
 		fprintf(stderr, "encode: %zu bytes, %zu tokens, %.1f ms, %.2f MB/s\n", r.bytes, r.tokens,
 		        ms, ms > 0 ? r.bytes / ms / 1e3 : 0);
 	}
 	toklist_free(&r.toks);
 	tok_free(r.t);
+	fclose(out);
+	free(held.s);
 	return rc ? cli_fail(rc) : 0;
 }

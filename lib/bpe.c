@@ -112,6 +112,8 @@ static void add_pair(Tokenizer *t, BpeScratch *b, const char *text, int32_t l, i
 		return;
 	const Symbol *L = &b->sym[l], *R = &b->sym[r];
 	uint32_t size = L->len + R->len;
+	if (size > t->max_len)
+		return;         /* no piece is that long */
 	int32_t id = piecemap_get(&t->normal, t->m.pieces, text + L->start, size);
 	if (id < 0)
 		return;
@@ -154,16 +156,18 @@ static int32_t symbol_id(const Tokenizer *t, const char *s, size_t len)
 	return id < 0 ? t->unk_id : id;
 }
 
-/* Output a symbol, splitting UNUSED pieces back into their halves. */
+/* Output a symbol (id: its piece if a merge made it, else -1), splitting
+ * UNUSED pieces back into their halves. */
 static int resegment(const Tokenizer *t, const BpeScratch *b, const char *text,
-                     size_t start, size_t len, SpmToks *out)
+                     size_t start, size_t len, int32_t id, SpmToks *out)
 {
-	int32_t id = symbol_id(t, text + start, len);
+	if (id < 0 || t->shadowed)
+		id = symbol_id(t, text + start, len);
 	if (t->m.pieces[id].type != PIECE_UNUSED || !b->split[id])
 		return spmtoks_add(out, id, start, len);
 	uint32_t l = b->split[id];
-	int rc = resegment(t, b, text, start, l, out);
-	return rc ? rc : resegment(t, b, text, start + l, len - l, out);
+	int rc = resegment(t, b, text, start, l, -1, out);
+	return rc ? rc : resegment(t, b, text, start + l, len - l, -1, out);
 }
 
 int bpe_encode(Tokenizer *t, const char *text, size_t len, SpmToks *out)
@@ -200,7 +204,7 @@ int bpe_encode(Tokenizer *t, const char *text, size_t len, SpmToks *out)
 		add_pair(t, b, text, p.left, L->next);
 	}
 	for (int32_t i = 0; !rc && i >= 0; i = b->sym[i].next)
-		rc = resegment(t, b, text, b->sym[i].start, b->sym[i].len, out);
+		rc = resegment(t, b, text, b->sym[i].start, b->sym[i].len, b->sym[i].id, out);
 	while (b->ntouched)
 		b->split[b->touched[--b->ntouched]] = 0;
 	return rc;

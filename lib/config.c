@@ -11,7 +11,7 @@
 #define REQUIRED LLONG_MIN      /* default meaning "the key must be there" */
 
 /* An integer key in [lo, hi]; absent or null gives def (or an error if
- * def is REQUIRED). */
+ * def is REQUIRED), which may be a sentinel outside the range. */
 static int get_int(const Doc *d, const char *key, long long lo, long long hi, long long def,
 		   int *out)
 {
@@ -23,9 +23,9 @@ static int get_int(const Doc *d, const char *key, long long lo, long long hi, lo
 	} else if (doc_int(d, n, key, &v)) {
 		return ERR_DATA;
 	}
-	if (v < lo || v > hi)
-		return err(ERR_DATA, "%s:%d:%d: %s %lld outside [%lld, %lld]", d->name,
-			   n ? n->line : 0, n ? n->col : 0, key, v, lo, hi);
+	if (!doc_is_null(n) && (v < lo || v > hi))
+		return err(ERR_DATA, "%s:%d:%d: %s %lld outside [%lld, %lld]", d->name, n->line,
+			   n->col, key, v, lo, hi);
 	*out = (int)v;
 	return 0;
 }

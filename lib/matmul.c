@@ -2,9 +2,16 @@
  * kernels by ISA, and how work is split across threads. The arithmetic is
  * in lib/matmul_<isa>.c.
  *
+ * mat_vec streams each weight row once (bandwidth-bound). mat_mul picks the
+ * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16), our f32
+ * GEMM (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its
+ * AVX2 kernels on Zen 5), OpenBLAS sgemm over weight panels converted to
+ * f32, and below MV_MAX_N rows a loop of mat_vec.
+ *
  * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
  * and called by each pool thread on its own block of weight rows, so the
- * two never oversubscribe the cores. */
+ * two never oversubscribe the cores. Tasks are rows blocks handed out from
+ * a counter; per-thread scratch is indexed by pool_self(). */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <sched.h>
@@ -33,7 +40,7 @@ struct Compute {
 	Precision prec;
 	const Kernels *k;
 	Buf xb;                     /* activations as bf16: [n][cols rounded to even] */
-	Buf *panel;                 /* [threads] f32 weight panels or bf16 GEMM packs */
+	Buf *panel;                 /* [threads] f32 weight panels or GEMM packs */
 };
 
 static const char *isa_names[ISA_COUNT] = {
@@ -205,7 +212,7 @@ void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
 		pool_run(c->pool, vec_task, &j, tasks);
 }
 
-/* ---- batches: f32 sgemm over converted panels, or the bf16 GEMM ---- */
+/* ---- batches: the GEMMs, or sgemm over converted panels ---- */
 
 /* One panel of weight rows: converted to f32 (unless it is), then sgemm. */
 static void sgemm_task(void *arg, int i)
@@ -224,6 +231,15 @@ static void sgemm_task(void *arg, int i)
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(r1 - r0),
 		    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
 		    0.0f, j->y + r0, (int)W->rows);
+}
+
+static void gemm_f32_task(void *arg, int i)
+{
+	Job *j = arg;
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	j->c->k->gemm_f32(j->y, j->W->rows, j->W, j->x, j->n, r0, r1,
+			  j->c->panel[pool_self()].p);
 }
 
 static void round_task(void *arg, int i)
@@ -264,6 +280,12 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 		pool_run(c->pool, round_task, &j, n);
 		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
 		pool_run(c->pool, gemm_task, &j, tasks);
+		return;
+	}
+	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32 &&
+	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
+		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
+		pool_run(c->pool, gemm_f32_task, &j, tasks);
 		return;
 	}
 	if (n > MV_MAX_N && !use_bf16(c, W) &&

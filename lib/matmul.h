@@ -24,7 +24,8 @@ typedef struct {
 typedef enum {
 	PREC_AUTO,      /* bf16 arithmetic where the CPU has BF16 dot products, else f32 */
 	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
-	PREC_BF16,      /* activations rounded to bf16, bf16 dot products, f32 sums */
+	PREC_BF16,      /* bf16 weights only (f16/f32 weights stay f32): activations
+			 * rounded to bf16 (nearest even), exact products, f32 sums */
 } Precision;
 
 typedef enum {
@@ -38,8 +39,11 @@ typedef enum {
 
 typedef struct Compute Compute;
 
-/* threads <= 0: the machine's cores. Fails (ERR_USAGE) if isa is not
- * supported by this CPU, or bf16 precision is asked where it cannot be done. */
+/* threads <= 0: $OPENBLAS_NUM_THREADS if set, else the CPUs this process
+ * may run on. Fails (ERR_USAGE) if isa is not supported by this CPU, or bf16
+ * precision is asked where it cannot be done (PREC_BF16 needs
+ * ISA_AVX512BF16). Sets OpenBLAS to one thread: the pool does the
+ * parallelism, so direct cblas calls run on the calling thread only. */
 int compute_new(Compute **c, int threads, Precision prec, Isa isa);
 void compute_free(Compute *c);
 int compute_threads(const Compute *c);
@@ -54,7 +58,8 @@ void mat_vec(Compute *c, float *y, const Mat *W, const float *x);
 void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
 
 /* Run fn(arg, i) for every i in [0, n) on the pool's threads; returns when
- * all are done. */
+ * all are done. Inside fn, compute_parallel runs serially and mat_vec /
+ * mat_mul must not be called (they share the context's scratch). */
 void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n);
 
 /* bf16 / f16 -> f32, exact. */

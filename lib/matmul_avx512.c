@@ -5,6 +5,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "matmul_avx512.h"
+
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
@@ -92,8 +94,105 @@ TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 	}
 }
 
+/* ---- GEMM: f32 weight panels packed k-major, MR x (16 NV) register tiles ---- */
+
+#define MR 8                        /* activation rows per tile */
+#define NV (GEMM_PACK_ROWS / 16)    /* 16-row weight groups per tile: 3 */
+
+/* Rows [j0, j1) of W as f32: pack[k * GEMM_PACK_ROWS + i] = W[j0 + i][k],
+ * zero past the matrix, for the 16-row groups the tiles read; 16 x 16
+ * blocks are converted and transposed in registers. */
+INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
+{
+	const int64_t K = W->cols;
+	for (int64_t g = j0; g < j1; g += 16) {
+		float *d = pack + (g - j0);
+		for (int64_t k0 = 0; k0 < K; k0 += 16) {
+			__mmask16 m = K - k0 >= 16 ? 0xffff : tail_mask(K - k0);
+			__m512i r[16];
+#pragma GCC unroll 16
+			for (int i = 0; i < 16; i++)
+				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, row(W, g + i), k0, m))
+						  : _mm512_setzero_si512();
+			transpose16(r);
+			for (int j = 0; j < 16 && k0 + j < K; j++)
+				_mm512_store_si512(d + (k0 + j) * GEMM_PACK_ROWS, r[j]);
+		}
+	}
+}
+
+TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
+{
+	switch (W->dtype) {
+	case DT_BF16: pack_rows(DT_BF16, pack, W, j0, j1); break;
+	case DT_F16: pack_rows(DT_F16, pack, W, j0, j1); break;
+	default: pack_rows(DT_F32, pack, W, j0, j1); break;
+	}
+}
+
+/* Y[m][v * 16 + lane] for m < mr, v < nv; cols: valid columns of the tile. */
+INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *pack,
+		 const float *X, int64_t K, int64_t cols)
+{
+	__m512 acc[MR][NV];
+#pragma GCC unroll 8
+	for (int m = 0; m < mr; m++)
+#pragma GCC unroll 8
+		for (int v = 0; v < nv; v++)
+			acc[m][v] = _mm512_setzero_ps();
+	for (int64_t k = 0; k < K; k++) {
+		__m512 w[NV];
+#pragma GCC unroll 8
+		for (int v = 0; v < nv; v++)
+			w[v] = _mm512_load_ps(pack + k * GEMM_PACK_ROWS + v * 16);
+#pragma GCC unroll 8
+		for (int m = 0; m < mr; m++) {
+			__m512 xm = _mm512_set1_ps(X[m * K + k]);
+#pragma GCC unroll 8
+			for (int v = 0; v < nv; v++)
+				acc[m][v] = _mm512_fmadd_ps(w[v], xm, acc[m][v]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int v = 0; v < nv; v++) {
+		int64_t left = cols - v * 16;
+		__mmask16 mask = left >= 16 ? 0xffff : tail_mask(left);
+#pragma GCC unroll 8
+		for (int m = 0; m < mr; m++)
+			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask, acc[m][v]);
+	}
+}
+
+/* One instance per (mr, nv): constant trip counts keep acc in registers. */
+#define TILE(mr, nv) case (mr) * 4 + (nv): tile(mr, nv, Y, ldy, pack, X, K, cols); break;
+#define TILES(mr) TILE(mr, 1) TILE(mr, 2) TILE(mr, 3)
+
+TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const float *pack,
+			    const float *X, int64_t K, int64_t cols)
+{
+	switch (mr * 4 + nv) {
+	TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
+	}
+}
+
+TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			    int64_t r0, int64_t r1, void *pack)
+{
+	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
+		int nv = (int)((j1 - j0 + 15) / 16);
+		pack_panel(pack, W, j0, j1);
+		for (int m0 = 0; m0 < n; m0 += MR) {
+			int mr = n - m0 < MR ? n - m0 : MR;
+			tile_any(mr, nv, Y + m0 * ldy + j0, ldy, pack, X + m0 * W->cols,
+				 W->cols, j1 - j0);
+		}
+	}
+}
+
 const Kernels kernels_avx512 = {
 	.vec_f32 = avx512_vec_f32,
 	.to_f32 = avx512_to_f32,
+	.gemm_f32 = avx512_gemm_f32,
 };
 #endif

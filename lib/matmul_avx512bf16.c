@@ -7,12 +7,11 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "matmul_avx512.h"
+
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
-#ifndef PREFETCH
-#define PREFETCH 4096
-#endif
 #define MR 8                        /* activation rows per GEMM tile */
 #define NV (GEMM_PACK_ROWS / 16)    /* 16-row weight groups per tile: 3 */
 
@@ -50,11 +49,9 @@ TARGET static void vec_bf16(float *y, const Mat *W, const uint16_t *xb, int64_t 
 			a[i] = _mm512_setzero_ps();
 		for (int64_t k = 0; k < K128; k += 128)
 #pragma GCC unroll 8
-			for (int i = 0; i < 4; i++) {
-				_mm_prefetch((const char *)(w + k + 32 * i) + PREFETCH, _MM_HINT_T0);
+			for (int i = 0; i < 4; i++)
 				a[i] = _mm512_dpbf16_ps(a[i], load_bh(w + k + 32 * i, 0xffffffffu),
 							load_bh(xb + k + 32 * i, 0xffffffffu));
-			}
 		for (int64_t k = K128; k < K; k += 32) {
 			__mmask32 m = tail_mask(K - k);
 			a[0] = _mm512_dpbf16_ps(a[0], load_bh(w + k, m), load_bh(xb + k, m));
@@ -67,27 +64,30 @@ TARGET static void vec_bf16(float *y, const Mat *W, const uint16_t *xb, int64_t 
 /* ---- GEMM: packed weight panels, MR x (16 NV) register tiles ---- */
 
 /* Rows [j0, j1) of W as pairs: pack[(p * GEMM_PACK_ROWS + i) * 2 + h] =
- * W[j0 + i][2p + h], zero past the matrix. */
-static void pack_panel(uint16_t *pack, const Mat *W, int64_t j0, int64_t j1, int64_t kp)
+ * W[j0 + i][2p + h], zero past the matrix, for the 16-row groups the tiles
+ * read. 16 x 16 blocks of pairs are transposed in registers. */
+TARGET static void pack_panel(uint16_t *pack, const Mat *W, int64_t j0, int64_t j1)
 {
 	const uint16_t *w = W->data;
-	const int64_t K = W->cols;
+	const int64_t K = W->cols, half = K / 2;
 	uint32_t *dst = (uint32_t *)pack;
 
-	for (int64_t i = 0; i < GEMM_PACK_ROWS; i++) {
-		const uint16_t *src = w + (j0 + i) * K;
-		if (j0 + i >= j1) {
-			for (int64_t p = 0; p < kp / 2; p++)
-				dst[p * GEMM_PACK_ROWS + i] = 0;
-			continue;
-		}
-		for (int64_t p = 0; p < K / 2; p++) {
-			uint32_t v;
-			memcpy(&v, src + 2 * p, 4);
-			dst[p * GEMM_PACK_ROWS + i] = v;
+	for (int64_t g = j0; g < j1; g += 16) {
+		uint32_t *d = dst + (g - j0);
+		for (int64_t p0 = 0; p0 < half; p0 += 16) {
+			__mmask16 m = half - p0 >= 16 ? 0xffff : (__mmask16)((1u << (half - p0)) - 1);
+			__m512i r[16];
+#pragma GCC unroll 16
+			for (int i = 0; i < 16; i++)
+				r[i] = g + i < j1 ? _mm512_maskz_loadu_epi32(m, w + (g + i) * K + 2 * p0)
+						  : _mm512_setzero_si512();
+			transpose16(r);
+			for (int j = 0; j < 16 && p0 + j < half; j++)
+				_mm512_store_si512(d + (p0 + j) * GEMM_PACK_ROWS, r[j]);
 		}
 		if (K & 1)
-			dst[(K / 2) * GEMM_PACK_ROWS + i] = src[K - 1];
+			for (int i = 0; i < 16; i++)
+				d[half * GEMM_PACK_ROWS + i] = g + i < j1 ? w[(g + i) * K + K - 1] : 0;
 	}
 }
 
@@ -145,7 +145,7 @@ TARGET static void gemm_bf16(float *Y, int64_t ldy, const Mat *W, const uint16_t
 	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
 		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
 		int nv = (int)((j1 - j0 + 15) / 16);
-		pack_panel(pack, W, j0, j1, kp);
+		pack_panel(pack, W, j0, j1);
 		for (int m0 = 0; m0 < n; m0 += MR) {
 			int mr = n - m0 < MR ? n - m0 : MR;
 			tile_any(mr, nv, Y + m0 * ldy + j0, ldy, pack, Xb + m0 * kp, kp, j1 - j0);
@@ -158,6 +158,7 @@ const Kernels kernels_avx512bf16 = {
 	.vec_bf16 = vec_bf16,
 	.round_bf16 = round_bf16,
 	.to_f32 = avx512_to_f32,
+	.gemm_f32 = avx512_gemm_f32,
 	.gemm_bf16 = gemm_bf16,
 };
 #endif

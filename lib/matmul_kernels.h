@@ -18,13 +18,20 @@ typedef struct {
 	void (*round_bf16)(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
 	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
 	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
+	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X
+	 * has row stride cols, Y ldy; pack is scratch (64-byte aligned) of
+	 * GEMM_PACK_ROWS * cols f32 */
+	void (*gemm_f32)(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			 int64_t r0, int64_t r1, void *pack);
 	/* Y[m][r] = Xb[m] · W[r] for m < n, r in [r0, r1); bf16 W, Xb as in
 	 * vec_bf16 with row stride kp (cols rounded up to even); ldy is Y's
-	 * row stride; pack is scratch of GEMM_PACK_ROWS * kp bf16 */
+	 * row stride; pack is scratch (64-byte aligned) of GEMM_PACK_ROWS * kp
+	 * bf16 */
 	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint16_t *Xb,
 			  int64_t kp, int n, int64_t r0, int64_t r1, void *pack);
 } Kernels;
 
+/* weight rows packed together by the GEMMs: three 16-lane registers */
 #define GEMM_PACK_ROWS 48
 
 extern const Kernels kernels_portable;
@@ -33,6 +40,8 @@ extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 /* shared by the AVX-512 tables */
 void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
 void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
+void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+		     int64_t r0, int64_t r1, void *pack);
 #endif
 
 /* the plain C round_bf16 */

@@ -49,6 +49,7 @@ typedef struct {
 } Worker;
 
 static _Thread_local int self_index;
+static _Thread_local int in_task;      /* inside fn: a nested job runs serially */
 
 int pool_self(void)
 {
@@ -83,7 +84,9 @@ static void run_tasks(Pool *p, unsigned g)
 		if (t >> 32 != g || (t & 0xffffffffu) >= n)
 			return;
 		if (atomic_compare_exchange_weak(&p->ticket, &t, t + 1)) {
+			in_task = 1;
 			fn(arg, (int)(t & 0xffffffffu));
+			in_task = 0;
 			atomic_fetch_add(&p->done, 1);
 			t = atomic_load(&p->ticket);
 		}
@@ -188,7 +191,7 @@ void pool_run(Pool *p, void (*fn)(void *arg, int i), void *arg, int n)
 {
 	unsigned g;
 
-	if (p->threads == 1 || n <= 1) {
+	if (p->threads == 1 || n <= 1 || in_task) {
 		for (int i = 0; i < n; i++)
 			fn(arg, i);
 		return;

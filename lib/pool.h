@@ -12,7 +12,8 @@ typedef struct Pool Pool;
 int pool_new(Pool **p, int threads);
 void pool_free(Pool *p);
 int pool_threads(const Pool *p);
-/* Run fn(arg, i) for every i in [0, n); one job at a time per pool. */
+/* Run fn(arg, i) for every i in [0, n); one job at a time per pool (a
+ * call from inside fn runs its tasks serially on that thread). */
 void pool_run(Pool *p, void (*fn)(void *arg, int i), void *arg, int n);
 /* Inside fn: which thread runs it, in [0, threads) (0: the caller), for
  * per-thread scratch. */

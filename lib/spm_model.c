@@ -7,6 +7,7 @@
  */
 #include "spm_model.h"
 
+#include "bigmem.h"
 #include "err.h"
 
 #include <errno.h>
@@ -242,7 +243,8 @@ static int parse(SpmModel *m, const char *name)
 		return rc;
 	if (count == 0 || count > INT32_MAX)
 		return err(ERR_DATA, "%s: no pieces: not a SentencePiece model", name);
-	m->pieces = malloc(count * sizeof *m->pieces);
+	m->pieces_bytes = count * sizeof *m->pieces;
+	m->pieces = big_alloc(m->pieces_bytes);
 	if (!m->pieces)
 		return err(ERR_IO, "%s: out of memory", name);
 	while (next_field(&r, &f, &rc)) {
@@ -314,7 +316,7 @@ void spm_model_free(SpmModel *m)
 		munmap(m->buf, m->size);
 	else
 		free(m->buf);
-	free(m->pieces);
+	big_free(m->pieces, m->pieces_bytes);
 	free(m->path);
 	memset(m, 0, sizeof *m);
 }

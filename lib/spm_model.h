@@ -34,8 +34,9 @@ typedef struct {
 	size_t size;
 	int mapped;             /* buf is mmap'd (else malloc'd) */
 
-	SpmPiece *pieces;       /* [n] indexed by id */
+	SpmPiece *pieces;       /* [n] indexed by id (bigmem.h) */
 	int32_t n;
+	size_t pieces_bytes;    /* allocated for pieces */
 
 	/* trainer_spec */
 	int model_type;         /* SPM_* */

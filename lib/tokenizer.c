@@ -4,6 +4,7 @@
  * merging of adjacent unknown pieces; Decode maps pieces back to text. */
 #include "tokenizer.h"
 
+#include "bigmem.h"
 #include "err.h"
 #include "wordcache.h"
 
@@ -80,7 +81,7 @@ static int piecemap_init(PieceMap *pm, size_t n)
 	size_t cap = 16;
 	while (cap < 2 * n)
 		cap *= 2;
-	pm->slot = malloc(cap * sizeof *pm->slot);
+	pm->slot = big_alloc(cap * sizeof *pm->slot);
 	if (!pm->slot)
 		return err(ERR_IO, "out of memory");
 	memset(pm->slot, 0xff, cap * sizeof *pm->slot);
@@ -96,11 +97,11 @@ static int piecemap_build(PieceMap *pm, const SpmPiece *pieces, const int32_t *i
 {
 	*dup = -1;
 	int rc = piecemap_init(pm, n);
-	uint64_t *key = malloc(2 * n * sizeof *key + 1), *tmp = key + n;
-	uint32_t *hash = malloc(n * sizeof *hash + 1);
-	if (rc || !key || !hash) {
-		free(key);
-		free(hash);
+	size_t bytes = n * (2 * sizeof(uint64_t) + sizeof(uint32_t));
+	uint64_t *key = big_alloc(bytes), *tmp = key + n, *base = key;
+	uint32_t *hash = (uint32_t *)(key + 2 * n);
+	if (rc || !key) {
+		big_free(key, bytes);
 		return rc ? rc : err(ERR_IO, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -126,8 +127,7 @@ static int piecemap_build(PieceMap *pm, const SpmPiece *pieces, const int32_t *i
 		if (piecemap_put(pm, pieces, ids[k], hash[k]) >= 0)
 			*dup = ids[k];
 	}
-	free(key < tmp ? key : tmp);
-	free(hash);
+	big_free(base, bytes);
 	return 0;
 }
 
@@ -172,7 +172,8 @@ static int piece_blocks_cut(const SpmStr *t)
 static int build_maps(Tokenizer *t)
 {
 	const SpmModel *m = &t->m;
-	int32_t *ids = malloc((size_t)m->n * sizeof *ids), dup = -1;
+	size_t bytes = (size_t)m->n * sizeof(int32_t);
+	int32_t *ids = big_alloc(bytes), dup = -1;
 	if (!ids)
 		return err(ERR_IO, "out of memory");
 	int rc = 0;
@@ -183,7 +184,11 @@ static int build_maps(Tokenizer *t)
 				ids[n++] = i;
 		rc = piecemap_build(normal ? &t->normal : &t->reserved, m->pieces, ids, n, &dup);
 	}
-	free(ids);
+	big_free(ids, bytes);
+	for (int32_t i = 0; !rc && i < m->n; i++)
+		if (!is_normal_kind(m->pieces[i].type) &&
+		    piecemap_get(&t->normal, m->pieces, m->pieces[i].text.s, m->pieces[i].text.len) >= 0)
+			t->shadowed = 1;
 	if (!rc && dup >= 0)
 		rc = err(ERR_DATA, "%s: piece %d '%.*s' is already defined", m->path, (int)dup,
 		         (int)m->pieces[dup].text.len, m->pieces[dup].text.s);
@@ -294,6 +299,20 @@ static int index_split(Tokenizer *t, const char *dir)
 	return 0;
 }
 
+/* Index t->m and set up the split set (from dir's JSON files, or from the
+ * model when dir is NULL). */
+static int init(Tokenizer *t, const char *dir)
+{
+	int rc = index_pieces(t);
+	if (!rc)
+		rc = dir ? specials_load(&t->split, dir) : split_from_model(t);
+	if (!rc)
+		rc = index_split(t, dir);
+	if (!rc)
+		rc = normalizer_init(&t->nz, &t->m, &t->user);
+	return rc;
+}
+
 int tok_load(Tokenizer **out, const char *path)
 {
 	*out = NULL;
@@ -305,22 +324,33 @@ int tok_load(Tokenizer **out, const char *path)
 		return err(ERR_IO, "out of memory");
 	int dir = S_ISDIR(st.st_mode), rc;
 	char model[4096];
-	if (dir) {
-		if (snprintf(model, sizeof model, "%s/tokenizer.model", path) >= (int)sizeof model)
-			rc = err(ERR_IO, "%s: path too long", path);
-		else
-			rc = spm_model_load(&t->m, model);
-	} else {
+	if (!dir)
 		rc = spm_model_load(&t->m, path);
+	else if (snprintf(model, sizeof model, "%s/tokenizer.model", path) >= (int)sizeof model)
+		rc = err(ERR_IO, "%s: path too long", path);
+	else
+		rc = spm_model_load(&t->m, model);
+	if (!rc)
+		rc = init(t, dir ? path : NULL);
+	if (rc) {
+		tok_free(t);
+		return rc;
 	}
-	if (!rc)
-		rc = index_pieces(t);
-	if (!rc)
-		rc = dir ? specials_load(&t->split, path) : split_from_model(t);
-	if (!rc)
-		rc = index_split(t, dir ? path : NULL);
-	if (!rc)
-		rc = normalizer_init(&t->nz, &t->m, &t->user);
+	*out = t;
+	return 0;
+}
+
+int tok_load_model(Tokenizer **out, SpmModel *m)
+{
+	*out = NULL;
+	Tokenizer *t = calloc(1, sizeof *t);
+	if (!t) {
+		spm_model_free(m);
+		return err(ERR_IO, "out of memory");
+	}
+	t->m = *m;
+	memset(m, 0, sizeof *m);
+	int rc = init(t, NULL);
 	if (rc) {
 		tok_free(t);
 		return rc;
@@ -336,8 +366,10 @@ void tok_free(Tokenizer *t)
 	normalizer_free(&t->nz);
 	specials_free(&t->user);
 	specials_free(&t->split);
-	free(t->normal.slot);
-	free(t->reserved.slot);
+	if (t->normal.slot)
+		big_free(t->normal.slot, ((size_t)t->normal.mask + 1) * sizeof *t->normal.slot);
+	if (t->reserved.slot)
+		big_free(t->reserved.slot, ((size_t)t->reserved.mask + 1) * sizeof *t->reserved.slot);
 	free(t->added);
 	free(t->special);
 	free(t->norm.s);
@@ -422,7 +454,7 @@ static int toklist_grow(TokList *l)
 	return 0;
 }
 
-static int emit(TokList *l, int32_t id, const char *piece, size_t len)
+int toklist_push(TokList *l, int32_t id, const char *piece, size_t len)
 {
 	int rc = toklist_grow(l);
 	if (rc)
@@ -462,20 +494,20 @@ static int finish(Tokenizer *t, const char *text, const SpmToks *raw, TokList *o
 		const char *w = text + r->start;
 		int type = t->m.pieces[r->id].type;
 		if (type == PIECE_CONTROL) {
-			rc = emit(out, r->id, w, r->len);
+			rc = toklist_push(out, r->id, w, r->len);
 			continue;
 		}
 		int unk = type == PIECE_UNKNOWN;
 		if (unk && t->m.byte_fallback) {
 			for (size_t k = 0; !rc && k < r->len; k++) {
 				int32_t b = t->byte_id[(unsigned char)w[k]];
-				rc = emit(out, b, t->m.pieces[b].text.s, t->m.pieces[b].text.len);
+				rc = toklist_push(out, b, t->m.pieces[b].text.s, t->m.pieces[b].text.len);
 			}
 		} else if (unk && *prev_unk) {
 			if (out->want_pieces && (rc = bytebuf_add(&out->pieces, w, r->len)) == 0)
 				out->ends[out->n - 1] = out->pieces.len;
 		} else {
-			rc = emit(out, r->id, w, r->len);
+			rc = toklist_push(out, r->id, w, r->len);
 		}
 		*prev_unk = unk;
 	}
@@ -555,7 +587,7 @@ int tok_encode(Tokenizer *t, const char *text, size_t len, int parse_special, To
 		const Special *s = &t->split.v[which];
 		int rc = encode_plain(t, text, at, out);
 		if (!rc)
-			rc = emit(out, s->id, s->text, s->len);
+			rc = toklist_push(out, s->id, s->text, s->len);
 		if (rc)
 			return rc;
 		text += at + s->len;

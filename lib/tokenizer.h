@@ -15,12 +15,12 @@
  * character (true of every model trained with split_by_whitespace), no
  * token can span the start of a word, so the normalised text is encoded in
  * chunks of about TOK_CHUNK bytes cut before a word, and word by word
- * through a cache (wordcache.h): the same ids, faster. The working set is
- * then bounded by the chunk (or the longest run without a space), whatever
- * the line length; memory is the document, its normalised form (up to 3x
- * for spaces) and the ids. Unigram models are encoded whole: their path
- * scores are float sums, so a cut could change a tie (lattice: 12 bytes per
- * byte of text).
+ * through a cache (wordcache.h): the same ids, faster. The BPE working set
+ * (about 40 bytes per byte) is then bounded by the chunk, or by the longest
+ * run without a space, whatever the line length; besides it, memory is the
+ * document, its normalised form (up to 3x for spaces) and the ids. Unigram
+ * models are encoded whole: their path scores are float sums, so a cut
+ * could change a tie (lattice: 12 bytes per byte of text).
  */
 #ifndef ERNIE_TOKENIZER_H
 #define ERNIE_TOKENIZER_H
@@ -76,6 +76,7 @@ typedef struct {
 	Specials split;         /* tokens split out of the text before sentencepiece */
 	PieceMap normal;        /* NORMAL, USER_DEFINED, UNUSED pieces */
 	PieceMap reserved;      /* CONTROL, UNKNOWN, BYTE pieces (looked up first) */
+	int shadowed;           /* a text is in both maps: lookups must go reserved first */
 	int32_t unk_id;
 	int32_t byte_id[256];   /* <0xNN> pieces, -1 if absent */
 	int32_t nids;           /* all ids: pieces, then added tokens */
@@ -95,12 +96,16 @@ typedef struct {
 
 /* path: a model directory or a .model file. ERR_IO / ERR_DATA naming the file. */
 int tok_load(Tokenizer **t, const char *path);
+/* From a parsed model (taken over, freed on error too), as a bare .model file. */
+int tok_load_model(Tokenizer **t, SpmModel *m);
 void tok_free(Tokenizer *t);
 
 /* Encode text[0..len) and append to out. parse_special: split the special
  * tokens out first (else they are plain text). ERR_IO when out of memory. */
 int tok_encode(Tokenizer *t, const char *text, size_t len, int parse_special, TokList *out);
 void toklist_clear(TokList *l);
+/* Append one token (and its piece text when want_pieces). ERR_IO if out of memory. */
+int toklist_push(TokList *l, int32_t id, const char *piece, size_t len);
 void toklist_free(TokList *l);
 
 /* sentencepiece's PieceToId (control/unknown/byte, then the others), then the

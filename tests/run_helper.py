@@ -2,7 +2,8 @@
 
   compare OUT GOLDEN T [ROWS]  OUT holds ELOG frames; frame i must match row
                                ROWS[i] (default i) of GOLDEN ([T][V] float32)
-                               within 5e-4 with the same argmax
+                               within 5e-4 with the same argmax ($RUN_TOL,
+                               $RUN_ARGMAX=0 for bf16 arithmetic)
   top OUT GOLDEN T K ROW       OUT is one ETOP frame: the K largest of row ROW
   greedy BIN DIR PROMPT N      drive `BIN -m DIR` through pipes: the prompt,
                                then N argmax tokens fed back one at a time
@@ -17,9 +18,8 @@ import struct
 import subprocess
 import sys
 
-import numpy as np
-
-TOL = 5e-4
+TOL = float(os.environ.get("RUN_TOL", "5e-4"))
+ARGMAX = os.environ.get("RUN_ARGMAX", "1") == "1"
 
 
 def frames(data):
@@ -33,6 +33,7 @@ def frames(data):
 
 
 def compare(out, golden, t, rows=None):
+    import numpy as np  # only here: it is slow to import
     g = np.fromfile(golden, dtype="<f4").reshape(int(t), -1)
     fr = frames(open(out, "rb").read())
     rows = [int(r) for r in rows.split(",")] if rows else list(range(len(g)))
@@ -45,13 +46,14 @@ def compare(out, golden, t, rows=None):
             sys.exit(f"frame {i}: {magic} of {x.size} values")
         d = float(np.max(np.abs(x - g[rows[i]])))
         worst = max(worst, d)
-        if not d <= TOL or int(np.argmax(x)) != int(np.argmax(g[rows[i]])):
+        if not d <= TOL or (ARGMAX and int(np.argmax(x)) != int(np.argmax(g[rows[i]]))):
             sys.exit(f"frame {i} (row {rows[i]}): max |diff| {d:.3g}, argmax "
                      f"{np.argmax(x)} vs {np.argmax(g[rows[i]])}")
     print(f"max |diff| {worst:.3g}")
 
 
 def top(out, golden, t, k, row):
+    import numpy as np
     g = np.fromfile(golden, dtype="<f4").reshape(int(t), -1)[int(row)]
     fr = frames(open(out, "rb").read())
     k = int(k)
@@ -66,12 +68,14 @@ def top(out, golden, t, k, row):
 
 
 def read_frame(f):
+    import numpy as np
     head = f.read(8)
     n = struct.unpack("<I", head[4:])[0]
     return np.frombuffer(f.read(4 * n), dtype="<f4")
 
 
 def greedy(binary, model, prompt, n):
+    import numpy as np
     p = subprocess.Popen([binary, "-m", model, "--precision", "f32"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     p.stdin.write((prompt.replace(",", " ") + "\n").encode())

@@ -39,6 +39,10 @@ ELOG 1024" "$($H frames "$TMP/reset")"
 
 	echo "$toks" | cut -d' ' -f1-7 | $RUN -m "$G/$m" --precision f32 --top 5 >"$TMP/top" 2>"$TMP/err"
 	check "run_${m}_top_k" $H top "$TMP/top" "$gold" 20 5 6
+	echo "$toks" | cut -d' ' -f1-3 | $RUN -m "$G/$m" --all --top 2 >"$TMP/top" 2>"$TMP/err"
+	check_eq "run_${m}_top_k_all" "ETOP 2
+ETOP 2
+ETOP 2" "$($H frames "$TMP/top")"
 
 	prompt=$($PY -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["prompt"])))' "$G/$m/greedy.json")
 	want=$($PY -c 'import json,sys; print(*json.load(open(sys.argv[1]))["greedy"])' "$G/$m/greedy.json")
@@ -55,6 +59,11 @@ for isa in portable avx2 avx512 avx512bf16; do
 	echo 1 | $RUN -m "$G/tiny-moe" --isa $isa >/dev/null 2>&1 || continue
 	echo "$toks" | $RUN -m "$G/tiny-moe" --all --precision f32 --isa $isa >"$TMP/isa" 2>"$TMP/err"
 	check "run_isa_${isa}_f32" $H compare "$TMP/isa" "$G/tiny-moe/logits.f32" 20
+	# bf16 activations: ~1e-2 relative, so only a loose bound (a wrong
+	# RoPE or routing is off by 0.7 to 13)
+	echo 1 | $RUN -m "$G/tiny-moe" --isa $isa --precision bf16 >/dev/null 2>&1 || continue
+	echo "$toks" | $RUN -m "$G/tiny-moe" --all --precision bf16 --isa $isa >"$TMP/isa" 2>"$TMP/err"
+	check "run_isa_${isa}_bf16" env RUN_TOL=0.5 RUN_ARGMAX=0 $H compare "$TMP/isa" "$G/tiny-moe/logits.f32" 20
 done
 
 echo "$toks" | $RUN -m "$G/tiny-moe" -v --precision f32 >/dev/null 2>"$TMP/v"

@@ -201,6 +201,35 @@ static void count(void *arg, int i)
 	__atomic_fetch_add((int *)arg + i, 1, __ATOMIC_RELAXED);
 }
 
+typedef struct {
+	Compute *c;
+	int hits[8][8];
+} Nest;
+
+static void inner(void *arg, int i)
+{
+	int *row = arg;
+	__atomic_fetch_add(&row[i], 1, __ATOMIC_RELAXED);
+}
+
+static void outer(void *arg, int i)
+{
+	Nest *n = arg;
+	compute_parallel(n->c, inner, n->hits[i], 8);
+}
+
+/* A job started from inside a task still runs every index once. */
+TEST(matmul_parallel_nested)
+{
+	Nest n = {0};
+	CHECK_EQ_INT(compute_new(&n.c, 2, PREC_F32, ISA_PORTABLE), 0);
+	compute_parallel(n.c, outer, &n, 8);
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < 8; j++)
+			CHECK_EQ_INT(n.hits[i][j], 1);
+	compute_free(n.c);
+}
+
 /* Each index exactly once, over many back-to-back jobs. */
 TEST(matmul_parallel)
 {

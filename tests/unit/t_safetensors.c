@@ -150,6 +150,12 @@ TEST(st_bad_headers)
 			test_failed = 1;
 		}
 	}
+	CHECK_EQ_INT(open_one("{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+			      "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[2,6]}}", 8),
+		     ERR_DATA);
+	CHECK(strstr(err_msg(), "tensor 'b': data_offsets [2, 6] overlap tensor 'a' [0, 4]") != NULL);
+	CHECK(open_one("{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+		       "\"e\":{\"dtype\":\"BF16\",\"shape\":[0],\"data_offsets\":[2,2]}}", 8) == 0);
 	CHECK_EQ_INT(open_one("[1, 2]", 0), ERR_DATA);
 	CHECK(strstr(err_msg(), "not a JSON object") != NULL);
 	CHECK_EQ_INT(open_one("{\"w\": 3}", 0), ERR_DATA);
