@@ -2,23 +2,39 @@
  * See man/ernie-run.1. Filter mode: each token record is appended to the
  * sequence and the next-token logits are written (one ELOG frame; with
  * --all one per position; with --top K an ETOP frame); an empty record
- * resets the sequence and is passed on. */
+ * resets the sequence and is passed on. Generate mode (-n N): each input
+ * sequence is a prompt; a sampler process picks each next id, which is
+ * written at once and fed back, until N ids, an end-of-sequence id or a
+ * stop string. */
 #include "cli.h"
 #include "err.h"
+#include "generate.h"
 #include "model.h"
+#include "sampler_proc.h"
 #include "stream.h"
+#include "tokenizer.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- options ------------------------------------------------------------ */
 
-enum { OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP };
+enum {
+	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
+	OPT_SAMPLER, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS,
+	OPT_PASS,               /* sampling options handed to ernie-sample */
+};
+
+#define MAX_STOPS 64            /* --stop and --stop-id, each */
+#define MAX_PASS 64             /* words passed to the sampler */
+#define QUIET_USAGE (-ERR_USAGE) /* a usage error already reported by the sampler */
 
 static const struct option long_opts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -33,6 +49,32 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "predict", required_argument, NULL, 'n' },
+	{ "max-tokens", required_argument, NULL, 'n' },
+	{ "max_tokens", required_argument, NULL, 'n' },
+	{ "binary", no_argument, NULL, 'b' },
+	{ "sampler", required_argument, NULL, OPT_SAMPLER },
+	{ "stop", required_argument, NULL, OPT_STOP },
+	{ "stop-id", required_argument, NULL, OPT_STOP_ID },
+	{ "ignore-eos", no_argument, NULL, OPT_IGNORE_EOS },
+	/* ernie-sample's options, passed on as they are (it checks them) */
+	{ "seed", required_argument, NULL, 's' },
+	{ "temp", required_argument, NULL, OPT_PASS },
+	{ "temperature", required_argument, NULL, OPT_PASS },
+	{ "top-k", required_argument, NULL, OPT_PASS },
+	{ "top_k", required_argument, NULL, OPT_PASS },
+	{ "top-p", required_argument, NULL, OPT_PASS },
+	{ "top_p", required_argument, NULL, OPT_PASS },
+	{ "min-p", required_argument, NULL, OPT_PASS },
+	{ "min_p", required_argument, NULL, OPT_PASS },
+	{ "repeat-penalty", required_argument, NULL, OPT_PASS },
+	{ "repetition_penalty", required_argument, NULL, OPT_PASS },
+	{ "repeat-last-n", required_argument, NULL, OPT_PASS },
+	{ "presence-penalty", required_argument, NULL, OPT_PASS },
+	{ "presence_penalty", required_argument, NULL, OPT_PASS },
+	{ "frequency-penalty", required_argument, NULL, OPT_PASS },
+	{ "frequency_penalty", required_argument, NULL, OPT_PASS },
+	{ "logit-bias", required_argument, NULL, OPT_PASS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -45,6 +87,17 @@ typedef struct {
 	Precision prec;
 	Isa isa;
 	int info, force, verbose;
+	/* generate mode */
+	long predict;           /* -n: ids to generate per prompt; 0: filter mode */
+	int binary;             /* -b: generated ids as ETOK frames */
+	const char *sampler;    /* --sampler CMD, run by sh -c */
+	char *pass[MAX_PASS];   /* sampling options for ernie-sample, "--name=value" */
+	int npass;
+	char *stops[MAX_STOPS]; /* --stop */
+	int nstops;
+	int32_t stop_ids[MAX_STOPS]; /* --stop-id */
+	int nstop_ids;
+	int ignore_eos;
 } Options;
 
 static void usage(FILE *f)
@@ -64,6 +117,19 @@ static void usage(FILE *f)
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
 		"  -v, --verbose         timing lines on stderr at the end\n"
+		"Generation (each input sequence is a prompt; the answer's ids are written\n"
+		"one by one as a record, then an empty record):\n"
+		"  -n, --predict N       generate up to N ids per prompt (alias --max-tokens)\n"
+		"      --stop STR        end the answer where its text contains STR (repeatable)\n"
+		"      --stop-id ID      end the answer at id ID (repeatable); the model's eos\n"
+		"                        ids and <|end_of_sentence|> always end it...\n"
+		"      --ignore-eos      ...unless this is given\n"
+		"  -b, --binary          write the ids as ETOK frames\n"
+		"      --sampler CMD     the sampler process (default: ernie-sample beside\n"
+		"                        ernie-run, with -m DIR and the options below)\n"
+		"  -s, --seed N, --temp T, --top-k K, --top-p P, --min-p P, --repeat-penalty R,\n"
+		"  --repeat-last-n N, --presence-penalty P, --frequency-penalty P,\n"
+		"  --logit-bias ID=BIAS  passed to ernie-sample (see ernie-sample(1))\n"
 		"  -h, --help            this help\n"
 		"      --version         print the version\n",
 		cli_prog());
@@ -85,6 +151,18 @@ static int pick(const char *s, const char *const *names, int n)
 	return -1;
 }
 
+/* Keep "--name=value" for the sampler's command line. */
+static int pass_option(Options *o, const char *name, const char *value)
+{
+	if (o->npass == MAX_PASS)
+		return cli_usage_error("more than %d sampling options", MAX_PASS);
+	size_t n = strlen(name) + strlen(value) + 4;
+	if (!(o->pass[o->npass] = malloc(n)))
+		return cli_fail(err(ERR_IO, "out of memory"));
+	snprintf(o->pass[o->npass++], n, "--%s=%s", name, value);
+	return 0;
+}
+
 static int parse_options(Options *o, int argc, char **argv)
 {
 	static const char *const precs[] = { "auto", "f32", "bf16" };
@@ -93,8 +171,35 @@ static int parse_options(Options *o, int argc, char **argv)
 	o->model = getenv("ERNIE_MODEL");
 	int c, k;
 	opterr = 0;             /* our own one-line messages */
-	while ((c = getopt_long(argc, argv, ":m:t:c:afvh", long_opts, NULL)) != -1) {
+	int longi = 0;
+	while ((c = getopt_long(argc, argv, ":m:t:c:afvhn:bs:", long_opts, &longi)) != -1) {
 		switch (c) {
+		case 'n':
+			if ((o->predict = parse_num(optarg, 1, INT_MAX / 2)) < 0)
+				return cli_usage_error("-n: expected a positive number of tokens, not '%s'", optarg);
+			break;
+		case 'b': o->binary = 1; break;
+		case OPT_SAMPLER: o->sampler = optarg; break;
+		case OPT_IGNORE_EOS: o->ignore_eos = 1; break;
+		case OPT_STOP:
+			if (!*optarg)
+				return cli_usage_error("--stop: the string is empty");
+			if (o->nstops == MAX_STOPS)
+				return cli_usage_error("--stop: more than %d", MAX_STOPS);
+			o->stops[o->nstops++] = optarg;
+			break;
+		case OPT_STOP_ID:
+			if (o->nstop_ids == MAX_STOPS)
+				return cli_usage_error("--stop-id: more than %d", MAX_STOPS);
+			if ((k = (int)parse_num(optarg, 0, INT32_MAX)) < 0)
+				return cli_usage_error("--stop-id: expected a token id, not '%s'", optarg);
+			o->stop_ids[o->nstop_ids++] = k;
+			break;
+		case 's':
+		case OPT_PASS:
+			if ((k = pass_option(o, c == 's' ? "seed" : long_opts[longi].name, optarg)))
+				return k;
+			break;
 		case 'm': o->model = optarg; break;
 		case 'a': o->all = 1; break;
 		case 'f': o->force = 1; break;
@@ -132,7 +237,20 @@ static int parse_options(Options *o, int argc, char **argv)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
+	if (!o->predict && (o->binary || o->sampler || o->npass || o->nstops || o->nstop_ids ||
+			    o->ignore_eos))
+		return cli_usage_error("generation options need -n N");
+	if (o->predict && (o->all || o->top))
+		return cli_usage_error("-n generates ids: --all and --top are for logits");
+	if (o->sampler && o->npass)
+		return cli_usage_error("sampling options go to the --sampler command itself");
 	return 0;
+}
+
+static void options_free(Options *o)
+{
+	for (int i = 0; i < o->npass; i++)
+		free(o->pass[i]);
 }
 
 /* Settings that need the model to be checked. */
@@ -331,9 +449,27 @@ static int blame(StreamReader *rd, unsigned long recno, int rc)
 	return err_prefix(rc, "<stdin>: record %lu (%s)", recno, stream_where(rd, where, sizeof where));
 }
 
-static int filter(Runner *r, const Options *o, StreamReader *rd, StreamWriter *w)
+/* The ids of rec are in the vocabulary and fit in the context. */
+static int check_record(Runner *r, StreamReader *rd, unsigned long recno, const Record *rec)
 {
-	int V = r->m->cfg.vocab, rc = 0;
+	int n = (int)rec->n, pos = state_pos(r->s), limit = state_limit(r->s);
+	int rc = model_check_ids(r->m, rec->ids, n);
+	if (rc)
+		return blame(rd, recno, rc);
+	if (n > limit - pos)
+		return blame(rd, recno, err(ERR_DATA, "the sequence would reach %lld tokens, past "
+			     "the context limit of %d%s", (long long)pos + n, limit,
+			     limit < r->m->cfg.max_pos ? " (raise it with -c N)" :
+			     " (the model's maximum)"));
+	return 0;
+}
+
+static int filter(Runner *r, const Options *o, StreamReader *rd)
+{
+	StreamWriter writer, *w = &writer;
+	int V = r->m->cfg.vocab, rc = stream_writer_init(w, stdout, "<stdout>", 1, o->force);
+	if (rc)
+		return rc;
 	int32_t *top_ids = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_ids);
 	float *top_vals = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_vals);
 	if (!top_ids || !top_vals)
@@ -351,18 +487,9 @@ static int filter(Runner *r, const Options *o, StreamReader *rd, StreamWriter *w
 			rc = stream_write_end(w, 1);
 			continue;
 		}
-		int n = (int)rec.n, pos = state_pos(r->s), limit = state_limit(r->s);
-		if ((rc = model_check_ids(r->m, rec.ids, n))) {
-			rc = blame(rd, recno, rc);
+		int n = (int)rec.n;
+		if ((rc = check_record(r, rd, recno, &rec)))
 			break;
-		}
-		if (n > limit - pos) {
-			rc = blame(rd, recno, err(ERR_DATA, "the sequence would reach %lld tokens, past "
-				   "the context limit of %d%s", (long long)pos + n, limit,
-				   limit < r->m->cfg.max_pos ? " (raise it with -c N)" :
-				   " (the model's maximum)"));
-			break;
-		}
 		/* --all: batches of at most MODEL_BATCH, so r->logits stays small */
 		for (int i = 0; i < n && !rc; ) {
 			int nb = o->all && n - i > MODEL_BATCH ? MODEL_BATCH : n - i;
@@ -379,6 +506,146 @@ static int filter(Runner *r, const Options *o, StreamReader *rd, StreamWriter *w
 	return rc;
 }
 
+/* ---- generate mode ------------------------------------------------------ */
+
+/* The ids that end an answer: the model's eos ids, its <|end_of_sentence|>
+ * (from the tokenizer), and --stop-id. */
+static int stop_ids(const Options *o, const Model *m, const Tokenizer *t, int32_t *ids)
+{
+	int n = 0;
+	for (int i = 0; i < o->nstop_ids; i++)
+		ids[n++] = o->stop_ids[i];
+	if (o->ignore_eos)
+		return n;
+	for (int i = 0; i < m->cfg.n_eos; i++)
+		ids[n++] = m->cfg.eos[i];
+	if (t) {
+		static const char eos[] = "<|end_of_sentence|>";
+		int32_t id = tok_piece_id(t, eos, sizeof eos - 1);
+		size_t len;
+		const char *text = tok_id_text(t, id, &len);
+		if (text && len == sizeof eos - 1 && !memcmp(text, eos, len))
+			ids[n++] = id;
+	}
+	return n;
+}
+
+/* ernie-sample in the directory of this program, else from PATH. */
+static void sampler_path(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			snprintf(buf, size, "%.*s/ernie-sample", (int)(slash - self), self);
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, size, "ernie-sample");
+}
+
+static int start_sampler(SamplerProc *sp, const Options *o)
+{
+	if (o->sampler)
+		return sampler_proc_start(sp, o->sampler);
+	char path[PATH_MAX + 16];
+	char *argv[MAX_PASS + 5];
+	int n = 0;
+	sampler_path(path, sizeof path);
+	argv[n++] = path;
+	argv[n++] = "-b";
+	argv[n++] = "-m";
+	argv[n++] = (char *)o->model;
+	for (int i = 0; i < o->npass; i++)
+		argv[n++] = o->pass[i];
+	argv[n] = NULL;
+	return sampler_proc_start_argv(sp, argv);
+}
+
+/* Answer the prompt in the sequence, then end the sequence. */
+static int answer(Runner *r, SamplerProc *sp, const GenParams *g, StreamWriter *w)
+{
+	int rc = 0;
+	if (state_pos(r->s) > 0) {
+		GenStats st;
+		rc = generate(r->m, r->s, r->c, sp, g, r->logits, w, &st);
+		r->eval.tokens += (uint64_t)st.tokens;
+		r->eval.ms += st.eval_ms;
+		if (!rc && st.end == GEN_CONTEXT_FULL)
+			fprintf(stderr, "%s: warning: the answer stopped at the context limit of %d "
+				"tokens (raise it with -c N)\n", cli_prog(), state_limit(r->s));
+		if (!rc)
+			rc = sampler_proc_end(sp);
+	}
+	if (!rc)
+		rc = stream_write_end(w, 0);
+	state_reset(r->s);
+	return rc;
+}
+
+/* Each sequence of records is a prompt: append them all, then answer. */
+static int prompts(Runner *r, SamplerProc *sp, const GenParams *g, StreamReader *rd,
+		   StreamWriter *w)
+{
+	int rc = 0, pending = 0;
+	for (unsigned long recno = 1; !rc; recno++) {
+		Record rec;
+		if ((rc = stream_read(rd, &rec, 0)))
+			break;
+		if (rec.kind == REC_EOF) {
+			if (pending)
+				rc = answer(r, sp, g, w);
+			break;
+		}
+		if (rec.kind != REC_TOKENS) {
+			rc = blame(rd, recno, err(ERR_DATA, "logits where token ids were expected"));
+			break;
+		}
+		if (rec.n == 0) {
+			rc = answer(r, sp, g, w);
+			pending = 0;
+			continue;
+		}
+		if ((rc = check_record(r, rd, recno, &rec)) == 0)
+			rc = append(r, rec.ids, (int)rec.n, 0);
+		pending = 1;
+	}
+	return rc;
+}
+
+static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
+{
+	StreamWriter w;
+	SamplerProc sp;
+	Tokenizer *t = NULL;
+	int32_t ids[2 * MAX_STOPS + CONFIG_MAX_EOS];
+	int rc = stream_writer_init(&w, stdout, "<stdout>", o->binary, o->force);
+	if (rc)
+		return rc;
+	/* the tokenizer names <|end_of_sentence|> and decodes for --stop */
+	if (tok_load(&t, o->model) && o->nstops)
+		return err_prefix(ERR_DATA, "--stop needs the model's tokenizer");
+	GenParams g = {
+		.max_tokens = (int)o->predict, .stop_ids = ids,
+		.nstop_ids = stop_ids(o, r->m, t, ids),
+		.stops = o->stops, .nstops = o->nstops, .tok = t,
+	};
+	if ((rc = start_sampler(&sp, o)) == 0) {
+		rc = prompts(r, &sp, &g, rd, &w);
+		int rc2 = sampler_proc_close(&sp);
+		if (!rc)
+			rc = rc2;
+		/* ernie-sample refused its options and said why: its one line is ours */
+		if (rc && WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == ERR_USAGE)
+			rc = QUIET_USAGE;
+	}
+	tok_free(t);
+	return rc;
+}
+
 static void print_stat(const char *what, const Stat *s)
 {
 	fprintf(stderr, "%s: %" PRIu64 " tokens, %.2f ms, %.2f tok/s\n", what, s->tokens, s->ms,
@@ -388,11 +655,8 @@ static void print_stat(const char *what, const Stat *s)
 static int run(const Options *o, Model *m)
 {
 	Runner r = { .m = m };
-	StreamWriter w;
 	StreamReader *rd = NULL;
-	int rc = stream_writer_init(&w, stdout, "<stdout>", 1, o->force);
-	if (!rc)
-		rc = compute_new(&r.c, o->threads, o->prec, o->isa);
+	int rc = compute_new(&r.c, o->threads, o->prec, o->isa);
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
@@ -400,7 +664,7 @@ static int run(const Options *o, Model *m)
 	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc)
-		rc = filter(&r, o, rd, &w);
+		rc = o->predict ? generate_mode(&r, o, rd) : filter(&r, o, rd);
 	if (o->verbose) {
 		print_stat("prompt eval", &r.prompt);
 		print_stat("eval", &r.eval);
@@ -418,18 +682,25 @@ int main(int argc, char **argv)
 	Model *m;
 	cli_init(argv[0]);
 	int rc = parse_options(&o, argc, argv);
-	if (rc)
+	if (rc) {
+		options_free(&o);
 		return rc < 0 ? 0 : rc;
-	if ((rc = load(&m, &o)))
+	}
+	if ((rc = load(&m, &o))) {
+		options_free(&o);
 		return cli_fail(rc);
+	}
 	if (!(rc = check_against_model(&o, m))) {
 		if (o.info)
 			info(m, o.model, &o);
-		else if ((rc = run(&o, m)))
+		else if ((rc = run(&o, m)) == QUIET_USAGE)
+			rc = ERR_USAGE;
+		else if (rc)
 			cli_fail(rc);
 	}
 	if (!rc && o.info && (rc = cli_flush(stdout, "<stdout>")))
 		cli_fail(rc);
 	model_free(m);
+	options_free(&o);
 	return rc;
 }
