@@ -11,7 +11,7 @@
 #include "readall.h"
 #include "references.h"
 #include "specials.h"
-#include "strbuf.h"
+#include "bytebuf.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -210,7 +210,7 @@ typedef struct {
 	Conversation base;          /* the messages of the options */
 	char *tmpl;                 /* --template file contents, or NULL */
 	size_t tmpl_len;
-	StrBuf refs;                /* {references}, laid out */
+	ByteBuf refs;                /* {references}, laid out */
 	char *date;                 /* {date} */
 	size_t date_len;
 } Job;
@@ -311,7 +311,7 @@ static int load_search(Job *j)
 /* ---- one document ------------------------------------------------------ */
 
 /* Append the search prompt for question q to out. */
-static int fill_search(const Job *j, const Message *q, StrBuf *out)
+static int fill_search(const Job *j, const Message *q, ByteBuf *out)
 {
 	const char *tmpl = j->tmpl;
 	size_t n = j->tmpl_len;
@@ -321,43 +321,43 @@ static int fill_search(const Job *j, const Message *q, StrBuf *out)
 		tmpl = zh ? prompt_websearch_zh : prompt_websearch_en;
 		n = strlen(tmpl);
 	}
-	const char *val[FILLS] = { j->date, j->refs.p ? j->refs.p : "", q->text };
+	const char *val[FILLS] = { j->date, j->refs.s ? j->refs.s : "", q->text };
 	const size_t len[FILLS] = { j->date_len, j->refs.len, q->len };
 	return prompt_fill(tmpl, n, val, len, out);
 }
 
 /* Render conversation c (its last message is the question in search mode). */
-static int render(const Job *j, const Conversation *c, StrBuf *out)
+static int render(const Job *j, const Conversation *c, ByteBuf *out)
 {
 	if (!j->o.refs)
 		return prompt_chat(&j->model, c, j->o.gen, out);
 	if (c->n == 0 || c->v[c->n - 1].role != ROLE_USER)
 		return err(ERR_USAGE, "web search needs a question: the last message must be a "
 			   "user message");
-	StrBuf filled = { 0 };
+	ByteBuf filled = { 0 };
 	int rc = fill_search(j, &c->v[c->n - 1], &filled);
 	if (!rc && j->o.raw) {
-		rc = strbuf_add(out, filled.p, filled.len);
+		rc = bytebuf_add(out, filled.s, filled.len);
 	} else if (!rc) {
 		Message *v = malloc(c->n * sizeof *v);
 		if (!v) {
 			rc = err(ERR_IO, "out of memory");
 		} else {
 			memcpy(v, c->v, c->n * sizeof *v);
-			v[c->n - 1].text = filled.p;
+			v[c->n - 1].text = filled.s;
 			v[c->n - 1].len = filled.len;
 			Conversation with = { v, c->n, c->n };
 			rc = prompt_chat(&j->model, &with, j->o.gen, out);
 			free(v);
 		}
 	}
-	strbuf_free(&filled);
+	bytebuf_free(&filled);
 	return rc;
 }
 
-static int write_out(const StrBuf *b, int nul)
+static int write_out(const ByteBuf *b, int nul)
 {
-	if (b->len && fwrite(b->p, 1, b->len, stdout) != b->len)
+	if (b->len && fwrite(b->s, 1, b->len, stdout) != b->len)
 		return err_errno(ERR_IO, "stdout: write error");
 	if (nul && putchar('\0') == EOF)
 		return err_errno(ERR_IO, "stdout: write error");
@@ -381,10 +381,10 @@ static int one_question(Job *j, const char *text, size_t n, size_t base, int nul
 	if (rc)
 		return rc;
 	Message *q = &j->base.v[j->base.n - 1];
-	StrBuf out = { 0 };
+	ByteBuf out = { 0 };
 	if (!(rc = defuse(j, &q->text, &q->len)) && !(rc = render(j, &j->base, &out)))
 		rc = write_out(&out, nul);
-	strbuf_free(&out);
+	bytebuf_free(&out);
 	free(q->text);
 	j->base.n--;
 	return rc;
@@ -418,10 +418,10 @@ static int run(Job *j)
 	if (rc)
 		return rc;
 	if (!j->o.stdin_question) {
-		StrBuf out = { 0 };
+		ByteBuf out = { 0 };
 		if (!(rc = render(j, &j->base, &out)))
 			rc = write_out(&out, 0);
-		strbuf_free(&out);
+		bytebuf_free(&out);
 		return rc;
 	}
 	char *in;
@@ -444,7 +444,7 @@ static void job_free(Job *j)
 	specials_free(&j->specials);
 	conv_free(&j->base);
 	free(j->tmpl);
-	strbuf_free(&j->refs);
+	bytebuf_free(&j->refs);
 	free(j->date);
 	free(j->o.src);
 }

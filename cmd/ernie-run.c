@@ -631,7 +631,7 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
 		.nstop_ids = stop_ids(o, r->m, t, ids),
-		.stops = o->stops, .nstops = o->nstops, .tok = t,
+		.stops = o->stops, .nstops = o->nstops, .tok = t, .nids = t ? t->nids : 0,
 	};
 	if ((rc = start_sampler(&sp, o)) == 0) {
 		rc = prompts(r, &sp, &g, rd, &w);

@@ -2,6 +2,7 @@
 #include "generate.h"
 #include "err.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -104,6 +105,8 @@ int generate(const Model *m, State *s, Compute *c, SamplerProc *sp, const GenPar
 	uint32_t vocab = (uint32_t)m->cfg.vocab;
 	for (int i = 0; i < g->max_tokens && !rc; i++) {
 		int32_t id;
+		for (uint32_t v = g->nids > 0 ? (uint32_t)g->nids : vocab; v < vocab; v++)
+			logits[v] = -INFINITY;
 		if ((rc = sampler_proc_step(sp, logits, vocab, &id)) != 0)
 			break;
 		if (is_stop_id(g, id)) {

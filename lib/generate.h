@@ -30,6 +30,8 @@ typedef struct {
 	char *const *stops;         /* [nstops] stop strings (non-empty) */
 	int nstops;
 	const Tokenizer *tok;       /* decodes for the stop strings; NULL if nstops == 0 */
+	int32_t nids;               /* ids past the tokenizer's (the model's vocabulary is
+	                               padded) are never chosen; 0: no limit */
 } GenParams;
 
 typedef enum { GEN_MAX, GEN_STOP_ID, GEN_STOP_STRING, GEN_CONTEXT_FULL } GenEnd;

@@ -133,6 +133,8 @@ void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n
 	pool_run(c->pool, fn, arg, n);
 }
 
+int compute_self(void) { return pool_self(); }
+
 /* Make b hold at least size bytes (64-byte aligned); 0 or -1. */
 static int reserve(Buf *b, size_t size)
 {

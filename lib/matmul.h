@@ -61,6 +61,9 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
  * all are done. Inside fn, compute_parallel runs serially and mat_vec /
  * mat_mul must not be called (they share the context's scratch). */
 void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n);
+/* Inside fn: the thread running it, in [0, compute_threads()), to pick
+ * per-thread scratch. */
+int compute_self(void);
 
 /* bf16 / f16 -> f32, exact. */
 float bf16_to_f32(uint16_t h);

@@ -14,7 +14,8 @@ struct State {
 	int cap;                /* positions the KV cache holds now */
 	int limit;              /* positions it may grow to */
 	float **kc, **vc;       /* [L] -> [cap][nkv·d]: rotated keys, values */
-	float *scores;          /* [nh][cap] attention weights, one row per head */
+	float *scores;          /* [threads][ATTEND_ROWS][cap] attention weights */
+	int nscores;            /* threads the scores hold */
 	int nb;                 /* rows the batch buffers below hold */
 	float *x;               /* [nb][H] residual stream */
 	float *xn;              /* [nb][H] normed input of a block */
@@ -120,17 +121,21 @@ int state_pos(const State *s) { return s->pos; }
 int state_limit(const State *s) { return s->limit; }
 
 /* Room for need positions: grow by doubling (at most to the limit) so long
- * sequences cost few copies and short ones little memory. */
-static int ensure_kv(State *s, int need)
+ * sequences cost few copies and short ones little memory; attention
+ * scratch for that many keys on each of threads threads. */
+static int ensure_kv(State *s, int need, int threads)
 {
 	const Config *c = &s->m->cfg;
-	if (need <= s->cap)
+	if (need <= s->cap && threads <= s->nscores)
 		return 0;
-	int cap = s->cap * 2 > 64 ? s->cap * 2 : 64;
-	if (cap < need)
-		cap = need;
-	if (cap > s->limit)
-		cap = s->limit;
+	int cap = s->cap;
+	if (need > cap) {
+		cap = cap * 2 > 64 ? cap * 2 : 64;
+		if (cap < need)
+			cap = need;
+		if (cap > s->limit)
+			cap = s->limit;
+	}
 	size_t row = (size_t)c->kv_heads * (size_t)c->head_dim * sizeof(float);
 	for (int i = 0; i < c->layers; i++) {
 		float *k = realloc(s->kc[i], (size_t)cap * row);
@@ -143,11 +148,13 @@ static int ensure_kv(State *s, int need)
 			return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
 	}
 	free(s->scores);
-	if (!(s->scores = malloc((size_t)c->heads * (size_t)cap * sizeof(float)))) {
+	s->nscores = 0;
+	if (!(s->scores = malloc((size_t)threads * ATTEND_ROWS * (size_t)cap * sizeof(float)))) {
 		s->cap = 0;     /* caches still valid, scores not: make the next call retry */
 		return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
 	}
 	s->cap = cap;
+	s->nscores = threads;
 	return 0;
 }
 
@@ -208,14 +215,13 @@ typedef struct {
 static void attend_head(void *arg, int h)
 {
 	const AttJob *j = arg;
+	const State *s = j->s;
 	const Config *c = &j->m->cfg;
 	int d = c->head_dim, kvh = h / (c->heads / c->kv_heads);
 	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
-	float scale = 1.0f / sqrtf((float)d);
-	for (int i = 0; i < j->n; i++)
-		attend(j->s->att + i * qd + h * d, j->s->q + i * qd + h * d,
-		       j->s->kc[j->layer] + kvh * d, j->s->vc[j->layer] + kvh * d, j->p0 + i + 1,
-		       kvd, d, scale, j->s->scores + (int64_t)h * j->s->cap);
+	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
+	attend(s->att + h * d, s->q + h * d, qd, s->kc[j->layer] + kvh * d,
+	       s->vc[j->layer] + kvh * d, kvd, j->n, j->p0, d, 1.0f / sqrtf((float)d), scores);
 }
 
 /* s->y = Attn(s->xn); keys and values of the rows go into the cache. */
@@ -367,7 +373,7 @@ int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, 
 	if (n > s->limit - s->pos)
 		return err(ERR_DATA, "%d + %d tokens: past the context limit of %d", s->pos, n,
 			   s->limit);
-	if ((rc = ensure_kv(s, s->pos + n)) ||
+	if ((rc = ensure_kv(s, s->pos + n, compute_threads(c))) ||
 	    (rc = ensure_batch(s, n < MODEL_BATCH ? n : MODEL_BATCH)))
 		return rc;
 	int64_t V = m->cfg.vocab;

@@ -16,7 +16,8 @@
 #include "matmul.h"
 #include "safetensors.h"
 
-#define MODEL_BATCH 128         /* tokens computed together in a prefill */
+#define MODEL_BATCH 512         /* tokens computed together in a prefill: the
+				 * weights are read (and packed) once per batch */
 
 typedef struct {
 	Mat gate;               /* [w, H] SiLU branch (w = this MLP's width) */

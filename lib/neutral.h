@@ -15,11 +15,11 @@
 #include <stddef.h>
 
 #include "specials.h"
-#include "strbuf.h"
+#include "bytebuf.h"
 
 /* Append text[0..n) to out with every literal of a token of s neutralised;
  * add the number of literals to *count. Returns 0 or ERR_IO. */
-int neutral_text(const Specials *s, const char *text, size_t n, StrBuf *out, size_t *count);
+int neutral_text(const Specials *s, const char *text, size_t n, ByteBuf *out, size_t *count);
 
 /* The same in place for a malloc'd NUL-terminated string of *len bytes
  * (*text is replaced only when something changed). */

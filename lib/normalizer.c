@@ -9,34 +9,6 @@
 #define SPACE_SYMBOL "\xe2\x96\x81"     /* U+2581, what ' ' becomes */
 #define MAX_TRIE_RESULTS 32             /* sentencepiece looks at this many prefixes */
 
-int bytebuf_reserve(ByteBuf *b, size_t more)
-{
-	if (b->cap - b->len >= more)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < more) {
-		if (cap > SIZE_MAX / 2)
-			return err(ERR_IO, "out of memory");
-		cap *= 2;
-	}
-	char *s = realloc(b->s, cap);
-	if (!s)
-		return err(ERR_IO, "out of memory");
-	b->s = s;
-	b->cap = cap;
-	return 0;
-}
-
-int bytebuf_add(ByteBuf *b, const void *p, size_t n)
-{
-	int rc = bytebuf_reserve(b, n);
-	if (rc)
-		return rc;
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
 /* ---- UTF-8 as sentencepiece decodes it ---------------------------------- */
 
 static int trail(unsigned char c) { return (c & 0xc0) == 0x80; }

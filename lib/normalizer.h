@@ -14,17 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytebuf.h"
 #include "specials.h"
 #include "spm_model.h"
-
-typedef struct {
-	char *s;                /* [len] bytes, not NUL-terminated */
-	size_t len, cap;
-} ByteBuf;
-
-/* Append n bytes (ERR_IO when out of memory). */
-int bytebuf_add(ByteBuf *b, const void *p, size_t n);
-int bytebuf_reserve(ByteBuf *b, size_t more);
 
 typedef struct {
 	const SpmModel *m;

@@ -1,5 +1,7 @@
+/* ops.c: the small kernels of the forward pass (see ops.h). */
 #include "ops.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -50,53 +52,22 @@ void swiglu(float *g, const float *u, int64_t n)
 		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-/* Four floats at a time, two sums (GNU vector extension, SSE/NEON width;
- * without -ffast-math the compiler keeps a plain float sum scalar). */
-typedef float v4f __attribute__((vector_size(16)));
-
-static v4f load4(const float *p)
+void attend(float *out, const float *q, int64_t qstride, const float *k, const float *v,
+	    int64_t kvstride, int n, int p0, int d, float scale, float *scores)
 {
-	v4f v;
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
-static float dot(const float *a, const float *b, int n)
-{
-	v4f s0 = { 0 }, s1 = { 0 };
-	int i = 0;
-	for (; i + 8 <= n; i += 8) {
-		s0 += load4(a + i) * load4(b + i);
-		s1 += load4(a + i + 4) * load4(b + i + 4);
+	for (int i0 = 0; i0 < n; i0 += ATTEND_ROWS) {
+		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS, npos = p0 + i0 + m;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, npos, d, scale,
+			    q + i0 * qstride, (int)qstride, k, (int)kvstride, 0.0f, scores, npos);
+		for (int r = 0; r < m; r++) {
+			float *row = scores + (int64_t)r * npos;
+			int seen = p0 + i0 + r + 1;     /* keys this row may see */
+			softmax(row, seen);
+			memset(row + seen, 0, (size_t)(npos - seen) * sizeof *row);
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, npos, 1.0f, scores,
+			    npos, v, (int)kvstride, 0.0f, out + i0 * qstride, (int)qstride);
 	}
-	s0 += s1;
-	float s = s0[0] + s0[1] + s0[2] + s0[3];
-	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
-/* y[n] += a · x[n] */
-static void axpy(float *y, float a, const float *x, int n)
-{
-	int i = 0;
-	for (; i + 4 <= n; i += 4) {
-		v4f v = load4(y + i) + a * load4(x + i);
-		memcpy(y + i, &v, sizeof v);
-	}
-	for (; i < n; i++)
-		y[i] += a * x[i];
-}
-
-void attend(float *out, const float *q, const float *k, const float *v, int npos,
-	    int64_t stride, int d, float scale, float *scores)
-{
-	for (int j = 0; j < npos; j++)
-		scores[j] = dot(q, k + j * stride, d) * scale;
-	softmax(scores, npos);
-	memset(out, 0, (size_t)d * sizeof *out);
-	for (int j = 0; j < npos; j++)
-		axpy(out, scores[j], v + j * stride, d);
 }
 
 void to_f32(float *dst, DType dt, const void *src, int64_t n)

@@ -25,11 +25,18 @@ void softmax(float *x, int n);
 /* g[n] = silu(g) ⊙ u: the SwiGLU gate. */
 void swiglu(float *g, const float *u, int64_t n);
 
-/* One query head against keys/values 0..npos-1 of its KV head:
- * out[d] = Σ_j softmax_j(q·k_j · scale) v_j. k and v rows are stride floats
- * apart; scores is scratch of npos floats. */
-void attend(float *out, const float *q, const float *k, const float *v, int npos,
-	    int64_t stride, int d, float scale, float *scores);
+/* Query rows attend to at once: the scores scratch of attend() holds
+ * ATTEND_ROWS rows of keys. */
+#define ATTEND_ROWS 64
+
+/* Causal attention of one query head: rows i < n of q (at positions
+ * p0 + i) against keys/values 0..p0+i of its KV head,
+ * out[i] = Σ_j softmax_j(q_i·k_j · scale) v_j. q and out rows are qstride
+ * floats apart, k and v rows kvstride; scores is scratch of
+ * ATTEND_ROWS * (p0 + n) floats. Products by sgemm, ATTEND_ROWS rows at a
+ * time (the masked corner of each block costs a little extra work). */
+void attend(float *out, const float *q, int64_t qstride, const float *k, const float *v,
+	    int64_t kvstride, int n, int p0, int d, float scale, float *scores);
 
 /* n values of a tensor row (F32, BF16 or F16) as f32. */
 void to_f32(float *dst, DType dt, const void *src, int64_t n);

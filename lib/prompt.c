@@ -61,18 +61,18 @@ void prompt_model_free(PromptModel *m)
 	m->cls = m->sep = NULL;
 }
 
-int prompt_chat(const PromptModel *m, const Conversation *c, int gen, StrBuf *out)
+int prompt_chat(const PromptModel *m, const Conversation *c, int gen, ByteBuf *out)
 {
 	static const char *const before[] = { "", "User: ", "Assistant: " };
-	int rc = strbuf_adds(out, m->cls);
+	int rc = bytebuf_adds(out, m->cls);
 	for (size_t i = 0; !rc && i < c->n; i++) {
 		const Message *msg = &c->v[i];
-		if (!(rc = strbuf_adds(out, before[msg->role])) &&
-		    !(rc = strbuf_add(out, msg->text, msg->len)))
-			rc = strbuf_adds(out, msg->role == ROLE_ASSISTANT ? m->sep : "\n");
+		if (!(rc = bytebuf_adds(out, before[msg->role])) &&
+		    !(rc = bytebuf_add(out, msg->text, msg->len)))
+			rc = bytebuf_adds(out, msg->role == ROLE_ASSISTANT ? m->sep : "\n");
 	}
 	if (!rc && gen)
-		rc = strbuf_adds(out, "Assistant: ");
+		rc = bytebuf_adds(out, "Assistant: ");
 	return rc;
 }
 
@@ -88,7 +88,7 @@ static int placeholder_at(const char *p, size_t n)
 }
 
 int prompt_fill(const char *tmpl, size_t n, const char *const val[FILLS],
-		const size_t len[FILLS], StrBuf *out)
+		const size_t len[FILLS], ByteBuf *out)
 {
 	size_t done = 0;
 	int rc = 0;
@@ -96,13 +96,13 @@ int prompt_fill(const char *tmpl, size_t n, const char *const val[FILLS],
 		int which = tmpl[i] == '{' ? placeholder_at(tmpl + i, n - i) : -1;
 		if (which < 0)
 			continue;
-		if (!(rc = strbuf_add(out, tmpl + done, i - done)))
-			rc = strbuf_add(out, val[which], len[which]);
+		if (!(rc = bytebuf_add(out, tmpl + done, i - done)))
+			rc = bytebuf_add(out, val[which], len[which]);
 		done = i + strlen(placeholders[which]);
 		i = done - 1;
 	}
 	if (!rc)
-		rc = strbuf_add(out, tmpl + done, n - done);
+		rc = bytebuf_add(out, tmpl + done, n - done);
 	return rc;
 }
 

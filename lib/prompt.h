@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "conversation.h"
-#include "strbuf.h"
+#include "bytebuf.h"
 
 /* The chat_template of ERNIE-4.5-*-PT tokenizer_config.json. */
 extern const char prompt_chat_template[];
@@ -37,7 +37,7 @@ void prompt_model_free(PromptModel *m);
  * system "content\n", user "User: content\n", assistant
  * "Assistant: content" + sep, then "Assistant: " when gen is set.
  * Returns 0 or ERR_IO. */
-int prompt_chat(const PromptModel *m, const Conversation *c, int gen, StrBuf *out);
+int prompt_chat(const PromptModel *m, const Conversation *c, int gen, ByteBuf *out);
 
 enum { FILL_DATE, FILL_REFERENCES, FILL_QUESTION, FILLS };
 
@@ -46,7 +46,7 @@ enum { FILL_DATE, FILL_REFERENCES, FILL_QUESTION, FILLS };
  * str.format does (inserted text is not searched again); everything else is
  * copied as it is. Returns 0 or ERR_IO. */
 int prompt_fill(const char *tmpl, size_t n, const char *const val[FILLS],
-		const size_t len[FILLS], StrBuf *out);
+		const size_t len[FILLS], ByteBuf *out);
 
 /* 1 if tmpl[0..n) holds the placeholder of FILL_* which. */
 int prompt_has(const char *tmpl, size_t n, int which);

@@ -116,22 +116,22 @@ int refs_load(References *r, const char *path)
 	return rc;
 }
 
-int refs_format(const References *r, size_t max_chars, StrBuf *out)
+int refs_format(const References *r, size_t max_chars, ByteBuf *out)
 {
 	int rc = 0;
 	char num[48];
 	for (size_t i = 0; !rc && i < r->n; i++) {
 		const Reference *ref = &r->v[i];
 		snprintf(num, sizeof num, "%s##参考文章%zu", i ? "\n\n" : "", i + 1);
-		rc = strbuf_adds(out, num);
+		rc = bytebuf_adds(out, num);
 		for (int f = 0; !rc && f < REF_FIELDS; f++) {
 			if (!ref->field[f])
 				continue;
 			size_t len = ref->len[f];
 			if (f == REF_CONTENT && max_chars)
 				len = chars_cut(ref->field[f], len, max_chars);
-			if (!(rc = strbuf_adds(out, "\n")) && !(rc = strbuf_adds(out, labels[f])))
-				rc = strbuf_add(out, ref->field[f], len);
+			if (!(rc = bytebuf_adds(out, "\n")) && !(rc = bytebuf_adds(out, labels[f])))
+				rc = bytebuf_add(out, ref->field[f], len);
 		}
 	}
 	return rc;

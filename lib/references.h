@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "strbuf.h"
+#include "bytebuf.h"
 
 enum { REF_TITLE, REF_DATE, REF_CONTENT, REF_URL, REF_SITE, REF_FIELDS };
 
@@ -46,6 +46,6 @@ void refs_free(References *r);
  * separated by a blank line, no newline after the last. Content longer than
  * max_chars code points is cut at a grapheme boundary (0: no limit).
  * Returns 0 or ERR_IO. */
-int refs_format(const References *r, size_t max_chars, StrBuf *out);
+int refs_format(const References *r, size_t max_chars, ByteBuf *out);
 
 #endif

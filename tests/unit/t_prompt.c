@@ -174,10 +174,10 @@ static void check_fill(const char *tmpl, const char *date, const char *refs, con
 {
 	const char *val[FILLS] = { date, refs, q };
 	const size_t len[FILLS] = { strlen(date), strlen(refs), strlen(q) };
-	StrBuf out = { 0 };
+	ByteBuf out = { 0 };
 	CHECK_EQ_INT(prompt_fill(tmpl, strlen(tmpl), val, len, &out), 0);
-	CHECK_EQ_STR(out.p ? out.p : "", want);
-	strbuf_free(&out);
+	CHECK_EQ_STR(out.s ? out.s : "", want);
+	bytebuf_free(&out);
 }
 
 TEST(prompt_fill_one_pass)
@@ -202,14 +202,14 @@ TEST(prompt_chat_layout)
 	conv_add(&c, ROLE_USER, "U", 1);
 	conv_add(&c, ROLE_ASSISTANT, "A", 1);
 	conv_add(&c, ROLE_USER, "", 0);
-	StrBuf out = { 0 };
+	ByteBuf out = { 0 };
 	CHECK_EQ_INT(prompt_chat(&m, &c, 1, &out), 0);
-	CHECK_EQ_STR(out.p, "<|begin_of_sentence|>S\nUser: U\nAssistant: A<|end_of_sentence|>"
+	CHECK_EQ_STR(out.s, "<|begin_of_sentence|>S\nUser: U\nAssistant: A<|end_of_sentence|>"
 		     "User: \nAssistant: ");
-	strbuf_free(&out);
+	bytebuf_free(&out);
 	CHECK_EQ_INT(prompt_chat(&m, &(Conversation){ 0 }, 0, &out), 0);
-	CHECK_EQ_STR(out.p, "<|begin_of_sentence|>");
-	strbuf_free(&out);
+	CHECK_EQ_STR(out.s, "<|begin_of_sentence|>");
+	bytebuf_free(&out);
 	conv_free(&c);
 	prompt_model_free(&m);
 }
@@ -218,12 +218,12 @@ TEST(prompt_chat_layout)
 
 static void check_neutral(const Specials *s, const char *in, const char *want, size_t count)
 {
-	StrBuf out = { 0 };
+	ByteBuf out = { 0 };
 	size_t n = 0;
 	CHECK_EQ_INT(neutral_text(s, in, strlen(in), &out, &n), 0);
-	CHECK_EQ_STR(out.p ? out.p : "", want);
+	CHECK_EQ_STR(out.s ? out.s : "", want);
 	CHECK_EQ_INT(n, count);
-	strbuf_free(&out);
+	bytebuf_free(&out);
 }
 
 TEST(neutral_builtin_tokens)
@@ -262,10 +262,10 @@ static char *load_and_format(const char *text, size_t max, int *rc)
 	unlink(path);
 	if (*rc)
 		return NULL;
-	StrBuf out = { 0 };
+	ByteBuf out = { 0 };
 	CHECK_EQ_INT(refs_format(&r, max, &out), 0);
 	refs_free(&r);
-	return strbuf_take(&out);
+	return bytebuf_take(&out);
 }
 
 TEST(refs_official_layout)

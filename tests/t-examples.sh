@@ -1,0 +1,43 @@
+#!/bin/sh
+# The scripts in examples/ run as their headers say, on the demo model.
+. tests/lib.sh
+PATH=$(pwd)/$BIN:$PATH
+export ERNIE_MODEL=$(pwd)/examples/demo-model OPENBLAS_NUM_THREADS=1
+
+# batch.sh: one .answer per .txt, written whole
+mkdir -p "$TMP/prompts"
+for i in 1 2 3 4 5; do echo "question $i" >"$TMP/prompts/q$i.txt"; done
+check batch-runs sh examples/batch.sh "$TMP/prompts" 2
+check_eq batch-answers 5 "$(ls "$TMP/prompts"/*.answer | wc -l)"
+check_eq batch-no-leftovers 0 "$(ls "$TMP/prompts" | grep -c tmp)"
+# the same seed and prompt give the same answer as a chain run alone
+alone=$(ernie-prompt <"$TMP/prompts/q3.txt" | ernie-tok | ernie-run -t 1 -n 512 --seed 1 | ernie-detok)
+check_eq batch-answer-is-the-chains "$alone" "$(cat "$TMP/prompts/q3.answer")"
+
+# websearch-cron.sh: a dated answer file, its path on stdout, nothing else left
+mkdir -p "$TMP/answers"
+out=$(sh examples/websearch-cron.sh examples/references.json "What is ERNIE 4.5?" "$TMP/answers" 2>"$TMP/err")
+case "$out" in
+"$TMP/answers/answer-"*.txt) [ -s "$out" ] && ok cron-answer-file || fail cron-answer-file "empty $out" ;;
+*) fail cron-answer-file "printed [$out]: $(cat "$TMP/err")" ;;
+esac
+check_eq cron-one-file 1 "$(ls -A "$TMP/answers" | wc -l)"
+check_fails cron-bad-references 1 "ernie-prompt: .*nope" \
+	sh -c "sh examples/websearch-cron.sh '$TMP/nope' q '$TMP/answers' 2>&1 >/dev/null | grep -v '^$' >&2; exit 1"
+check_eq cron-nothing-left-on-failure 1 "$(ls -A "$TMP/answers" | wc -l)"
+
+# score.sh: a perplexity between 1 and the vocabulary size (random weights:
+# near the vocabulary size), over every token of the file
+printf 'The quick brown fox jumps over the lazy dog.\n' >"$TMP/text"
+out=$(sh examples/score.sh "$TMP/text")
+n=$(ernie-tok <"$TMP/text" | wc -w)
+echo "$out" | awk -v n="$n" '$1 == "tokens" && $2 == n && $7 > 1 && $7 < 32064 { found = 1 } END { exit !found }' &&
+	ok score-perplexity || fail score-perplexity "[$out] for $n tokens"
+
+# chat.sh: two turns kept as a YAML conversation that ernie-prompt reads back
+printf 'hello "there"\nand\\then\n' | (cd "$TMP" && sh "$OLDPWD/examples/chat.sh" conv.yaml) >/dev/null 2>&1
+roles=$(grep -c '^- role:' "$TMP/conv.yaml")
+check_eq chat-four-messages 4 "$roles"
+check chat-conversation-reads-back ernie-prompt -c "$TMP/conv.yaml"
+grep -q 'User: hello "there"' "$TMP/out" && grep -q 'User: and\\then' "$TMP/out" &&
+	ok chat-quoting || fail chat-quoting "$(head -c 300 "$TMP/out")"
