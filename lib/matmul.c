@@ -197,21 +197,52 @@ static void vec_task(void *arg, int i)
 		j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
 }
 
+/* Several products of one vector, as one pool job: tasks [first[m],
+ * first[m + 1]) are those of matrix m. */
+typedef struct {
+	Job job[MAT_VECS_MAX];
+	int first[MAT_VECS_MAX + 1];
+} Vecs;
+
+static void vecs_task(void *arg, int i)
+{
+	Vecs *v = arg;
+	int m = 0;
+	while (i >= v->first[m + 1])
+		m++;
+	vec_task(&v->job[m], i - v->first[m]);
+}
+
+void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[], const float *x)
+{
+	Vecs v;
+	int64_t elems = 0, kp = (W[0]->cols + 1) & ~(int64_t)1;
+	const uint16_t *xb = NULL;
+
+	for (int m = 0; m < k; m++) {
+		elems += W[m]->rows * W[m]->cols;
+		if (!xb && use_bf16(c, W[m]) && reserve(&c->xb, kp * sizeof(uint16_t)) == 0) {
+			c->k->round_bf16(c->xb.p, x, W[0]->cols, kp);
+			xb = c->xb.p;
+		}
+	}
+	int threads = elems < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
+	v.first[0] = 0;
+	for (int m = 0; m < k; m++) {
+		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x, .n = 1, .kp = kp,
+				 .xb = use_bf16(c, W[m]) ? xb : NULL};
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN, INT64_MAX);
+	}
+	if (threads == 1)
+		for (int i = 0; i < v.first[k]; i++)
+			vecs_task(&v, i);
+	else
+		pool_run(c->pool, vecs_task, &v, v.first[k]);
+}
+
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
 {
-	Job j = {.c = c, .y = y, .W = W, .x = x, .n = 1};
-	int threads = W->rows * W->cols < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
-	int tasks = split(&j, W->rows, threads, ROW_ALIGN, INT64_MAX);
-
-	j.kp = (W->cols + 1) & ~(int64_t)1;
-	if (use_bf16(c, W) && reserve(&c->xb, j.kp * sizeof(uint16_t)) == 0) {
-		c->k->round_bf16(c->xb.p, x, W->cols, j.kp);
-		j.xb = c->xb.p;
-	}
-	if (tasks == 1)
-		vec_task(&j, 0);
-	else
-		pool_run(c->pool, vec_task, &j, tasks);
+	mat_vecs(c, 1, &y, &W, x);
 }
 
 /* ---- batches: the GEMMs, or sgemm over converted panels ---- */

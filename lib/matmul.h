@@ -54,6 +54,12 @@ int isa_supported(Isa isa);
 /* y[W->rows] = W · x[W->cols] */
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x);
 
+/* y[m] = W[m] · x for m < k <= MAT_VECS_MAX, all W[m] with the same cols:
+ * one pool job for all (decode's q/k/v and gate/up), so the threads meet
+ * once instead of k times. */
+#define MAT_VECS_MAX 4
+void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[], const float *x);
+
 /* Y[n][W->rows] = X[n][W->cols] · Wᵀ */
 void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
 

@@ -196,11 +196,23 @@ static void linear(Compute *c, float *Y, const Mat *W, const float *X, int n)
 		mat_mul(c, Y, W, X, n);
 }
 
+/* Y[m][n][W[m].rows] = X[n][cols] · W[m]ᵀ for m < k, matrices of the same
+ * input: decode runs them as one job. */
+static void linears(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X,
+		    int n)
+{
+	if (n == 1)
+		mat_vecs(c, k, Y, W, X);
+	else
+		for (int m = 0; m < k; m++)
+			mat_mul(c, Y[m], W[m], X, n);
+}
+
 /* Y[n][H] = down(silu(gate(X)) ⊙ up(X)) */
 static void mlp(Compute *c, State *s, const Mlp *w, const float *X, int n, float *Y)
 {
-	linear(c, s->h1, &w->gate, X, n);
-	linear(c, s->h2, &w->up, X, n);
+	linears(c, 2, (float *const[]){ s->h1, s->h2 }, (const Mat *const[]){ &w->gate, &w->up },
+		X, n);
 	swiglu(s->h1, s->h2, (int64_t)n * w->gate.rows);
 	linear(c, Y, &w->down, s->h1, n);
 }
@@ -233,9 +245,8 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
 	float *k = s->kc[l] + p0 * kvd, *v = s->vc[l] + p0 * kvd;
 
-	linear(c, s->q, &L->q, s->xn, n);
-	linear(c, k, &L->k, s->xn, n);
-	linear(c, v, &L->v, s->xn, n);
+	linears(c, 3, (float *const[]){ s->q, k, v }, (const Mat *const[]){ &L->q, &L->k, &L->v },
+		s->xn, n);
 	for (int i = 0; i < n; i++) {
 		rope(s->q + i * qd, cf->heads, half, s->cos + i * half, s->sin + i * half);
 		rope(k + i * kvd, cf->kv_heads, half, s->cos + i * half, s->sin + i * half);

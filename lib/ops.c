@@ -52,21 +52,44 @@ void swiglu(float *g, const float *u, int64_t n)
 		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* scores[m][npos] = scale · q[m] · kᵀ (a single row: sgemv, which OpenBLAS
+ * does far better than a one-row sgemm) */
+static void qk(float *scores, const float *q, int64_t qstride, const float *k, int64_t kvstride,
+	       int m, int npos, int d, float scale)
+{
+	if (m == 1)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, npos, d, scale, k, (int)kvstride, q, 1,
+			    0.0f, scores, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, npos, d, scale, q,
+			    (int)qstride, k, (int)kvstride, 0.0f, scores, npos);
+}
+
+/* out[m][d] = p[m][npos] · v */
+static void pv(float *out, int64_t qstride, const float *p, const float *v, int64_t kvstride,
+	       int m, int npos, int d)
+{
+	if (m == 1)
+		cblas_sgemv(CblasRowMajor, CblasTrans, npos, d, 1.0f, v, (int)kvstride, p, 1, 0.0f,
+			    out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, npos, 1.0f, p, npos, v,
+			    (int)kvstride, 0.0f, out, (int)qstride);
+}
+
 void attend(float *out, const float *q, int64_t qstride, const float *k, const float *v,
 	    int64_t kvstride, int n, int p0, int d, float scale, float *scores)
 {
 	for (int i0 = 0; i0 < n; i0 += ATTEND_ROWS) {
 		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS, npos = p0 + i0 + m;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, npos, d, scale,
-			    q + i0 * qstride, (int)qstride, k, (int)kvstride, 0.0f, scores, npos);
+		qk(scores, q + i0 * qstride, qstride, k, kvstride, m, npos, d, scale);
 		for (int r = 0; r < m; r++) {
 			float *row = scores + (int64_t)r * npos;
 			int seen = p0 + i0 + r + 1;     /* keys this row may see */
 			softmax(row, seen);
 			memset(row + seen, 0, (size_t)(npos - seen) * sizeof *row);
 		}
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, npos, 1.0f, scores,
-			    npos, v, (int)kvstride, 0.0f, out + i0 * qstride, (int)qstride);
+		pv(out + i0 * qstride, qstride, scores, v, kvstride, m, npos, d);
 	}
 }
 

@@ -142,6 +142,46 @@ static void check_isa(Isa isa, Precision prec, int threads)
 	compute_free(c);
 }
 
+/* mat_vecs: matrices of every dtype and different heights sharing x, in
+ * one job (large enough to be split across threads), each product right. */
+static void check_vecs(Compute *c, int bf16)
+{
+	enum { K = 3, COLS = 257 };
+	static const int64_t rows[K] = {700, 301, 33};
+	Mat W[K];
+	const Mat *Wp[K];
+	void *data[K];
+	double *ref[K];
+	float *y[K], x[COLS];
+	for (int i = 0; i < COLS; i++)
+		x[i] = (float)uniform();
+	for (int m = 0; m < K; m++) {
+		ref[m] = malloc(sizeof *ref[m] * rows[m] * COLS);
+		data[m] = random_mat(&W[m], (DType)m, rows[m], COLS, ref[m]);
+		y[m] = malloc(sizeof *y[m] * rows[m]);
+		Wp[m] = &W[m];
+	}
+	mat_vecs(c, K, y, Wp, x);
+	for (int m = 0; m < K; m++) {
+		CHECK(check_rows(y[m], ref[m], x, rows[m], COLS, bf16 && W[m].dtype == DT_BF16));
+		free(data[m]);
+		free(ref[m]);
+		free(y[m]);
+	}
+}
+
+TEST(matmul_vecs)
+{
+	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++)
+		for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
+			Compute *c;
+			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
+				continue;
+			check_vecs(c, p == PREC_BF16);
+			compute_free(c);
+		}
+}
+
 TEST(matmul_portable)
 {
 	check_isa(ISA_PORTABLE, PREC_F32, 1);

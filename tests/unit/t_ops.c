@@ -40,28 +40,29 @@ static void reference(double *out, const float *q, const float *k, const float *
 	free(p);
 }
 
-TEST(ops_attend_blocks)
+/* n query rows at positions p0.. of the second of three heads, against
+ * the second of two KV heads: the strides matter. */
+static void check_attend(int n, int p0)
 {
-	enum { D = 32, QSTRIDE = 3 * D, KVSTRIDE = 2 * D, P0 = 9, N = 2 * ATTEND_ROWS + 5 };
-	float *q = malloc(sizeof(float) * N * QSTRIDE), *out = calloc(N * QSTRIDE, sizeof(float));
-	float *k = malloc(sizeof(float) * (P0 + N) * KVSTRIDE), *v = malloc(sizeof(float) * (P0 + N) * KVSTRIDE);
-	float *scores = malloc(sizeof(float) * ATTEND_ROWS * (P0 + N));
+	enum { D = 32, QS = 3 * D, KVS = 2 * D };
+	float *q = malloc(sizeof(float) * n * QS), *out = calloc((size_t)n * QS, sizeof(float));
+	float *k = malloc(sizeof(float) * (p0 + n) * KVS), *v = malloc(sizeof(float) * (p0 + n) * KVS);
+	float *scores = malloc(sizeof(float) * ATTEND_ROWS * (p0 + n));
 	double ref[D], worst = 0;
-	for (int i = 0; i < N * QSTRIDE; i++)
+	for (int i = 0; i < n * QS; i++)
 		q[i] = 3 * uniform();
-	for (int i = 0; i < (P0 + N) * KVSTRIDE; i++) {
+	for (int i = 0; i < (p0 + n) * KVS; i++) {
 		k[i] = uniform();
 		v[i] = uniform();
 	}
-	/* the second head of q and out, the second KV head: strides matter */
-	attend(out + D, q + D, QSTRIDE, k + D, v + D, KVSTRIDE, N, P0, D, 0.25f, scores);
-	for (int i = 0; i < N; i++) {
-		reference(ref, q + i * QSTRIDE + D, k + D, v + D, KVSTRIDE, P0 + i + 1, D, 0.25);
+	attend(out + D, q + D, QS, k + D, v + D, KVS, n, p0, D, 0.25f, scores);
+	for (int i = 0; i < n; i++) {
+		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i + 1, D, 0.25);
 		for (int t = 0; t < D; t++) {
-			double e = fabs(out[i * QSTRIDE + D + t] - ref[t]);
+			double e = fabs(out[i * QS + D + t] - ref[t]);
 			worst = e > worst ? e : worst;
 		}
-		CHECK(out[i * QSTRIDE] == 0 && out[i * QSTRIDE + 2 * D] == 0);   /* other heads untouched */
+		CHECK(out[i * QS] == 0 && out[i * QS + 2 * D] == 0);   /* other heads untouched */
 	}
 	CHECK(worst < 1e-5);
 	free(q);
@@ -70,3 +71,7 @@ TEST(ops_attend_blocks)
 	free(v);
 	free(scores);
 }
+
+/* several blocks, with keys already in the cache; one row (decode) */
+TEST(ops_attend_blocks) { check_attend(2 * ATTEND_ROWS + 5, 9); }
+TEST(ops_attend_one_row) { check_attend(1, 40); }
