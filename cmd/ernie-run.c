@@ -34,6 +34,7 @@ enum {
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
 #define MAX_PASS 64             /* words passed to the sampler */
+#define ALL_ROWS 64             /* --all: positions computed (and logits held) at once */
 #define QUIET_USAGE (-ERR_USAGE) /* a usage error already reported by the sampler */
 
 static const struct option long_opts[] = {
@@ -270,7 +271,7 @@ static int check_against_model(const Options *o, const Model *m)
 /* Rows of logits computed at once: --all writes a batch's worth. */
 static int logit_rows(const Options *o)
 {
-	return o->all ? MODEL_BATCH : 1;
+	return o->all ? ALL_ROWS : 1;
 }
 
 static uint64_t mapped_bytes(const Model *m)
@@ -343,7 +344,7 @@ static void info(const Model *m, const char *dir, const Options *o)
 	snprintf(label, sizeof label, "KV cache at -c %ld", ctx);
 	print_size(stdout, label, (double)model_kv_bytes(m) * (double)ctx);
 	double scratch = (double)model_scratch_bytes(m, MODEL_BATCH) +
-			 (double)c->heads * ctx * sizeof(float) +
+			 (double)model_attention_bytes(m, o->threads ? o->threads : 1, ctx) +
 			 (double)logit_rows(o) * c->vocab * sizeof(float);
 	print_size(stdout, "scratch", scratch);
 	snprintf(label, sizeof label, "memory at -c %ld", ctx);
@@ -366,12 +367,16 @@ static void progress(void *arg, uint64_t done, uint64_t total)
 static int load(Model **m, const Options *o)
 {
 	int rc = model_load(m, o->model);
-	if (rc || o->info || !isatty(STDERR_FILENO))
+	if (rc || o->info)
 		return rc;
-	/* read the weights now rather than at the first tokens, if they fit */
+	/* Map the weights' pages now, in one pass, rather than one fault at a
+	 * time during the first tokens, when they fit in memory. */
+	int tty = isatty(STDERR_FILENO);
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (mapped_bytes(*m) < ram / 2)
-		st_prefetch(&(*m)->st, progress, NULL);
+		st_prefetch(&(*m)->st, tty ? progress : NULL, NULL);
+	if (!tty)
+		return 0;
 	const Config *c = &(*m)->cfg;
 	fprintf(stderr, "%s: %s: %s, %d layers, %.3g B parameters (%.3g B active)\n", cli_prog(),
 		o->model, c->moe ? "MoE" : "dense", c->layers, (double)(*m)->params / 1e9,
@@ -402,7 +407,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Append ids[0..n) (n <= MODEL_BATCH when all) to the sequence: r->logits
+/* Append ids[0..n) (n <= ALL_ROWS when all) to the sequence: r->logits
  * gets the logits of every position (all) or of the last. The one step a
  * generate mode repeats. */
 static int append(Runner *r, const int32_t *ids, int n, int all)
@@ -490,9 +495,9 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 		int n = (int)rec.n;
 		if ((rc = check_record(r, rd, recno, &rec)))
 			break;
-		/* --all: batches of at most MODEL_BATCH, so r->logits stays small */
+		/* --all: batches of at most ALL_ROWS, so r->logits stays small */
 		for (int i = 0; i < n && !rc; ) {
-			int nb = o->all && n - i > MODEL_BATCH ? MODEL_BATCH : n - i;
+			int nb = o->all && n - i > ALL_ROWS ? ALL_ROWS : n - i;
 			if ((rc = append(r, rec.ids + i, nb, o->all)))
 				break;
 			for (int j = o->all ? 0 : nb - 1; j < nb && !rc; j++)

@@ -35,7 +35,8 @@ TARGET static void round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_
 }
 
 /* ---- matrix-vector: one row at a time (one sequential stream for the
- * prefetcher), 32 weights a load, four accumulators ---- */
+ * prefetcher, helped by VEC_PREFETCH), 32 weights a load, four
+ * accumulators ---- */
 
 TARGET static void vec_bf16(float *y, const Mat *W, const uint16_t *xb, int64_t r0, int64_t r1)
 {
@@ -49,9 +50,11 @@ TARGET static void vec_bf16(float *y, const Mat *W, const uint16_t *xb, int64_t 
 			a[i] = _mm512_setzero_ps();
 		for (int64_t k = 0; k < K128; k += 128)
 #pragma GCC unroll 8
-			for (int i = 0; i < 4; i++)
+			for (int i = 0; i < 4; i++) {
+				_mm_prefetch((const char *)(w + k + 32 * i) + VEC_PREFETCH, _MM_HINT_T0);
 				a[i] = _mm512_dpbf16_ps(a[i], load_bh(w + k + 32 * i, 0xffffffffu),
 							load_bh(xb + k + 32 * i, 0xffffffffu));
+			}
 		for (int64_t k = K128; k < K; k += 32) {
 			__mmask32 m = tail_mask(K - k);
 			a[0] = _mm512_dpbf16_ps(a[0], load_bh(w + k, m), load_bh(xb + k, m));

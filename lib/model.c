@@ -65,6 +65,12 @@ uint64_t model_scratch_bytes(const Model *m, int batch)
 	return (row_floats(m) * (uint64_t)batch + (uint64_t)m->cfg.experts) * sizeof(float);
 }
 
+uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx)
+{
+	(void)m;
+	return (uint64_t)threads * ATTEND_ROWS * (uint64_t)ctx * sizeof(float);
+}
+
 /* ---- state -------------------------------------------------------------- */
 
 int state_new(State **out, const Model *m, int limit)
@@ -149,7 +155,7 @@ static int ensure_kv(State *s, int need, int threads)
 	}
 	free(s->scores);
 	s->nscores = 0;
-	if (!(s->scores = malloc((size_t)threads * ATTEND_ROWS * (size_t)cap * sizeof(float)))) {
+	if (!(s->scores = malloc(model_attention_bytes(s->m, threads, cap)))) {
 		s->cap = 0;     /* caches still valid, scores not: make the next call retry */
 		return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
 	}

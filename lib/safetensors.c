@@ -286,6 +286,13 @@ int st_add_file(Safetensors *st, const char *path)
 	close(fd);
 	if (m == MAP_FAILED)
 		return err_errno(ERR_IO, "%s: mmap", path);
+#ifdef MADV_HUGEPAGE
+	/* a hint, no error if refused: pages this mapping reads from the disk
+	 * are cached as 2 MiB folios where the file system can, and then every
+	 * process maps them 2 MiB at a time (far fewer faults and TLB misses;
+	 * first touch of 4 KiB-cached weights costs ~0.5 s per GB in some VMs) */
+	madvise(m, f->size, MADV_HUGEPAGE);
+#endif
 	f->map = m;
 	return parse_file(st, st->nfiles - 1, m, f->size);
 }
@@ -436,13 +443,27 @@ int st_open_dir(Safetensors *st, const char *dir)
 	return rc;
 }
 
+/* Map (reading from the disk if need be) pages [p, p + size): by the
+ * kernel in one call where it can (Linux 5.14+: no fault per page), else
+ * by touching one byte a page. */
+static void populate(const uint8_t *p, size_t size, size_t page)
+{
+#ifdef MADV_POPULATE_READ
+	if (madvise((void *)p, size, MADV_POPULATE_READ) == 0)
+		return;
+#endif
+	volatile uint8_t sink = 0;
+	for (size_t q = 0; q < size; q += page)
+		sink ^= p[q];
+	(void)sink;
+}
+
 void st_prefetch(const Safetensors *st, void (*progress)(void *arg, uint64_t done, uint64_t total),
 		 void *arg)
 {
 	const size_t step = 1 << 24;            /* report every 16 MiB */
-	long page = sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t total = 0, done = 0;
-	volatile uint8_t sink = 0;
 	for (int i = 0; i < st->nfiles; i++)
 		total += st->files[i].size;
 	for (int i = 0; i < st->nfiles; i++) {
@@ -450,15 +471,13 @@ void st_prefetch(const Safetensors *st, void (*progress)(void *arg, uint64_t don
 		size_t size = st->files[i].size;
 		madvise((void *)p, size, MADV_WILLNEED);
 		for (size_t off = 0; off < size; off += step) {
-			size_t end = size - off < step ? size : off + step;
-			for (size_t q = off; q < end; q += (size_t)page)
-				sink ^= p[q];
-			done += end - off;
+			size_t len = size - off < step ? size - off : step;
+			populate(p + off, len, page);
+			done += len;
 			if (progress)
 				progress(arg, done, total);
 		}
 	}
-	(void)sink;
 }
 
 void st_close(Safetensors *st)

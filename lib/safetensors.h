@@ -60,8 +60,10 @@ int st_add_file(Safetensors *st, const char *path);
 /* The tensor called name, or NULL. */
 Tensor *st_find(const Safetensors *st, const char *name);
 
-/* Read every page of the mapped data once (so the first tokens do not wait
- * on the disk), calling progress(arg, done, total) now and then. */
+/* Read and map every page of the data now (so the first tokens neither
+ * wait on the disk nor fault page by page), calling progress(arg, done,
+ * total) now and then. Worth it when the files fit in RAM: the first
+ * forward pass reads every weight anyway. */
 void st_prefetch(const Safetensors *st, void (*progress)(void *arg, uint64_t done, uint64_t total),
 		 void *arg);
 

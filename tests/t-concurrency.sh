@@ -1,26 +1,20 @@
 #!/bin/sh
 # Four pipelines at once (xargs -P4) over 40 prompts with fixed seeds give
 # exactly the outputs of the same 40 pipelines run one after the other.
-# Each pipeline: ernie-prompt | ernie-tok | ernie-run | ernie-sample, on the
-# demo model (examples/demo-model: its tokenizer and weights go together).
-# With `ernie-run -n` the run generates 16 ids through its sampler process;
-# without it, ernie-run --all gives a frame per prompt position and
-# ernie-sample draws an id from each (temperature 1, so the seed matters).
+# Each pipeline: ernie-prompt | ernie-tok | ernie-run -n 16 (which drives
+# ernie-sample at temperature 1, so the seed matters) on the demo model
+# (examples/demo-model: its tokenizer and weights go together).
 . tests/lib.sh
 M=examples/demo-model
 if [ ! -f "$M/model.safetensors" ]; then
 	echo "ok concurrency # skipped: no $M"
 	exit 0
 fi
-if "$BIN/ernie-run" --help | grep -q -- '-n, '; then
-	run='"$BIN/ernie-run" -m "$M" -t 1 -n 16 --sampler "$BIN/ernie-sample --temp 1 -s $1"'
-else
-	run='"$BIN/ernie-run" -m "$M" -t 1 --all | "$BIN/ernie-sample" --temp 1 -s "$1"'
-fi
-cat >"$TMP/one.sh" <<PIPE
-# one.sh I DIR: prompt I's ids into DIR/I
-"\$BIN/ernie-prompt" -u "Question \$1: what is a mixture of experts, and why \$((\$1 * 7))?" |
-	"\$BIN/ernie-tok" -m "\$M" | $run >"\$2/\$1" 2>"\$2/\$1.err"
+cat >"$TMP/one.sh" <<'PIPE'
+# one.sh I DIR: the ids generated for prompt I (seed I) into DIR/I
+"$BIN/ernie-prompt" -u "Question $1: what is a mixture of experts, and why $(($1 * 7))?" |
+	"$BIN/ernie-tok" -m "$M" | "$BIN/ernie-run" -m "$M" -t 1 -n 16 --temp 1 -s "$1" \
+	>"$2/$1" 2>"$2/$1.err"
 PIPE
 export BIN M
 mkdir "$TMP/serial" "$TMP/parallel"

@@ -21,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();        /* conversation.h: no NULs */
 			neutral_string(&sp, &c.v[i].text, &c.v[i].len, &count);
 		}
-		StrBuf out = { 0 };
+		ByteBuf out = { 0 };
 		prompt_chat(&pm, &c, 1, &out);
-		strbuf_free(&out);
+		bytebuf_free(&out);
 	}
 	conv_free(&c);
 	return 0;

@@ -12,14 +12,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (refs_load(&r, fuzz_path("refs.yaml")))
 		return 0;
 	for (size_t cut = 0; cut < 8; cut += 7) {
-		StrBuf b = { 0 }, out = { 0 };
+		ByteBuf b = { 0 }, out = { 0 };
 		if (!refs_format(&r, cut, &b)) {
-			const char *val[FILLS] = { "2025-07-01", b.p ? b.p : "", "why?" };
+			const char *val[FILLS] = { "2025-07-01", b.s ? b.s : "", "why?" };
 			size_t len[FILLS] = { 10, b.len, 4 };
 			prompt_fill(prompt_websearch_en, strlen(prompt_websearch_en), val, len, &out);
 		}
-		strbuf_free(&b);
-		strbuf_free(&out);
+		bytebuf_free(&b);
+		bytebuf_free(&out);
 	}
 	refs_free(&r);
 	return 0;

@@ -75,3 +75,37 @@ static void check_attend(int n, int p0)
 /* several blocks, with keys already in the cache; one row (decode) */
 TEST(ops_attend_blocks) { check_attend(2 * ATTEND_ROWS + 5, 9); }
 TEST(ops_attend_one_row) { check_attend(1, 40); }
+
+/* The vector exp inside softmax and SwiGLU against libm in double, over
+ * the whole range (clamped ends included), with a tail. Relative error a
+ * few ulp per unit of exp's argument: rounding the argument (x - max, -g)
+ * to f32 alone costs |argument| · 2^-24, as it did with libm's expf. */
+TEST(ops_softmax_swiglu)
+{
+	enum { N = 203 };
+	float x[N], g[N], u[N];
+	double e[N], sum = 0, max = -INFINITY, worst = 0, worst_silu = 0;
+	for (int i = 0; i < N; i++) {
+		x[i] = 40 * uniform();
+		g[i] = i < 10 ? 120.0f * (float)(i - 5) : 30 * uniform();   /* overflow of exp(-g) too */
+		u[i] = uniform();
+		max = x[i] > max ? x[i] : max;
+	}
+	for (int i = 0; i < N; i++)
+		sum += (e[i] = exp((double)x[i] - max));
+	softmax(x, N);
+	for (int i = 0; i < N; i++)
+		worst = fmax(worst, fabs(x[i] - e[i] / sum) / (e[i] / sum) / (1 + log(sum) - log(e[i])));
+	CHECK(worst < 5e-7);
+	float g2[N];
+	memcpy(g2, g, sizeof g);
+	swiglu(g2, u, N);
+	for (int i = 0; i < N; i++) {
+		double s = (double)g[i] / (1 + exp(-(double)g[i])) * u[i];
+		worst_silu = fmax(worst_silu, fabs(g2[i] - s) / (fabs(s) + 1e-30) / (1 + fabs(g[i])));
+	}
+	CHECK(worst_silu < 5e-7);
+	float one[1] = { 3.0f };
+	softmax(one, 1);
+	CHECK(one[0] == 1.0f);
+}
