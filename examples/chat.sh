@@ -9,8 +9,14 @@ set -eu
 conv=${1:-chat.yaml}
 : "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
 [ -s "$conv" ] || echo '[]' >"$conv"
-# YAML double-quoted scalar: escape backslashes, quotes and control characters.
-quote() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk 'BEGIN{ORS=""} NR>1{print "\\n"} {print}'; }
+# A YAML double-quoted scalar: backslashes and quotes escaped, and every
+# character YAML cannot hold raw (controls, DEL, C1, U+FFFE/U+FFFF) as \x or \u.
+quote() {
+	printf '%s' "$1" | perl -0777 -pe 's/\\/\\\\/g; s/"/\\"/g;
+		s/([\x00-\x1f\x7f])/sprintf("\\x%02x", ord $1)/ge;
+		s/\xc2([\x80-\x9f])/sprintf("\\x%02x", ord $1)/ge;
+		s/\xef\xbf([\xbe\xbf])/sprintf("\\uff%02x", ord($1) + 0x40)/ge'
+}
 append() {
 	[ "$(cat "$conv")" = '[]' ] && : >"$conv"
 	printf -- '- role: %s\n  content: "%s"\n' "$1" "$(quote "$2")" >>"$conv"
