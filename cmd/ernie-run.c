@@ -113,7 +113,8 @@ static void usage(FILE *f)
 		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
 		"  -c, --ctx N           context limit in tokens (default: the model's maximum)\n"
 		"  -t, --threads N       threads (default: the machine's cores)\n"
-		"      --precision P     f32, bf16 or auto (default: auto)\n"
+		"      --precision P     f32 (default) or bf16 (AVX512-BF16: faster prefill,\n"
+		"                        less accurate)\n"
 		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
@@ -166,7 +167,7 @@ static int pass_option(Options *o, const char *name, const char *value)
 
 static int parse_options(Options *o, int argc, char **argv)
 {
-	static const char *const precs[] = { "auto", "f32", "bf16" };
+	static const char *const precs[] = { "f32", "bf16" };
 	static const char *const isas[] = { "auto", "portable", "avx2", "avx512", "avx512bf16" };
 	memset(o, 0, sizeof *o);
 	o->model = getenv("ERNIE_MODEL");
@@ -219,9 +220,9 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("--top: expected a positive count, not '%s'", optarg);
 			break;
 		case OPT_PRECISION:
-			if ((k = pick(optarg, precs, 3)) < 0)
-				return cli_usage_error("--precision: expected f32, bf16 or auto, not '%s'", optarg);
-			o->prec = k == 0 ? PREC_AUTO : k == 1 ? PREC_F32 : PREC_BF16;
+			if ((k = pick(optarg, precs, 2)) < 0)
+				return cli_usage_error("--precision: expected f32 or bf16, not '%s'", optarg);
+			o->prec = k == 0 ? PREC_F32 : PREC_BF16;
 			break;
 		case OPT_ISA:
 			if ((k = pick(optarg, isas, 5)) < 0)

@@ -89,8 +89,6 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
 		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
 			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
-	if (prec == PREC_AUTO)
-		prec = isa_kernels(isa)->vec_bf16 ? PREC_BF16 : PREC_F32;
 	if (prec == PREC_BF16 && !isa_kernels(isa)->vec_bf16)
 		return err(ERR_USAGE, "bf16 precision needs AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);

@@ -22,7 +22,6 @@ typedef struct {
 } Mat;
 
 typedef enum {
-	PREC_AUTO,      /* bf16 arithmetic where the CPU has BF16 dot products, else f32 */
 	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
 	PREC_BF16,      /* bf16 weights only (f16/f32 weights stay f32): activations
 			 * rounded to bf16 (nearest even), exact products, f32 sums */
@@ -47,7 +46,7 @@ typedef struct Compute Compute;
 int compute_new(Compute **c, int threads, Precision prec, Isa isa);
 void compute_free(Compute *c);
 int compute_threads(const Compute *c);
-Precision compute_precision(const Compute *c);   /* never PREC_AUTO */
+Precision compute_precision(const Compute *c);
 const char *compute_isa_name(const Compute *c);  /* "avx512bf16", "portable", ... */
 int isa_supported(Isa isa);
 
