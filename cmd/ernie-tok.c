@@ -308,20 +308,26 @@ int main(int argc, char **argv)
 	Run r = { .o = &o };
 	r.toks.want_pieces = o.pieces;
 	FILE *out = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = out_write });
-	if (!out || setvbuf(out, NULL, _IOFBF, IO_CHUNK))
+	if (!out || setvbuf(out, NULL, _IOFBF, IO_CHUNK)) {
+		if (out)
+			fclose(out);
 		return cli_fail(err(ERR_IO, "<stdout>: cannot set up writing"));
+	}
 	if (o.binary && !o.force && isatty(STDOUT_FILENO))
 		rc = err(ERR_USAGE, "<stdout> is a terminal: refusing to write binary frames (use -f to force)");
-	if (rc || (rc = stream_writer_init(&r.w, out, "<stdout>", o.binary, 1)))
-		return cli_fail(rc);
+	if (!rc)
+		rc = stream_writer_init(&r.w, out, "<stdout>", o.binary, 1);
 	double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
-	if ((rc = tok_load(&r.t, o.model)))
-		return cli_fail(rc);
+	if (!rc)
+		rc = tok_load(&r.t, o.model);
 	double t1 = now_ms(CLOCK_MONOTONIC), c1 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
-	r.bos = tok_bos(r.t);
-	r.eos = tok_eos(r.t);
-	if ((o.bos && r.bos < 0) || (o.eos && r.eos < 0))
-		rc = err(ERR_DATA, "%s: the model has no %s piece", o.model, o.bos && r.bos < 0 ? "BOS" : "EOS");
+	if (!rc) {
+		r.bos = tok_bos(r.t);
+		r.eos = tok_eos(r.t);
+		if ((o.bos && r.bos < 0) || (o.eos && r.eos < 0))
+			rc = err(ERR_DATA, "%s: the model has no %s piece", o.model,
+				 o.bos && r.bos < 0 ? "BOS" : "EOS");
+	}
 	Input in = { 0 };
 	if (!rc)
 		rc = each_input(&r, argc - optind, argv + optind, &in);
