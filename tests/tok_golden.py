@@ -13,6 +13,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tokio import records, run  # noqa: E402
+
 BIN, DATA = sys.argv[1], sys.argv[2]
 TOK = os.path.join(BIN, "ernie-tok")
 DETOK = os.path.join(BIN, "ernie-detok")
@@ -30,21 +33,6 @@ def report(name, bad, total, first):
         print(f"ok {name}")
 
 
-def records(out, n):
-    """-0 output: each document's record, then an empty record (an empty
-    document is the empty record alone)."""
-    lines, recs, i = out.split(b"\n"), [], 0
-    while len(recs) < n:
-        recs.append(lines[i])
-        i += 2 if lines[i] else 1
-    return recs
-
-
-def run(argv, data):
-    p = subprocess.run(argv, input=data, capture_output=True)
-    if p.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: status {p.returncode}: {p.stderr.decode()[:300]}")
-    return p.stdout
 
 
 def encode_all(model_args, texts, extra):

@@ -17,6 +17,9 @@ import os
 import random
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tokio import records, run  # noqa: E402
 import tempfile
 
 try:
@@ -63,21 +66,6 @@ def random_text(rng):
     return b"".join(parts).replace(b"\0", b"")
 
 
-def records(out, n):
-    """-0 output: each document's record, then an empty record (an empty
-    document is the empty record alone)."""
-    lines, recs, i = out.split(b"\n"), [], 0
-    while len(recs) < n:
-        recs.append(lines[i])
-        i += 2 if lines[i] else 1
-    return recs
-
-
-def run(argv, data):
-    p = subprocess.run(argv, input=data, capture_output=True)
-    if p.returncode:
-        raise RuntimeError(f"{' '.join(argv)}: status {p.returncode}: {p.stderr.decode()[:300]}")
-    return p.stdout
 
 
 
