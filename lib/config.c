@@ -75,6 +75,9 @@ static int read_kind(Config *c, const Doc *d)
 	else
 		return err(ERR_DATA, "%s:%d:%d: architecture \"%s\" is not an ERNIE 4.5 text model",
 			   d->name, a->line, a->col, a->str);
+	if (type && type->kind != DOC_SCALAR)
+		return err(ERR_DATA, "%s:%d:%d: model_type: expected a string", d->name, type->line,
+			   type->col);
 	if (type && !str_is(type, c->moe ? "ernie4_5_moe" : "ernie4_5"))
 		return err(ERR_DATA, "%s:%d:%d: model_type \"%s\" contradicts architecture \"%s\"",
 			   d->name, type->line, type->col, type->str, a->str);

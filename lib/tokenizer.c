@@ -391,7 +391,7 @@ int32_t tok_piece_id(const Tokenizer *t, const char *text, size_t len)
 	if (id < 0)
 		id = piecemap_get(&t->normal, t->m.pieces, text, len);
 	size_t which;
-	if (id < 0 && specials_prefix(&t->split, text, len, &which) == len)
+	if (id < 0 && len && specials_prefix(&t->split, text, len, &which) == len)
 		id = t->split.v[which].id;
 	return id < 0 ? t->unk_id : id;
 }

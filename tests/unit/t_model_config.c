@@ -184,3 +184,19 @@ TEST(model_settles_from_tensors)
 	CHECK(strstr(err_msg(), "shared_experts.gate_proj.weight': shape [96, 64], config.json says [48, 64]") != NULL);
 	unlink(p);
 }
+
+TEST(config_model_type_not_a_string)
+{
+	char dir[] = "/tmp/ernie-cfg-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char path[64];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"architectures\": [\"Ernie4_5ForCausalLM\"], \"model_type\": {\"a\": 1}}", f);
+	fclose(f);
+	Config c;
+	CHECK_EQ_INT(config_load(&c, dir), ERR_DATA);
+	CHECK(strstr(err_msg(), "model_type: expected a string") != NULL);
+	remove(path);
+	rmdir(dir);
+}

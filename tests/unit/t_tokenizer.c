@@ -191,6 +191,7 @@ TEST(tok_encode_lookups)
 	CHECK(l.ids[0] == 32009 && l.ids[1] == 32025);
 	CHECK_EQ_INT(tok_piece_id(t, "<s>", 3), 1);
 	CHECK_EQ_INT(tok_piece_id(t, "no such piece", 13), 0);
+	CHECK_EQ_INT(tok_piece_id(t, "", 0), 0);      /* the empty piece: unknown, not a special */
 	size_t n;
 	CHECK_EQ_STR(tok_id_text(t, 32036, &n), "<|LOC_END|>");
 	CHECK(tok_id_text(t, 32037, &n) == NULL && tok_id_text(t, -1, &n) == NULL);
