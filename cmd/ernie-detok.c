@@ -94,8 +94,7 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s': the tokens come on standard input", argv[optind]);
-	if (!o->model && getenv("ERNIE_MODEL") && *getenv("ERNIE_MODEL"))
-		o->model = getenv("ERNIE_MODEL");
+	o->model = cli_model(o->model);
 	if (!o->model)
 		return cli_usage_error("no model: give -m DIR (or a .model file) or set ERNIE_MODEL");
 	return 0;

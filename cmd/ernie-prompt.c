@@ -193,10 +193,7 @@ static int parse_args(int argc, char **argv, Options *o)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (search_only && !o->refs)
 		return cli_usage_error("%s needs -r FILE (the references)", search_only);
-	if (!o->model) {
-		const char *env = getenv("ERNIE_MODEL");
-		o->model = env && *env ? env : NULL;
-	}
+	o->model = cli_model(o->model);
 	return check_stdin(o);
 }
 

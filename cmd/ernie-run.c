@@ -170,7 +170,6 @@ static int parse_options(Options *o, int argc, char **argv)
 	static const char *const precs[] = { "f32", "bf16" };
 	static const char *const isas[] = { "auto", "portable", "avx2", "avx512", "avx512bf16" };
 	memset(o, 0, sizeof *o);
-	o->model = getenv("ERNIE_MODEL");
 	int c, k;
 	opterr = 0;             /* our own one-line messages */
 	int longi = 0;
@@ -237,6 +236,7 @@ static int parse_options(Options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	o->model = cli_model(o->model);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
 	if (!o->predict && (o->binary || o->sampler || o->npass || o->nstops || o->nstop_ids ||

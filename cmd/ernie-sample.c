@@ -194,8 +194,7 @@ static int parse_args(int argc, char **argv, Options *o)
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s' (input is stdin)", argv[optind]);
-	if (!o->model && getenv("ERNIE_MODEL") && *getenv("ERNIE_MODEL"))
-		o->model = getenv("ERNIE_MODEL");
+	o->model = cli_model(o->model);
 	return 0;
 }
 

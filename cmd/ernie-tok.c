@@ -108,8 +108,7 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 	}
 	if (o->pieces && o->binary)
 		return cli_usage_error("pieces are written in text form only (drop -b)");
-	if (!o->model && getenv("ERNIE_MODEL") && *getenv("ERNIE_MODEL"))
-		o->model = getenv("ERNIE_MODEL");
+	o->model = cli_model(o->model);
 	if (!o->model)
 		return cli_usage_error("no model: give -m DIR (or a .model file) or set ERNIE_MODEL");
 	return 0;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef VERSION
@@ -41,6 +42,12 @@ int cli_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see %s --help)\n", prog);
 	return ERR_USAGE;
+}
+
+const char *cli_model(const char *given)
+{
+	const char *env = getenv("ERNIE_MODEL");
+	return given ? given : env && *env ? env : NULL;
 }
 
 int cli_version(void)

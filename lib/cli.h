@@ -16,6 +16,9 @@ int cli_fail(int code);
 /* Print "prog: <message>" on stderr and return ERR_USAGE, with a hint to --help. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The model path: given (-m), else $ERNIE_MODEL when set and not empty, else NULL. */
+const char *cli_model(const char *given);
+
 /* "PROG VERSION" on stdout. */
 int cli_version(void);
 
