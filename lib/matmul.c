@@ -2,7 +2,8 @@
  * kernels by ISA, and how work is split across threads. The arithmetic is
  * in lib/matmul_<isa>.c.
  *
- * mat_vec streams each weight row once (bandwidth-bound). mat_mul picks the
+ * mat_vec streams each weight row once (bandwidth-bound, so always exact
+ * f32 arithmetic: bf16 would read the same bytes). mat_mul picks the
  * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16), our f32
  * GEMM (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its
  * AVX2 kernels on Zen 5), OpenBLAS sgemm over weight panels converted to
@@ -24,7 +25,7 @@
 #include "pool.h"
 
 #define PAR_MIN_ELEMS 32768  /* smaller matrix-vector products stay on one thread */
-#define MV_MAX_N 3           /* mat_mul on so few rows runs as matrix-vector products */
+#define MV_MAX_N (MAT_BF16_MIN_ROWS - 1)  /* mat_mul on so few rows: matrix-vector products */
 #define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
 #define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
 #define TASKS_PER_THREAD 4
@@ -39,7 +40,7 @@ struct Compute {
 	Isa isa;
 	Precision prec;
 	const Kernels *k;
-	Buf xb;                     /* activations as bf16: [n][cols rounded to even] */
+	Buf xp;                     /* activations as bf16, packed by pack_bf16 */
 	Buf *panel;                 /* [threads] f32 weight panels or GEMM packs */
 };
 
@@ -89,7 +90,7 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
 		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
 			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
-	if (prec == PREC_BF16 && !isa_kernels(isa)->vec_bf16)
+	if (prec == PREC_BF16 && !isa_kernels(isa)->gemm_bf16)
 		return err(ERR_USAGE, "bf16 precision needs AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);
 	if (threads <= 0)
@@ -117,7 +118,7 @@ void compute_free(Compute *c)
 	for (int i = 0; i < pool_threads(c->pool); i++)
 		free(c->panel[i].p);
 	free(c->panel);
-	free(c->xb.p);
+	free(c->xp.p);
 	pool_free(c->pool);
 	free(c);
 }
@@ -160,8 +161,8 @@ typedef struct {
 	float *y;                   /* mat_vec: [rows]; mat_mul: [n][rows] */
 	const Mat *W;
 	const float *x;             /* [n][cols] */
-	const uint16_t *xb;         /* [n][kp] bf16, or NULL */
-	int64_t kp;                 /* row stride of xb */
+	const uint32_t *xp;         /* X packed for gemm_bf16 */
+	int64_t kp;                 /* cols rounded up to even */
 	int n;
 	int64_t per;                /* rows per task */
 } Job;
@@ -189,46 +190,44 @@ static void vec_task(void *arg, int i)
 	Job *j = arg;
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	if (j->xb)
-		j->c->k->vec_bf16(j->y, j->W, j->xb, r0, r1);
-	else
-		j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
+	j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
 }
 
-/* Several products of one vector, as one pool job: tasks [first[m],
- * first[m + 1]) are those of matrix m. */
+/* Several products as one pool job: tasks [first[m], first[m + 1]) are
+ * those of matrix m. */
 typedef struct {
 	Job job[MAT_VECS_MAX];
 	int first[MAT_VECS_MAX + 1];
-} Vecs;
+} Jobs;
+
+/* The job of task *i, which becomes the task's index within it. */
+static Job *job_of(Jobs *v, int *i)
+{
+	int m = 0;
+	while (*i >= v->first[m + 1])
+		m++;
+	*i -= v->first[m];
+	return &v->job[m];
+}
 
 static void vecs_task(void *arg, int i)
 {
-	Vecs *v = arg;
-	int m = 0;
-	while (i >= v->first[m + 1])
-		m++;
-	vec_task(&v->job[m], i - v->first[m]);
+	Job *j = job_of(arg, &i);
+	vec_task(j, i);
 }
 
-void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[], const float *x)
+void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
+	      const float *const x[])
 {
-	Vecs v;
-	int64_t elems = 0, kp = (W[0]->cols + 1) & ~(int64_t)1;
-	const uint16_t *xb = NULL;
+	Jobs v;
+	int64_t elems = 0;
 
-	for (int m = 0; m < k; m++) {
+	for (int m = 0; m < k; m++)
 		elems += W[m]->rows * W[m]->cols;
-		if (!xb && use_bf16(c, W[m]) && reserve(&c->xb, kp * sizeof(uint16_t)) == 0) {
-			c->k->round_bf16(c->xb.p, x, W[0]->cols, kp);
-			xb = c->xb.p;
-		}
-	}
 	int threads = elems < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
 	v.first[0] = 0;
 	for (int m = 0; m < k; m++) {
-		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x, .n = 1, .kp = kp,
-				 .xb = use_bf16(c, W[m]) ? xb : NULL};
+		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1};
 		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN, INT64_MAX);
 	}
 	if (threads == 1)
@@ -240,7 +239,7 @@ void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[], const f
 
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
 {
-	mat_vecs(c, 1, &y, &W, x);
+	mat_vecs(c, 1, &y, &W, &x);
 }
 
 /* ---- batches: the GEMMs, or sgemm over converted panels ---- */
@@ -273,20 +272,56 @@ static void gemm_f32_task(void *arg, int i)
 			  j->c->panel[pool_self()].p);
 }
 
-static void round_task(void *arg, int i)
+/* Group i of 16 rows of X, rounded to bf16 and packed for gemm_bf16. */
+static void pack_task(void *arg, int i)
 {
 	Job *j = arg;
-	j->c->k->round_bf16((uint16_t *)j->xb + i * j->kp, j->x + i * j->W->cols,
-			    j->W->cols, j->kp);
+	int rows = j->n - 16 * i < 16 ? j->n - 16 * i : 16;
+	j->c->k->pack_bf16((uint32_t *)j->xp + (int64_t)i * 8 * j->kp,
+			   j->x + (int64_t)i * 16 * j->W->cols, j->W->cols, rows, j->kp);
 }
 
-static void gemm_task(void *arg, int i)
+static void gemm_bf16_task(void *arg, int i)
 {
-	Job *j = arg;
+	Job *j = job_of(arg, &i);
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	j->c->k->gemm_bf16(j->y, j->W->rows, j->W, j->xb, j->kp, j->n, r0, r1,
-			   j->c->panel[pool_self()].p);
+	j->c->k->gemm_bf16(j->y, j->W->rows, j->W, j->xp, j->kp, j->n, r0, r1);
+}
+
+/* Y[m] = X · W[m]ᵀ by the bf16 GEMM, X rounded and packed once, all the
+ * products one pool job; -1 (nothing done) where it does not apply. */
+static int muls_bf16(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X,
+		     int n)
+{
+	int64_t kp = (W[0]->cols + 1) & ~(int64_t)1;
+	int groups = (n + 15) / 16, threads = pool_threads(c->pool);
+	Jobs v;
+
+	if (n <= MV_MAX_N || !c->k->gemm_bf16)
+		return -1;
+	for (int m = 0; m < k; m++)
+		if (!use_bf16(c, W[m]))
+			return -1;
+	if (reserve(&c->xp, (size_t)groups * 16 * kp * sizeof(uint16_t)))
+		return -1;
+	v.first[0] = 0;
+	for (int m = 0; m < k; m++) {
+		v.job[m] = (Job){.c = c, .y = Y[m], .W = W[m], .x = X, .n = n, .kp = kp,
+				 .xp = c->xp.p};
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads,
+						    GEMM_BF16_ROWS, INT64_MAX);
+	}
+	pool_run(c->pool, pack_task, &v.job[0], groups);
+	pool_run(c->pool, gemm_bf16_task, &v, v.first[k]);
+	return 0;
+}
+
+void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n)
+{
+	if (muls_bf16(c, k, Y, W, X, n))
+		for (int m = 0; m < k; m++)
+			mat_mul(c, Y[m], W[m], X, n);
 }
 
 /* Scratch for every thread; 0 or -1. */
@@ -303,16 +338,8 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 	Job j = {.c = c, .y = Y, .W = W, .x = X, .n = n};
 	int threads = pool_threads(c->pool), tasks;
 
-	j.kp = (W->cols + 1) & ~(int64_t)1;
-	if (n > MV_MAX_N && use_bf16(c, W) && c->k->gemm_bf16 &&
-	    reserve(&c->xb, (size_t)n * j.kp * sizeof(uint16_t)) == 0 &&
-	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * j.kp * sizeof(uint16_t)) == 0) {
-		j.xb = c->xb.p;
-		pool_run(c->pool, round_task, &j, n);
-		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
-		pool_run(c->pool, gemm_task, &j, tasks);
+	if (muls_bf16(c, 1, &Y, &W, X, n) == 0)
 		return;
-	}
 	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32 &&
 	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
 		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
@@ -328,4 +355,27 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 	/* few rows, or no memory for scratch */
 	for (int m = 0; m < n; m++)
 		mat_vec(c, Y + (int64_t)m * W->rows, W, X + (int64_t)m * W->cols);
+}
+
+/* ---- attention's products: one thread, its own pack scratch ---- */
+
+void gemm_nt(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t ldb, int M, int N, int K)
+{
+	Buf *pack = &c->panel[pool_self()];
+	if (c->k->gemm_nt && reserve(pack, (size_t)GEMM_PACK_ROWS * K * sizeof(float)) == 0)
+		c->k->gemm_nt(Y, ldy, A, lda, B, ldb, M, N, K, pack->p);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda,
+			    B, (int)ldb, 0.0f, Y, (int)ldy);
+}
+
+void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t ldb, int M, int N, int K)
+{
+	if (c->k->gemm_nn)
+		c->k->gemm_nn(Y, ldy, A, lda, B, ldb, M, N, K);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda,
+			    B, (int)ldb, 0.0f, Y, (int)ldy);
 }

@@ -23,9 +23,14 @@ typedef struct {
 
 typedef enum {
 	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
-	PREC_BF16,      /* bf16 weights only (f16/f32 weights stay f32): activations
-			 * rounded to bf16 (nearest even), exact products, f32 sums */
+	PREC_BF16,      /* mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights:
+			 * activations rounded to bf16 (nearest even), exact
+			 * products, f32 sums. mat_vec, smaller batches and f16/f32
+			 * weights stay exact: they are bandwidth-bound, and bf16
+			 * would read the same bytes. */
 } Precision;
+
+#define MAT_BF16_MIN_ROWS 4
 
 typedef enum {
 	ISA_AUTO,       /* the best the CPU has */
@@ -53,14 +58,32 @@ int isa_supported(Isa isa);
 /* y[W->rows] = W · x[W->cols] */
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x);
 
-/* y[m] = W[m] · x for m < k <= MAT_VECS_MAX, all W[m] with the same cols:
- * one pool job for all (decode's q/k/v and gate/up), so the threads meet
- * once instead of k times. */
-#define MAT_VECS_MAX 4
-void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[], const float *x);
+/* y[m] = W[m] · x[m] for m < k <= MAT_VECS_MAX: one pool job for all
+ * (decode's q/k/v, gate/up, and the selected experts of a MoE layer), so
+ * the threads meet once instead of k times. */
+#define MAT_VECS_MAX 40
+void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
+	      const float *const x[]);
 
 /* Y[n][W->rows] = X[n][W->cols] · Wᵀ */
 void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
+
+/* Y[m] = X · W[m]ᵀ for m < k <= MAT_VECS_MAX, all W[m] with the same cols
+ * (prefill's q/k/v and gate/up): with the bf16 GEMM, X is rounded and
+ * packed once and the products are one pool job. */
+void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n);
+
+/* Plain f32 products of row-major arrays on the calling thread, for the
+ * attention (callable inside compute_parallel: each thread has its own
+ * scratch), for m < M, j < N, k < K, rows of A, B and Y lda, ldb and ldy
+ * floats apart:
+ *   gemm_nt: Y[m][j] = Σ_k A[m][k] · B[j][k]   (B: one key per row)
+ *   gemm_nn: Y[m][j] = Σ_k A[m][k] · B[k][j]   (B: one value per row)
+ * Our AVX-512 kernels where the CPU has them, else OpenBLAS sgemm. */
+void gemm_nt(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t ldb, int M, int N, int K);
+void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t ldb, int M, int N, int K);
 
 /* Run fn(arg, i) for every i in [0, n) on the pool's threads; returns when
  * all are done. Inside fn, compute_parallel runs serially and mat_vec /

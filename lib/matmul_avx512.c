@@ -104,12 +104,14 @@ TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 #define MR 8                        /* activation rows per tile */
 #define NV (GEMM_PACK_ROWS / 16)    /* 16-row weight groups per tile: 3 */
 
-/* Rows [j0, j1) of W as f32: pack[k * GEMM_PACK_ROWS + i] = W[j0 + i][k],
- * zero past the matrix, for the 16-row groups the tiles read; 16 x 16
- * blocks are converted and transposed in registers. */
-INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
+/* Rows [j0, j1) of B (K elements of dtype t each, rows ld elements apart)
+ * as f32: pack[k * GEMM_PACK_ROWS + i] = B[j0 + i][k], zero past the
+ * rows, for the 16-row groups the tiles read; 16 x 16 blocks are converted
+ * and transposed in registers. */
+INLINE void pack_rows(DType t, float *pack, const void *B, int64_t ld, int64_t K, int64_t j0,
+		      int64_t j1)
 {
-	const int64_t K = W->cols;
+	const int64_t size = t == DT_F32 ? 4 : 2;
 	for (int64_t g = j0; g < j1; g += 16) {
 		float *d = pack + (g - j0);
 		for (int64_t k0 = 0; k0 < K; k0 += 16) {
@@ -117,7 +119,8 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 			__m512i r[16];
 #pragma GCC unroll 16
 			for (int i = 0; i < 16; i++)
-				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, row(W, g + i), k0, m))
+				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t,
+						(const char *)B + (g + i) * ld * size, k0, m))
 						  : _mm512_setzero_si512();
 			transpose16(r);
 			for (int j = 0; j < 16 && k0 + j < K; j++)
@@ -128,18 +131,28 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 
 TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
 {
+	const int64_t K = W->cols;
 	switch (W->dtype) {
-	case DT_BF16: pack_rows(DT_BF16, pack, W, j0, j1); break;
-	case DT_F16: pack_rows(DT_F16, pack, W, j0, j1); break;
-	default: pack_rows(DT_F32, pack, W, j0, j1); break;
+	case DT_BF16: pack_rows(DT_BF16, pack, W->data, K, K, j0, j1); break;
+	case DT_F16: pack_rows(DT_F16, pack, W->data, K, K, j0, j1); break;
+	default: pack_rows(DT_F32, pack, W->data, K, K, j0, j1); break;
 	}
 }
 
-/* Y[m][v * 16 + lane] for m < mr, v < nv; cols: valid columns of the tile. */
-INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *pack,
-		 const float *X, int64_t K, int64_t cols)
+/* Y[m][v * 16 + lane] = Σ_k X[m][k] P[k][v * 16 + lane] for m < mr, v < nv,
+ * k < K: X rows ldx apart, P rows ldp apart (a packed panel, or a
+ * row-major matrix in place); cols: valid columns of the tile, the loads
+ * and stores past them masked. */
+INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
+		 const float *X, int64_t ldx, int64_t K, int64_t cols)
 {
 	__m512 acc[MR][NV];
+	__mmask16 mask[NV];
+#pragma GCC unroll 8
+	for (int v = 0; v < nv; v++) {
+		int64_t left = cols - v * 16;
+		mask[v] = left >= 16 ? 0xffff : tail_mask(left);
+	}
 #pragma GCC unroll 8
 	for (int m = 0; m < mr; m++)
 #pragma GCC unroll 8
@@ -149,34 +162,43 @@ INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *pack,
 		__m512 w[NV];
 #pragma GCC unroll 8
 		for (int v = 0; v < nv; v++)
-			w[v] = _mm512_load_ps(pack + k * GEMM_PACK_ROWS + v * 16);
+			w[v] = _mm512_maskz_loadu_ps(mask[v], P + k * ldp + v * 16);
 #pragma GCC unroll 8
 		for (int m = 0; m < mr; m++) {
-			__m512 xm = _mm512_set1_ps(X[m * K + k]);
+			__m512 xm = _mm512_set1_ps(X[m * ldx + k]);
 #pragma GCC unroll 8
 			for (int v = 0; v < nv; v++)
 				acc[m][v] = _mm512_fmadd_ps(w[v], xm, acc[m][v]);
 		}
 	}
 #pragma GCC unroll 8
-	for (int v = 0; v < nv; v++) {
-		int64_t left = cols - v * 16;
-		__mmask16 mask = left >= 16 ? 0xffff : tail_mask(left);
+	for (int v = 0; v < nv; v++)
 #pragma GCC unroll 8
 		for (int m = 0; m < mr; m++)
-			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask, acc[m][v]);
-	}
+			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask[v], acc[m][v]);
 }
 
 /* One instance per (mr, nv): constant trip counts keep acc in registers. */
-#define TILE(mr, nv) case (mr) * 4 + (nv): tile(mr, nv, Y, ldy, pack, X, K, cols); break;
+#define TILE(mr, nv) case (mr) * 4 + (nv): tile(mr, nv, Y, ldy, P, ldp, X, ldx, K, cols); break;
 #define TILES(mr) TILE(mr, 1) TILE(mr, 2) TILE(mr, 3)
 
-TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const float *pack,
-			    const float *X, int64_t K, int64_t cols)
+TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
+			    const float *X, int64_t ldx, int64_t K, int64_t cols)
 {
 	switch (mr * 4 + nv) {
 	TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
+	}
+}
+
+/* Y[m][j0 + c] for m < M, c < cols <= GEMM_PACK_ROWS: every row of X
+ * against one panel, MR rows at a time. */
+TARGET static void panel_rows(float *Y, int64_t ldy, const float *P, int64_t ldp,
+			      const float *X, int64_t ldx, int M, int64_t K, int64_t cols)
+{
+	int nv = (int)((cols + 15) / 16);
+	for (int m0 = 0; m0 < M; m0 += MR) {
+		int mr = M - m0 < MR ? M - m0 : MR;
+		tile_any(mr, nv, Y + m0 * ldy, ldy, P, ldp, X + m0 * ldx, ldx, K, cols);
 	}
 }
 
@@ -185,19 +207,34 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 {
 	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
 		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
-		int nv = (int)((j1 - j0 + 15) / 16);
 		pack_panel(pack, W, j0, j1);
-		for (int m0 = 0; m0 < n; m0 += MR) {
-			int mr = n - m0 < MR ? n - m0 : MR;
-			tile_any(mr, nv, Y + m0 * ldy + j0, ldy, pack, X + m0 * W->cols,
-				 W->cols, j1 - j0);
-		}
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
 	}
+}
+
+TARGET void avx512_gemm_nt(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			   int64_t ldb, int M, int N, int K, float *pack)
+{
+	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < N ? j0 + GEMM_PACK_ROWS : N;
+		pack_rows(DT_F32, pack, B, ldb, K, j0, j1);
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, A, lda, M, K, j1 - j0);
+	}
+}
+
+TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			   int64_t ldb, int M, int N, int K)
+{
+	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PACK_ROWS)
+		panel_rows(Y + j0, ldy, B + j0, ldb, A, lda, M, K,
+			   N - j0 < GEMM_PACK_ROWS ? N - j0 : GEMM_PACK_ROWS);
 }
 
 const Kernels kernels_avx512 = {
 	.vec_f32 = avx512_vec_f32,
 	.to_f32 = avx512_to_f32,
 	.gemm_f32 = avx512_gemm_f32,
+	.gemm_nt = avx512_gemm_nt,
+	.gemm_nn = avx512_gemm_nn,
 };
 #endif

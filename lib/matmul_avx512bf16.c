@@ -1,5 +1,6 @@
-/* matmul_avx512bf16.c: AVX-512 with BF16 dot products (vdpbf16ps): bf16
- * weights times activations rounded to bf16, exact products summed in f32.
+/* matmul_avx512bf16.c: AVX-512 with BF16 dot products (vdpbf16ps) for the
+ * GEMM of PREC_BF16: bf16 weights times activations rounded to bf16, exact
+ * products summed in f32. The f32 kernels are the AVX-512 ones.
  * vdpbf16ps works on pairs: lane i of the sum gets a[2i]b[2i] + a[2i+1]b[2i+1]. */
 #include "matmul_kernels.h"
 
@@ -12,156 +13,128 @@
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
-#define MR 8                        /* activation rows per GEMM tile */
-#define NV (GEMM_PACK_ROWS / 16)    /* 16-row weight groups per tile: 3 */
+#define RW GEMM_BF16_ROWS  /* weight rows per tile: their pairs are broadcast */
+#define GV 3               /* 16-row groups of activations per tile */
 
-INLINE __mmask32 tail_mask(int64_t n)
+/* Rows [0, rows) (rows <= 16) of X (cols each) as one group of the packed
+ * activations: xp[p * 16 + i] = the pair (x[i][2p], x[i][2p + 1]) rounded
+ * to bf16, zero past the rows and columns, for p < kp / 2. 16 x 16 blocks
+ * of pairs are transposed in registers. */
+TARGET static void pack_x(uint32_t *xp, const float *X, int64_t cols, int rows, int64_t kp)
 {
-	return n >= 32 ? 0xffffffffu : (__mmask32)((1u << n) - 1);
-}
-
-INLINE __m512bh load_bh(const uint16_t *p, __mmask32 m)
-{
-	return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
-}
-
-TARGET static void round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp)
-{
-	int64_t k = 0;
-	for (; k + 32 <= cols; k += 32)
-		_mm512_storeu_si512(xb + k, (__m512i)_mm512_cvtne2ps_pbh(
-			_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(x + k)));
-	portable_round_bf16(xb + k, x + k, cols - k, kp - k);
-}
-
-/* ---- matrix-vector: one row at a time (one sequential stream for the
- * prefetcher, helped by VEC_PREFETCH), 32 weights a load, four
- * accumulators ---- */
-
-TARGET static void vec_bf16(float *y, const Mat *W, const uint16_t *xb, int64_t r0, int64_t r1)
-{
-	const int64_t K = W->cols, K128 = K & ~(int64_t)127;
-
-	for (int64_t r = r0; r < r1; r++) {
-		const uint16_t *w = (const uint16_t *)W->data + r * K;
-		__m512 a[4];
-#pragma GCC unroll 8
-		for (int i = 0; i < 4; i++)
-			a[i] = _mm512_setzero_ps();
-		for (int64_t k = 0; k < K128; k += 128)
-#pragma GCC unroll 8
-			for (int i = 0; i < 4; i++) {
-				_mm_prefetch((const char *)(w + k + 32 * i) + VEC_PREFETCH, _MM_HINT_T0);
-				a[i] = _mm512_dpbf16_ps(a[i], load_bh(w + k + 32 * i, 0xffffffffu),
-							load_bh(xb + k + 32 * i, 0xffffffffu));
+	uint16_t row[32];
+	for (int64_t k0 = 0; k0 < kp; k0 += 32) {
+		__m512i r[16];
+		for (int i = 0; i < 16; i++) {
+			const float *x = X + i * cols + k0;
+			if (i >= rows)
+				r[i] = _mm512_setzero_si512();
+			else if (k0 + 32 <= cols)
+				r[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16),
+								   _mm512_loadu_ps(x));
+			else {
+				portable_round_bf16(row, x, cols > k0 ? cols - k0 : 0, 32);
+				r[i] = _mm512_loadu_si512(row);
 			}
-		for (int64_t k = K128; k < K; k += 32) {
-			__mmask32 m = tail_mask(K - k);
-			a[0] = _mm512_dpbf16_ps(a[0], load_bh(w + k, m), load_bh(xb + k, m));
 		}
-		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]),
-							  _mm512_add_ps(a[2], a[3])));
+		transpose16(r);
+		for (int j = 0; j < 16 && k0 + 2 * j < kp; j++)
+			_mm512_store_si512(xp + (k0 / 2 + j) * 16, r[j]);
 	}
 }
 
-/* ---- GEMM: packed weight panels, MR x (16 NV) register tiles ---- */
-
-/* Rows [j0, j1) of W as pairs: pack[(p * GEMM_PACK_ROWS + i) * 2 + h] =
- * W[j0 + i][2p + h], zero past the matrix, for the 16-row groups the tiles
- * read. 16 x 16 blocks of pairs are transposed in registers. */
-TARGET static void pack_panel(uint16_t *pack, const Mat *W, int64_t j0, int64_t j1)
+/* Y[16 (g0 + v) + lane][j0 + r] = the pairs of group g0 + v times those of
+ * weight row j0 + r, for r < rw, v < gv. The weight rows are read in place
+ * (each pair broadcast to every lane), so no weight is packed; the sums of
+ * each group are transposed to rows of Y at the end. rows: valid rows of Y
+ * from 16 g0. An odd K ends with the pair (w, 0), read without going past
+ * the row. */
+INLINE void tile(int rw, int gv, float *Y, int64_t ldy, const uint16_t *w, int64_t K,
+		 const uint32_t *xp, int64_t kp2, int rows)
 {
-	const uint16_t *w = W->data;
-	const int64_t K = W->cols, half = K / 2;
-	uint32_t *dst = (uint32_t *)pack;
-
-	for (int64_t g = j0; g < j1; g += 16) {
-		uint32_t *d = dst + (g - j0);
-		for (int64_t p0 = 0; p0 < half; p0 += 16) {
-			__mmask16 m = half - p0 >= 16 ? 0xffff : (__mmask16)((1u << (half - p0)) - 1);
-			__m512i r[16];
-#pragma GCC unroll 16
-			for (int i = 0; i < 16; i++)
-				r[i] = g + i < j1 ? _mm512_maskz_loadu_epi32(m, w + (g + i) * K + 2 * p0)
-						  : _mm512_setzero_si512();
-			transpose16(r);
-			for (int j = 0; j < 16 && p0 + j < half; j++)
-				_mm512_store_si512(d + (p0 + j) * GEMM_PACK_ROWS, r[j]);
-		}
-		if (K & 1)
-			for (int i = 0; i < 16; i++)
-				d[half * GEMM_PACK_ROWS + i] = g + i < j1 ? w[(g + i) * K + K - 1] : 0;
-	}
-}
-
-/* Y[m][v * 16 + lane] for m < mr, v < nv; cols: valid columns of the tile. */
-INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const uint16_t *pack,
-		 const uint16_t *Xb, int64_t kp, int64_t cols)
-{
-	__m512 acc[MR][NV];
+	__m512 acc[RW][GV];
 	#pragma GCC unroll 8
-	for (int m = 0; m < mr; m++)
+	for (int r = 0; r < rw; r++)
 		#pragma GCC unroll 8
-		for (int v = 0; v < nv; v++)
-			acc[m][v] = _mm512_setzero_ps();
-	for (int64_t p = 0; p < kp / 2; p++) {
-		__m512bh w[NV];
+		for (int v = 0; v < gv; v++)
+			acc[r][v] = _mm512_setzero_ps();
+	for (int64_t p = 0; p < K / 2; p++) {
+		__m512bh x[GV];
 		#pragma GCC unroll 8
-		for (int v = 0; v < nv; v++)
-			w[v] = (__m512bh)_mm512_load_si512(pack + (p * GEMM_PACK_ROWS + v * 16) * 2);
+		for (int v = 0; v < gv; v++)
+			x[v] = (__m512bh)_mm512_load_si512(xp + (v * kp2 + p) * 16);
 		#pragma GCC unroll 8
-		for (int m = 0; m < mr; m++) {
+		for (int r = 0; r < rw; r++) {
 			int32_t pair;
-			memcpy(&pair, Xb + m * kp + 2 * p, 4);
-			__m512bh xm = (__m512bh)_mm512_set1_epi32(pair);
+			memcpy(&pair, w + r * K + 2 * p, 4);
+			__m512bh wr = (__m512bh)_mm512_set1_epi32(pair);
 			#pragma GCC unroll 8
-			for (int v = 0; v < nv; v++)
-				acc[m][v] = _mm512_dpbf16_ps(acc[m][v], w[v], xm);
+			for (int v = 0; v < gv; v++)
+				acc[r][v] = _mm512_dpbf16_ps(acc[r][v], x[v], wr);
+		}
+	}
+	if (K & 1) {
+		int64_t p = K / 2;
+		#pragma GCC unroll 8
+		for (int r = 0; r < rw; r++) {
+			__m512bh wr = (__m512bh)_mm512_set1_epi32(w[r * K + K - 1]);
+			#pragma GCC unroll 8
+			for (int v = 0; v < gv; v++)
+				acc[r][v] = _mm512_dpbf16_ps(acc[r][v],
+					(__m512bh)_mm512_load_si512(xp + (v * kp2 + p) * 16), wr);
 		}
 	}
 	#pragma GCC unroll 8
-	for (int v = 0; v < nv; v++) {
-		int64_t left = cols - v * 16;
-		__mmask16 mask = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-		#pragma GCC unroll 8
-		for (int m = 0; m < mr; m++)
-			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask, acc[m][v]);
+	for (int v = 0; v < gv; v++) {
+		__m512i t[16];
+		#pragma GCC unroll 16
+		for (int r = 0; r < 16; r++)
+			t[r] = r < rw ? _mm512_castps_si512(acc[r][v]) : _mm512_setzero_si512();
+		transpose16(t);
+		for (int i = 0; i < 16 && 16 * v + i < rows; i++)
+			_mm256_mask_storeu_ps(Y + (16 * v + i) * ldy, (__mmask8)((1u << rw) - 1),
+					      _mm512_castps512_ps256(_mm512_castsi512_ps(t[i])));
 	}
 }
 
-/* One instance per (mr, nv): constant trip counts keep acc in registers. */
-#define TILE(mr, nv) case (mr) * 4 + (nv): \
-	tile(mr, nv, Y, ldy, pack, Xb, kp, cols); break;
-#define TILES(mr) TILE(mr, 1) TILE(mr, 2) TILE(mr, 3)
+/* One instance per (rw, gv): constant trip counts keep acc in registers. */
+#define TILE(rw, gv) case (rw) * 4 + (gv): \
+	tile(rw, gv, Y, ldy, w, K, xp, kp2, rows); break;
+#define TILES(rw) TILE(rw, 1) TILE(rw, 2) TILE(rw, 3)
 
-TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const uint16_t *pack,
-			    const uint16_t *Xb, int64_t kp, int64_t cols)
+TARGET static void tile_any(int rw, int gv, float *Y, int64_t ldy, const uint16_t *w, int64_t K,
+			    const uint32_t *xp, int64_t kp2, int rows)
 {
-	switch (mr * 4 + nv) {
+	switch (rw * 4 + gv) {
 	TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
 	}
 }
 
-TARGET static void gemm_bf16(float *Y, int64_t ldy, const Mat *W, const uint16_t *Xb,
-			     int64_t kp, int n, int64_t r0, int64_t r1, void *pack)
+/* Weight rows [r0, r1), RW at a time: each block of them (a few KiB, kept
+ * in L1) meets every group of activations. */
+TARGET static void gemm_bf16(float *Y, int64_t ldy, const Mat *W, const uint32_t *Xp,
+			     int64_t kp, int n, int64_t r0, int64_t r1)
 {
-	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
-		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
-		int nv = (int)((j1 - j0 + 15) / 16);
-		pack_panel(pack, W, j0, j1);
-		for (int m0 = 0; m0 < n; m0 += MR) {
-			int mr = n - m0 < MR ? n - m0 : MR;
-			tile_any(mr, nv, Y + m0 * ldy + j0, ldy, pack, Xb + m0 * kp, kp, j1 - j0);
+	const int64_t K = W->cols, kp2 = kp / 2;
+	const int groups = (n + 15) / 16;
+	for (int64_t j0 = r0; j0 < r1; j0 += RW) {
+		int rw = r1 - j0 < RW ? (int)(r1 - j0) : RW;
+		const uint16_t *w = (const uint16_t *)W->data + j0 * K;
+		for (int g0 = 0; g0 < groups; g0 += GV) {
+			int gv = groups - g0 < GV ? groups - g0 : GV;
+			tile_any(rw, gv, Y + (int64_t)g0 * 16 * ldy + j0, ldy, w, K,
+				 Xp + (int64_t)g0 * kp2 * 16, kp2, n - g0 * 16);
 		}
 	}
 }
 
 const Kernels kernels_avx512bf16 = {
 	.vec_f32 = avx512_vec_f32,
-	.vec_bf16 = vec_bf16,
-	.round_bf16 = round_bf16,
+	.pack_bf16 = pack_x,
 	.to_f32 = avx512_to_f32,
 	.gemm_f32 = avx512_gemm_f32,
 	.gemm_bf16 = gemm_bf16,
+	.gemm_nt = avx512_gemm_nt,
+	.gemm_nn = avx512_gemm_nn,
 };
 #endif

@@ -11,11 +11,10 @@
 typedef struct {
 	/* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
 	void (*vec_f32)(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
-	/* the same with bf16 W and x rounded to bf16 (xb[cols rounded up
-	 * to even], zero padded), f32 sums */
-	void (*vec_bf16)(float *y, const Mat *W, const uint16_t *xb, int64_t r0, int64_t r1);
-	/* xb[k] = x[k] rounded to bf16 (nearest even) for k < cols, 0 up to kp */
-	void (*round_bf16)(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
+	/* rows <= 16 rows of X (cols each) rounded to bf16 (nearest even) as
+	 * one group of pairs: xp[p * 16 + i] = (X[i][2p], X[i][2p + 1]) for
+	 * p < kp / 2 (kp: cols rounded up to even), zero past rows and cols */
+	void (*pack_bf16)(uint32_t *xp, const float *X, int64_t cols, int rows, int64_t kp);
 	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
 	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
 	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X
@@ -23,12 +22,17 @@ typedef struct {
 	 * GEMM_PACK_ROWS * cols f32 */
 	void (*gemm_f32)(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
 			 int64_t r0, int64_t r1, void *pack);
-	/* Y[m][r] = Xb[m] · W[r] for m < n, r in [r0, r1); bf16 W, Xb as in
-	 * vec_bf16 with row stride kp (cols rounded up to even); ldy is Y's
-	 * row stride; pack is scratch (64-byte aligned) of GEMM_PACK_ROWS * kp
-	 * bf16 */
-	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint16_t *Xb,
-			  int64_t kp, int n, int64_t r0, int64_t r1, void *pack);
+	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1); bf16 W, X as the
+	 * groups of 16 rows pack_bf16 makes, one after another (64-byte
+	 * aligned), f32 sums; ldy is Y's row stride */
+	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint32_t *Xp,
+			  int64_t kp, int n, int64_t r0, int64_t r1);
+	/* the f32 products of gemm_nt / gemm_nn in matmul.h, on one thread;
+	 * pack is scratch (64-byte aligned) of GEMM_PACK_ROWS * K f32 */
+	void (*gemm_nt)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			int64_t ldb, int M, int N, int K, float *pack);
+	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			int64_t ldb, int M, int N, int K);
 } Kernels;
 
 /* Bytes ahead of the weights being read that the AVX-512 matrix-vector
@@ -37,8 +41,11 @@ typedef struct {
  * bandwidth on Zen 5 with 2 threads. */
 #define VEC_PREFETCH 2048
 
-/* weight rows packed together by the GEMMs: three 16-lane registers */
+/* weight rows packed together by the f32 GEMM: three 16-lane registers */
 #define GEMM_PACK_ROWS 48
+/* weight rows the bf16 GEMM's tiles take together (task ranges start on a
+ * multiple of it) */
+#define GEMM_BF16_ROWS 8
 
 extern const Kernels kernels_portable;
 #if defined(__x86_64__)
@@ -48,6 +55,10 @@ void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t 
 void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
 void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
 		     int64_t r0, int64_t r1, void *pack);
+void avx512_gemm_nt(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+		    int64_t ldb, int M, int N, int K, float *pack);
+void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+		    int64_t ldb, int M, int N, int K);
 #endif
 
 /* the plain C round_bf16 */

@@ -30,6 +30,9 @@ struct State {
 	int *rows;              /* [nb] rows routed to one expert */
 	float *rw;              /* [nb] their weights */
 	float *probs;           /* [E] router probabilities of one row */
+	float *eh;              /* MoE decode: [top_k + 1][2][W] hidden rows of the
+				 * shared MLP and the selected experts */
+	float *ey;              /* MoE decode: [top_k + 1][H] their outputs */
 };
 
 /* ---- sizes -------------------------------------------------------------- */
@@ -84,7 +87,12 @@ int state_new(State **out, const Model *m, int limit)
 	s->kc = calloc((size_t)m->cfg.layers, sizeof *s->kc);
 	s->vc = calloc((size_t)m->cfg.layers, sizeof *s->vc);
 	s->probs = malloc((size_t)(m->cfg.experts + 1) * sizeof *s->probs);
-	if (!s->kc || !s->vc || !s->probs) {
+	if (m->cfg.moe) {
+		size_t slots = (size_t)m->cfg.top_k + 1;
+		s->eh = malloc(slots * 2 * (size_t)mlp_width(m) * sizeof *s->eh);
+		s->ey = malloc(slots * (size_t)m->cfg.hidden * sizeof *s->ey);
+	}
+	if (!s->kc || !s->vc || !s->probs || (m->cfg.moe && (!s->eh || !s->ey))) {
 		state_free(s);
 		return err(ERR_IO, "out of memory");
 	}
@@ -118,6 +126,8 @@ void state_free(State *s)
 	free(s->vc);
 	free(s->scores);
 	free(s->probs);
+	free(s->eh);
+	free(s->ey);
 	free_batch(s);
 	free(s);
 }
@@ -208,24 +218,93 @@ static void linears(Compute *c, int k, float *const Y[], const Mat *const W[], c
 		    int n)
 {
 	if (n == 1)
-		mat_vecs(c, k, Y, W, X);
+		mat_vecs(c, k, Y, W, (const float *const[]){ X, X, X, X }); /* k <= 4 */
 	else
-		for (int m = 0; m < k; m++)
-			mat_mul(c, Y[m], W[m], X, n);
+		mat_muls(c, k, Y, W, X, n);
+}
+
+/* ---- per-row steps, spread over the pool ------------------------------
+ * The elementwise steps of a batch are cheap, but on one thread they would
+ * leave the others idle for a few percent of a prefill. */
+
+#define ROWS_PER_TASK 16
+
+typedef struct Rows Rows;
+struct Rows {
+	void (*row)(const Rows *r, int i);      /* the step, on row i */
+	int n;                                  /* rows */
+	const Model *m;
+	State *s;
+	const float *norm;      /* norm_row: the weights */
+	float *k;               /* rope_row: the batch's keys in the cache */
+	int64_t width;          /* swiglu_row: the MLP's width */
+};
+
+static void rows_task(void *arg, int t)
+{
+	const Rows *r = arg;
+	int i1 = (t + 1) * ROWS_PER_TASK < r->n ? (t + 1) * ROWS_PER_TASK : r->n;
+	for (int i = t * ROWS_PER_TASK; i < i1; i++)
+		r->row(r, i);
+}
+
+static void each_row(Compute *c, const Rows *r)
+{
+	int tasks = (r->n + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+	if (tasks == 1)
+		rows_task((void *)r, 0);
+	else
+		compute_parallel(c, rows_task, (void *)r, tasks);
+}
+
+/* xn = rmsnorm(x) · norm */
+static void norm_row(const Rows *r, int i)
+{
+	int64_t H = r->m->cfg.hidden;
+	rmsnorm(r->s->xn + i * H, r->s->x + i * H, r->norm, (int)H, (float)r->m->cfg.eps);
+}
+
+/* x += y: the residual */
+static void add_row(const Rows *r, int i)
+{
+	int64_t H = r->m->cfg.hidden;
+	float *x = r->s->x + i * H;
+	const float *y = r->s->y + i * H;
+	for (int64_t j = 0; j < H; j++)
+		x[j] += y[j];
+}
+
+/* RoPE on the row's queries and keys */
+static void rope_row(const Rows *r, int i)
+{
+	const Config *cf = &r->m->cfg;
+	int half = cf->head_dim / 2;
+	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
+	const float *cos_ = r->s->cos + i * half, *sin_ = r->s->sin + i * half;
+	rope(r->s->q + i * qd, cf->heads, half, cos_, sin_);
+	rope(r->k + i * kvd, cf->kv_heads, half, cos_, sin_);
+}
+
+/* h1 = silu(h1) ⊙ h2 */
+static void swiglu_row(const Rows *r, int i)
+{
+	swiglu(r->s->h1 + i * r->width, r->s->h2 + i * r->width, r->width);
 }
 
 /* Y[n][H] = down(silu(gate(X)) ⊙ up(X)) */
-static void mlp(Compute *c, State *s, const Mlp *w, const float *X, int n, float *Y)
+static void mlp(const Model *m, State *s, Compute *c, const Mlp *w, const float *X, int n,
+		float *Y)
 {
 	linears(c, 2, (float *const[]){ s->h1, s->h2 }, (const Mat *const[]){ &w->gate, &w->up },
 		X, n);
-	swiglu(s->h1, s->h2, (int64_t)n * w->gate.rows);
+	each_row(c, &(Rows){ .row = swiglu_row, .n = n, .m = m, .s = s, .width = w->gate.rows });
 	linear(c, Y, &w->down, s->h1, n);
 }
 
 typedef struct {
 	const Model *m;
 	State *s;
+	Compute *c;
 	int layer, n, p0;       /* rows n at positions p0.. */
 } AttJob;
 
@@ -238,7 +317,7 @@ static void attend_head(void *arg, int h)
 	int d = c->head_dim, kvh = h / (c->heads / c->kv_heads);
 	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
 	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
-	attend(s->att + h * d, s->q + h * d, qd, s->kc[j->layer] + kvh * d,
+	attend(j->c, s->att + h * d, s->q + h * d, qd, s->kc[j->layer] + kvh * d,
 	       s->vc[j->layer] + kvh * d, kvd, j->n, j->p0, d, 1.0f / sqrtf((float)d), scores);
 }
 
@@ -247,17 +326,13 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 {
 	const Config *cf = &m->cfg;
 	const Layer *L = &m->w.layers[l];
-	int half = cf->head_dim / 2;
-	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
+	int64_t kvd = (int64_t)cf->kv_heads * cf->head_dim;
 	float *k = s->kc[l] + p0 * kvd, *v = s->vc[l] + p0 * kvd;
 
 	linears(c, 3, (float *const[]){ s->q, k, v }, (const Mat *const[]){ &L->q, &L->k, &L->v },
 		s->xn, n);
-	for (int i = 0; i < n; i++) {
-		rope(s->q + i * qd, cf->heads, half, s->cos + i * half, s->sin + i * half);
-		rope(k + i * kvd, cf->kv_heads, half, s->cos + i * half, s->sin + i * half);
-	}
-	AttJob j = { .m = m, .s = s, .layer = l, .n = n, .p0 = p0 };
+	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .k = k });
+	AttJob j = { .m = m, .s = s, .c = c, .layer = l, .n = n, .p0 = p0 };
 	compute_parallel(c, attend_head, &j, cf->heads);
 	linear(c, s->y, &L->o, s->att, n);
 }
@@ -294,15 +369,70 @@ static void route(const Model *m, const Layer *L, const float *x, float *p, int 
 		w[j] = p[sel[j]] / denom;
 }
 
+/* s->y = MoE(s->xn) of one row (decode): the gate/up products of the shared
+ * MLP and of every selected expert as one pool job, then their down
+ * products as another, instead of two jobs per expert; each expert is only
+ * a few MB, and the threads' meetings would cost as much as the reading.
+ * Outputs are added in the order moe() adds them. */
+static void moe_row(const Model *m, State *s, Compute *c, const Layer *L)
+{
+	const Config *cf = &m->cfg;
+	int64_t H = cf->hidden, W = mlp_width(m);
+	const Mlp *mlp[MAT_VECS_MAX / 2];
+	float wt[MAT_VECS_MAX / 2];
+	float *y[MAT_VECS_MAX];
+	const Mat *w[MAT_VECS_MAX];
+	const float *x[MAT_VECS_MAX];
+	int n = 0, shared = L->shared.gate.data != NULL;
+
+	route(m, L, s->xn, s->probs, s->sel, s->wsel);
+	if (shared)
+		mlp[n++] = &L->shared;
+	for (int e = 0; e < cf->experts; e++)
+		for (int j = 0; j < cf->top_k; j++)
+			if (s->sel[j] == e) {
+				wt[n] = s->wsel[j];
+				mlp[n++] = &L->experts[e];
+			}
+	for (int i = 0; i < n; i++) {
+		float *h = s->eh + 2 * i * W;
+		y[2 * i] = h;
+		y[2 * i + 1] = h + W;
+		w[2 * i] = &mlp[i]->gate;
+		w[2 * i + 1] = &mlp[i]->up;
+		x[2 * i] = x[2 * i + 1] = s->xn;
+	}
+	mat_vecs(c, 2 * n, y, w, x);
+	for (int i = 0; i < n; i++) {
+		float *h = s->eh + 2 * i * W;
+		swiglu(h, h + W, mlp[i]->gate.rows);
+		y[i] = s->ey + i * H;
+		w[i] = &mlp[i]->down;
+		x[i] = h;
+	}
+	mat_vecs(c, n, y, w, x);
+	if (shared)
+		memcpy(s->y, s->ey, (size_t)H * sizeof *s->y);
+	else
+		memset(s->y, 0, (size_t)H * sizeof *s->y);
+	for (int i = shared; i < n; i++)
+		for (int64_t j = 0; j < H; j++)
+			s->y[j] += wt[i] * s->ey[i * H + j];
+}
+
 /* s->y = MoE(s->xn): each expert runs once on the rows routed to it. */
 static void moe(const Model *m, State *s, Compute *c, const Layer *L, int n)
 {
 	const Config *cf = &m->cfg;
 	int k = cf->top_k, H = cf->hidden;
+	if (n == 1 && 2 * (k + 1) <= MAT_VECS_MAX) {
+		moe_row(m, s, c, L);
+		return;
+	}
 	for (int i = 0; i < n; i++)
 		route(m, L, s->xn + (int64_t)i * H, s->probs, s->sel + i * k, s->wsel + i * k);
 	if (L->shared.gate.data)
-		mlp(c, s, &L->shared, s->xn, n, s->y);
+		mlp(m, s, c, &L->shared, s->xn, n, s->y);
 	else
 		memset(s->y, 0, (size_t)n * H * sizeof *s->y);
 	for (int e = 0; e < cf->experts; e++) {
@@ -316,19 +446,13 @@ static void moe(const Model *m, State *s, Compute *c, const Layer *L, int n)
 			continue;
 		for (int r = 0; r < cnt; r++)
 			memcpy(s->xg + (int64_t)r * H, s->xn + (int64_t)s->rows[r] * H, H * sizeof(float));
-		mlp(c, s, &L->experts[e], s->xg, cnt, s->yg);
+		mlp(m, s, c, &L->experts[e], s->xg, cnt, s->yg);
 		for (int r = 0; r < cnt; r++) {
 			float *y = s->y + (int64_t)s->rows[r] * H, *g = s->yg + (int64_t)r * H;
 			for (int i = 0; i < H; i++)
 				y[i] += s->rw[r] * g[i];
 		}
 	}
-}
-
-static void add(float *x, const float *y, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		x[i] += y[i];
 }
 
 /* One batch of n <= s->nb tokens at the end of the sequence. logits: NULL,
@@ -347,19 +471,18 @@ static void forward(const Model *m, State *s, Compute *c, const int32_t *ids, in
 		       (const char *)E->data + (size_t)ids[i] * (size_t)H * esz, H);
 		rope_angles(s->cos + i * half, s->sin + i * half, m->inv_freq, half, p0 + i);
 	}
+	Rows add = { .row = add_row, .n = n, .m = m, .s = s };
 	for (int l = 0; l < cf->layers; l++) {
 		const Layer *L = &m->w.layers[l];
-		for (int i = 0; i < n; i++)
-			rmsnorm(s->xn + (int64_t)i * H, s->x + (int64_t)i * H, L->attn_norm, H, eps);
+		each_row(c, &(Rows){ .row = norm_row, .n = n, .m = m, .s = s, .norm = L->attn_norm });
 		attention(m, s, c, l, n, p0);
-		add(s->x, s->y, (int64_t)n * H);
-		for (int i = 0; i < n; i++)
-			rmsnorm(s->xn + (int64_t)i * H, s->x + (int64_t)i * H, L->mlp_norm, H, eps);
+		each_row(c, &add);
+		each_row(c, &(Rows){ .row = norm_row, .n = n, .m = m, .s = s, .norm = L->mlp_norm });
 		if (L->moe)
 			moe(m, s, c, L, n);
 		else
-			mlp(c, s, &L->mlp, s->xn, n, s->y);
-		add(s->x, s->y, (int64_t)n * H);
+			mlp(m, s, c, &L->mlp, s->xn, n, s->y);
+		each_row(c, &add);
 	}
 	s->pos += n;
 	if (!logits)

@@ -114,27 +114,27 @@ CLONES static float max_of(const float *x, int n)
 	return max;
 }
 
-/* x[k] = exp(x[k] - shift), added to *s (pad lanes add 0) */
-VINLINE void exp_step(v16f *s, float *x, int k, float shift)
+/* x[k] = exp((x[k] - shift) · scale), added to *s (pad lanes add 0) */
+VINLINE void exp_step(v16f *s, float *x, int k, float shift, float scale)
 {
 	v16f y, keep;
 	vload(&y, x, k, shift);
-	y -= shift;
+	y = (y - shift) * scale;
 	vexp(&y);
 	vstore(x, &y, k);
 	vload(&keep, (const float *)&y, k, 0.0f);
 	*s += keep;
 }
 
-/* x[i] = exp(x[i] - shift); returns their sum */
-CLONES static float exp_sum(float *x, int n, float shift)
+/* x[i] = exp((x[i] - shift) · scale); returns their sum */
+CLONES static float exp_sum(float *x, int n, float shift, float scale)
 {
 	v16f s = { 0 };
 	int i = 0;
 	for (; i + 16 <= n; i += 16)
-		exp_step(&s, x + i, 16, shift);
+		exp_step(&s, x + i, 16, shift, scale);
 	if (i < n)
-		exp_step(&s, x + i, n - i, shift);
+		exp_step(&s, x + i, n - i, shift, scale);
 	float sum = 0;
 	for (int l = 0; l < 16; l++)
 		sum += s[l];
@@ -158,10 +158,16 @@ CLONES static void scale(float *x, int n, float a)
 		scale_step(x + i, n - i, a);
 }
 
-void softmax(float *x, int n)
+/* x[n] = softmax(x[n] · s), s > 0 */
+static void softmax_scaled(float *x, int n, float s)
 {
 	float max = max_of(x, n);
-	scale(x, n, 1.0f / exp_sum(x, n, max));
+	scale(x, n, 1.0f / exp_sum(x, n, max, s));
+}
+
+void softmax(float *x, int n)
+{
+	softmax_scaled(x, n, 1.0f);
 }
 
 VINLINE void swiglu_step(float *g, const float *u, int k)
@@ -191,44 +197,42 @@ void swiglu(float *g, const float *u, int64_t n)
 	swiglu_clones(g, u, n);
 }
 
-/* scores[m][npos] = scale · q[m] · kᵀ (a single row: sgemv, which OpenBLAS
- * does far better than a one-row sgemm) */
-static void qk(float *scores, const float *q, int64_t qstride, const float *k, int64_t kvstride,
-	       int m, int npos, int d, float scale)
+/* scores[m][npos] = q[m] · kᵀ (a single row: sgemv, which OpenBLAS does
+ * well and is bandwidth-bound anyway) */
+static void qk(Compute *c, float *scores, const float *q, int64_t qstride, const float *k,
+	       int64_t kvstride, int m, int npos, int d)
 {
 	if (m == 1)
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, npos, d, scale, k, (int)kvstride, q, 1,
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, npos, d, 1.0f, k, (int)kvstride, q, 1,
 			    0.0f, scores, 1);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, npos, d, scale, q,
-			    (int)qstride, k, (int)kvstride, 0.0f, scores, npos);
+		gemm_nt(c, scores, npos, q, qstride, k, kvstride, m, npos, d);
 }
 
 /* out[m][d] = p[m][npos] · v */
-static void pv(float *out, int64_t qstride, const float *p, const float *v, int64_t kvstride,
-	       int m, int npos, int d)
+static void pv(Compute *c, float *out, int64_t qstride, const float *p, const float *v,
+	       int64_t kvstride, int m, int npos, int d)
 {
 	if (m == 1)
 		cblas_sgemv(CblasRowMajor, CblasTrans, npos, d, 1.0f, v, (int)kvstride, p, 1, 0.0f,
 			    out, 1);
 	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, npos, 1.0f, p, npos, v,
-			    (int)kvstride, 0.0f, out, (int)qstride);
+		gemm_nn(c, out, qstride, p, npos, v, kvstride, m, d, npos);
 }
 
-void attend(float *out, const float *q, int64_t qstride, const float *k, const float *v,
-	    int64_t kvstride, int n, int p0, int d, float scale, float *scores)
+void attend(Compute *c, float *out, const float *q, int64_t qstride, const float *k,
+	    const float *v, int64_t kvstride, int n, int p0, int d, float scale, float *scores)
 {
 	for (int i0 = 0; i0 < n; i0 += ATTEND_ROWS) {
 		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS, npos = p0 + i0 + m;
-		qk(scores, q + i0 * qstride, qstride, k, kvstride, m, npos, d, scale);
+		qk(c, scores, q + i0 * qstride, qstride, k, kvstride, m, npos, d);
 		for (int r = 0; r < m; r++) {
 			float *row = scores + (int64_t)r * npos;
 			int seen = p0 + i0 + r + 1;     /* keys this row may see */
-			softmax(row, seen);
+			softmax_scaled(row, seen, scale);
 			memset(row + seen, 0, (size_t)(npos - seen) * sizeof *row);
 		}
-		pv(out + i0 * qstride, qstride, scores, v, kvstride, m, npos, d);
+		pv(c, out + i0 * qstride, qstride, scores, v, kvstride, m, npos, d);
 	}
 }
 

@@ -7,9 +7,11 @@
  * sum |w_k x_k| (Higham, Accuracy and Stability, 3.1); any order of
  * summation (SIMD lanes, sgemm blocking) obeys it, while a lost or doubled
  * term costs about sum/K, far more. PREC_BF16 is specified as x rounded to
- * bf16 (round to nearest even) then exact bf16 products summed in f32, so it
- * is checked against a reference built from the rounded x with the same
- * tight bound: that tests the rounding itself, not just "close enough". */
+ * bf16 (round to nearest even) then exact bf16 products summed in f32, in
+ * mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights (exact f32
+ * elsewhere), so those are checked against a reference built from the
+ * rounded x with the same tight bound: that tests the rounding itself, not
+ * just "close enough", and that everything else stays exact. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -104,7 +106,6 @@ static void check_compute(Compute *c, int bf16)
 			Mat W;
 			double *ref = malloc(sizeof *ref * rows * cols);
 			void *data = random_mat(&W, t, rows, cols, ref);
-			int rounded = bf16 && t == DT_BF16;
 			for (size_t b = 0; b < sizeof batch / sizeof *batch; b++) {
 				int n = batch[b];
 				float *x = malloc(sizeof *x * n * cols);
@@ -113,9 +114,10 @@ static void check_compute(Compute *c, int bf16)
 					x[i] = (float)uniform();
 				if (n == 1) {
 					mat_vec(c, y, &W, x);
-					CHECK(check_rows(y, ref, x, rows, cols, rounded));
+					CHECK(check_rows(y, ref, x, rows, cols, 0));
 				}
 				mat_mul(c, y, &W, x, n);
+				int rounded = bf16 && t == DT_BF16 && n >= MAT_BF16_MIN_ROWS;
 				for (int m = 0; m < n; m++)
 					CHECK(check_rows(y + m * rows, ref, x + m * cols, rows, cols,
 							 rounded));
@@ -142,32 +144,80 @@ static void check_isa(Isa isa, Precision prec, int threads)
 	compute_free(c);
 }
 
-/* mat_vecs: matrices of every dtype and different heights sharing x, in
- * one job (large enough to be split across threads), each product right. */
-static void check_vecs(Compute *c, int bf16)
+/* mat_vecs: matrices of every dtype, different heights and widths, each
+ * with its own x, in one job (large enough to be split across threads),
+ * each product right and exact in either precision. */
+static void check_vecs(Compute *c)
 {
-	enum { K = 3, COLS = 257 };
-	static const int64_t rows[K] = {700, 301, 33};
+	enum { K = 4 };
+	static const int64_t rows[K] = {700, 301, 33, 90}, cols[K] = {257, 257, 64, 1000};
 	Mat W[K];
 	const Mat *Wp[K];
 	void *data[K];
 	double *ref[K];
-	float *y[K], x[COLS];
-	for (int i = 0; i < COLS; i++)
+	float *y[K], *x[K];
+	for (int m = 0; m < K; m++) {
+		ref[m] = malloc(sizeof *ref[m] * rows[m] * cols[m]);
+		data[m] = random_mat(&W[m], (DType)(m % 3), rows[m], cols[m], ref[m]);
+		y[m] = malloc(sizeof *y[m] * rows[m]);
+		x[m] = malloc(sizeof *x[m] * cols[m]);
+		for (int i = 0; i < cols[m]; i++)
+			x[m][i] = (float)uniform();
+		Wp[m] = &W[m];
+	}
+	mat_vecs(c, K, y, Wp, (const float *const *)x);
+	for (int m = 0; m < K; m++) {
+		CHECK(check_rows(y[m], ref[m], x[m], rows[m], cols[m], 0));
+		free(data[m]);
+		free(ref[m]);
+		free(y[m]);
+		free(x[m]);
+	}
+}
+
+/* mat_muls: matrices of one width and different heights times one batch,
+ * all bf16 (one job in PREC_BF16: X packed once) or mixed dtypes (one
+ * mat_mul each), each product right for its dtype and the precision. */
+static void check_muls(Compute *c, int bf16, int mixed)
+{
+	enum { K = 3, COLS = 67, N = 21 };
+	static const int64_t rows[K] = {130, 17, 64};
+	Mat W[K];
+	const Mat *Wp[K];
+	void *data[K];
+	double *ref[K];
+	float *y[K], *x = malloc(sizeof *x * N * COLS);
+	for (int i = 0; i < N * COLS; i++)
 		x[i] = (float)uniform();
 	for (int m = 0; m < K; m++) {
 		ref[m] = malloc(sizeof *ref[m] * rows[m] * COLS);
-		data[m] = random_mat(&W[m], (DType)m, rows[m], COLS, ref[m]);
-		y[m] = malloc(sizeof *y[m] * rows[m]);
+		data[m] = random_mat(&W[m], mixed ? (DType)m : DT_BF16, rows[m], COLS, ref[m]);
+		y[m] = malloc(sizeof *y[m] * rows[m] * N);
 		Wp[m] = &W[m];
 	}
-	mat_vecs(c, K, y, Wp, x);
+	mat_muls(c, K, y, Wp, x, N);
 	for (int m = 0; m < K; m++) {
-		CHECK(check_rows(y[m], ref[m], x, rows[m], COLS, bf16 && W[m].dtype == DT_BF16));
+		for (int i = 0; i < N; i++)
+			CHECK(check_rows(y[m] + i * rows[m], ref[m], x + i * COLS, rows[m], COLS,
+					 bf16 && W[m].dtype == DT_BF16));
 		free(data[m]);
 		free(ref[m]);
 		free(y[m]);
 	}
+	free(x);
+}
+
+TEST(matmul_muls)
+{
+	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++)
+		for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
+			Compute *c;
+			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
+				continue;
+			check_muls(c, p == PREC_BF16, 0);
+			check_muls(c, p == PREC_BF16, 1);
+			compute_free(c);
+		}
 }
 
 TEST(matmul_vecs)
@@ -177,7 +227,7 @@ TEST(matmul_vecs)
 			Compute *c;
 			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
 				continue;
-			check_vecs(c, p == PREC_BF16);
+			check_vecs(c);
 			compute_free(c);
 		}
 }

@@ -1,7 +1,9 @@
 /* t_ops.c: attend() against a double-precision reference, with more query
  * rows than one block (ATTEND_ROWS) and keys already in the cache, so the
- * causal mask of every block and the block edges are exercised; the golden
- * checkpoints have too few tokens for that. */
+ * causal mask of every block and the block edges are exercised (the golden
+ * checkpoints have too few tokens for that), on every instruction set the
+ * CPU has (our kernels, or sgemm for portable code) and head sizes that
+ * are not a multiple of the 16-lane vectors. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -42,20 +44,20 @@ static void reference(double *out, const float *q, const float *k, const float *
 
 /* n query rows at positions p0.. of the second of three heads, against
  * the second of two KV heads: the strides matter. */
-static void check_attend(int n, int p0)
+static void check_attend_on(Compute *c, int n, int p0, int D)
 {
-	enum { D = 32, QS = 3 * D, KVS = 2 * D };
+	const int QS = 3 * D, KVS = 2 * D;
 	float *q = malloc(sizeof(float) * n * QS), *out = calloc((size_t)n * QS, sizeof(float));
 	float *k = malloc(sizeof(float) * (p0 + n) * KVS), *v = malloc(sizeof(float) * (p0 + n) * KVS);
 	float *scores = malloc(sizeof(float) * ATTEND_ROWS * (p0 + n));
-	double ref[D], worst = 0;
+	double *ref = malloc(sizeof(double) * D), worst = 0;
 	for (int i = 0; i < n * QS; i++)
 		q[i] = 3 * uniform();
 	for (int i = 0; i < (p0 + n) * KVS; i++) {
 		k[i] = uniform();
 		v[i] = uniform();
 	}
-	attend(out + D, q + D, QS, k + D, v + D, KVS, n, p0, D, 0.25f, scores);
+	attend(c, out + D, q + D, QS, k + D, v + D, KVS, n, p0, D, 0.25f, scores);
 	for (int i = 0; i < n; i++) {
 		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i + 1, D, 0.25);
 		for (int t = 0; t < D; t++) {
@@ -65,11 +67,25 @@ static void check_attend(int n, int p0)
 		CHECK(out[i * QS] == 0 && out[i * QS + 2 * D] == 0);   /* other heads untouched */
 	}
 	CHECK(worst < 1e-5);
+	free(ref);
 	free(q);
 	free(out);
 	free(k);
 	free(v);
 	free(scores);
+}
+
+static void check_attend(int n, int p0)
+{
+	static const int dims[] = {32, 40, 8, 128};
+	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++) {
+		Compute *c;
+		if (!isa_supported(isa) || compute_new(&c, 1, PREC_F32, isa))
+			continue;
+		for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
+			check_attend_on(c, n, p0, dims[i]);
+		compute_free(c);
+	}
 }
 
 /* several blocks, with keys already in the cache; one row (decode) */
