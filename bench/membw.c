@@ -2,13 +2,17 @@
  *
  * Prints tab-separated rows "name<TAB>value<TAB>unit<TAB>bound<TAB>fraction"
  * for bench/run to tabulate:
- *   read bandwidth with 1 and 2 threads (a 1 GiB buffer, best of 5 passes);
+ *   read bandwidth with 1 and all threads (a 1 GiB buffer read in slices by
+ *   the library's own thread pool, with the software prefetch our kernels
+ *   use, best of several passes);
  *   OpenBLAS sgemm GFLOP/s on the 0.3B model's prefill shapes (512 rows,
  *   weights already f32, OpenBLAS threads = our threads);
  *   mat_mul (f32 and bf16 precision) on the same shapes, bf16 weights;
  *   mat_vec over a 0.3B-shaped bf16 weight set, as GB/s of weights read
  *   (against the bandwidth measured in alternation with it).
- * Usage: membw [threads] */
+ * Usage: membw [threads]       all of the above
+ *        membw -b [threads]    the read bandwidth with all threads only (for
+ *                              bench/run to measure next to each decode) */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <pthread.h>
@@ -34,11 +38,16 @@ static double now(void)
 /* ---- read bandwidth ---- */
 
 #if defined(__x86_64__)
+/* Words p[0..n) summed, 128 bytes a step, prefetching VEC_PREFETCH bytes
+ * ahead as the matrix-vector kernels do: the bound is what a stream can
+ * get, so it is measured the way the kernels stream. */
 __attribute__((target("avx2")))
 static uint64_t sum_avx2(const uint64_t *p, size_t n)
 {
 	__m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
 	for (size_t i = 0; i + 16 <= n; i += 16) {
+		_mm_prefetch((const char *)(p + i) + 2048, _MM_HINT_T0);
+		_mm_prefetch((const char *)(p + i) + 2048 + 64, _MM_HINT_T0);
 		a = _mm256_add_epi64(a, _mm256_load_si256((const __m256i *)(p + i)));
 		b = _mm256_add_epi64(b, _mm256_load_si256((const __m256i *)(p + i + 4)));
 		c = _mm256_add_epi64(c, _mm256_load_si256((const __m256i *)(p + i + 8)));
@@ -62,34 +71,30 @@ static uint64_t sum(const uint64_t *p, size_t n)
 	return s[0] + s[1] + s[2] + s[3];
 }
 
+#define SLICES 64
+
 typedef struct {
 	const uint64_t *p;
-	size_t n;
-	uint64_t s;
-} Part;
+	size_t n;                   /* words per slice */
+	uint64_t s[SLICES];
+} Read;
 
-static void *read_part(void *arg)
+static void read_slice(void *arg, int i)
 {
-	Part *part = arg;
-	part->s = sum(part->p, part->n);
-	return NULL;
+	Read *r = arg;
+	r->s[i] = sum(r->p + r->n * i, r->n);
 }
 
-/* GB/s reading buf with t threads, each its own slice. */
-static double bandwidth(const uint64_t *buf, size_t n, int t)
+/* GB/s reading buf[0..n) on c's threads, SLICES slices handed out as the
+ * kernels' tasks are; best of 4 passes. */
+static double bandwidth(Compute *c, const uint64_t *buf, size_t n)
 {
 	double best = 0;
-	for (int rep = 0; rep < 2; rep++) {
-		pthread_t tid[64];
-		Part part[64];
+	Read r = {buf, n / SLICES, {0}};
+	for (int rep = 0; rep < 4; rep++) {
 		double t0 = now();
-		for (int i = 0; i < t; i++) {
-			part[i] = (Part){buf + n / t * i, n / t, 0};
-			pthread_create(&tid[i], NULL, read_part, &part[i]);
-		}
-		for (int i = 0; i < t; i++)
-			pthread_join(tid[i], NULL);
-		double gbs = n * 8.0 / (now() - t0) / 1e9;
+		compute_parallel(c, read_slice, &r, SLICES);
+		double gbs = r.n * SLICES * 8.0 / (now() - t0) / 1e9;
 		if (gbs > best)
 			best = gbs;
 	}
@@ -245,48 +250,50 @@ static double max(double a, double b)
 
 int main(int argc, char **argv)
 {
-	int threads = argc > 1 ? atoi(argv[1]) : 2;
+	int only_bw = argc > 1 && strcmp(argv[1], "-b") == 0;
+	int threads = argc > 1 + only_bw ? atoi(argv[1 + only_bw]) : 2;
 	size_t n = ((size_t)1 << 30) / 8;
 	uint64_t *buf = aligned_alloc(64, n * 8);
-	Compute *c[2] = {NULL, NULL};     /* f32, bf16 precision */
-	double bw1 = 0, bwt = 0, mv[2] = {0, 0}, sg;
+	Compute *one = NULL, *c[2] = {NULL, NULL};     /* 1 thread; f32, bf16 precision */
+	double bw1 = 0, bwt = 0, mv = 0, sg;
 	char name[64];
 	Set set;
 
-	if (!buf || threads < 1)
-		return 3;
-	memset(buf, 1, n * 8);
-	set_new(&set);
-	if (compute_new(&c[0], threads, PREC_F32, ISA_AUTO))
+	if (!buf || threads < 1 || compute_new(&one, 1, PREC_F32, ISA_AUTO) ||
+	    compute_new(&c[0], threads, PREC_F32, ISA_AUTO))
 		return 3;
 	if (compute_new(&c[1], threads, PREC_BF16, ISA_AUTO))
 		c[1] = NULL;
+	memset(buf, 1, n * 8);
+	snprintf(name, sizeof name, "read bandwidth, %d thread%s", threads, threads > 1 ? "s" : "");
+	if (only_bw) {
+		row(name, bandwidth(c[0], buf, n), "GB/s", 0);
+		return 0;
+	}
+	set_new(&set);
 	/* bandwidth and mat_vec in alternation, so that both see the same
 	 * machine when other work comes and goes */
 	for (int round = 0; round < 3; round++) {
-		bw1 = max(bw1, bandwidth(buf, n, 1));
-		bwt = max(bwt, bandwidth(buf, n, threads));
-		for (int p = 0; p < 2; p++)
-			if (c[p])
-				mv[p] = max(mv[p], matvec_gbs(c[p], &set));
+		bw1 = max(bw1, bandwidth(one, buf, n));
+		bwt = max(bwt, bandwidth(c[0], buf, n));
+		mv = max(mv, matvec_gbs(c[0], &set));
 	}
 	free(buf);
-	set_free(&set);
 	row("read bandwidth, 1 thread", bw1, "GB/s", 0);
-	snprintf(name, sizeof name, "read bandwidth, %d threads", threads);
 	if (threads > 1)
 		row(name, bwt, "GB/s", 0);
 	sg = sgemm_gflops(threads);
 	row("OpenBLAS sgemm, 0.3B prefill shapes", sg, "GFLOP/s", 0);
+	snprintf(name, sizeof name, "mat_vec, %.2f GB of bf16 weights a token", set.bytes / 1e9);
+	row(name, mv, "GB/s", bwt);
+	set_free(&set);
 	for (int p = 0; p < 2; p++) {
-		const char *prec = p ? "bf16" : "f32";
 		if (!c[p])
 			continue;
-		snprintf(name, sizeof name, "mat_mul %s (%s)", prec, compute_isa_name(c[p]));
+		snprintf(name, sizeof name, "mat_mul %s (%s)", p ? "bf16" : "f32", compute_isa_name(c[p]));
 		row(name, matmul_gflops(c[p]), "GFLOP/s", sg);
-		snprintf(name, sizeof name, "mat_vec %s, %.2f GB a token", prec, set.bytes / 1e9);
-		row(name, mv[p], "GB/s", bwt);
 		compute_free(c[p]);
 	}
+	compute_free(one);
 	return 0;
 }

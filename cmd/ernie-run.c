@@ -375,7 +375,8 @@ static int load(Model **m, const Options *o)
 	int tty = isatty(STDERR_FILENO);
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (mapped_bytes(*m) < ram / 2)
-		st_prefetch(&(*m)->st, tty ? progress : NULL, NULL);
+		st_prefetch(&(*m)->st, o->threads > 0 ? o->threads : compute_default_threads(),
+			    tty ? progress : NULL, NULL);
 	if (!tty)
 		return 0;
 	const Config *c = &(*m)->cfg;

@@ -64,8 +64,7 @@ static const Kernels *isa_kernels(Isa isa)
 	}
 }
 
-/* The CPUs this process may run on ($OPENBLAS_NUM_THREADS if set). */
-static int default_threads(void)
+int compute_default_threads(void)
 {
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
 	cpu_set_t set;
@@ -94,7 +93,7 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 		return err(ERR_USAGE, "bf16 precision needs AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);
 	if (threads <= 0)
-		threads = default_threads();
+		threads = compute_default_threads();
 	c = calloc(1, sizeof *c);
 	if (!c || !(c->panel = calloc(threads, sizeof *c->panel)))
 		return free(c), err(ERR_IO, "compute: out of memory");

@@ -51,6 +51,9 @@ typedef struct Compute Compute;
 int compute_new(Compute **c, int threads, Precision prec, Isa isa);
 void compute_free(Compute *c);
 int compute_threads(const Compute *c);
+/* The threads compute_new takes for threads <= 0: $OPENBLAS_NUM_THREADS if
+ * set, else the CPUs this process may run on. */
+int compute_default_threads(void);
 Precision compute_precision(const Compute *c);
 const char *compute_isa_name(const Compute *c);  /* "avx512bf16", "portable", ... */
 int isa_supported(Isa isa);

@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,26 +460,64 @@ static void populate(const uint8_t *p, size_t size, size_t page)
 	(void)sink;
 }
 
-void st_prefetch(const Safetensors *st, void (*progress)(void *arg, uint64_t done, uint64_t total),
-		 void *arg)
+#define PREFETCH_CHUNK ((size_t)1 << 24)     /* 16 MiB a claim */
+#define PREFETCH_THREADS 64
+
+typedef struct {
+	const Safetensors *st;
+	size_t page;
+	atomic_size_t next;             /* the next chunk to claim, over all files */
+	atomic_uint_fast64_t done;      /* bytes mapped */
+} Prefetch;
+
+/* Claim and map chunks until none is left; 1 if one was mapped. */
+static int prefetch_some(Prefetch *pf)
 {
-	const size_t step = 1 << 24;            /* report every 16 MiB */
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t total = 0, done = 0;
-	for (int i = 0; i < st->nfiles; i++)
-		total += st->files[i].size;
-	for (int i = 0; i < st->nfiles; i++) {
-		const uint8_t *p = st->files[i].map;
-		size_t size = st->files[i].size;
-		madvise((void *)p, size, MADV_WILLNEED);
-		for (size_t off = 0; off < size; off += step) {
-			size_t len = size - off < step ? size - off : step;
-			populate(p + off, len, page);
-			done += len;
-			if (progress)
-				progress(arg, done, total);
+	size_t c = atomic_fetch_add(&pf->next, 1);
+	for (int i = 0; i < pf->st->nfiles; i++) {
+		size_t size = pf->st->files[i].size, n = (size + PREFETCH_CHUNK - 1) / PREFETCH_CHUNK;
+		if (c >= n) {
+			c -= n;
+			continue;
 		}
+		size_t off = c * PREFETCH_CHUNK, len = size - off < PREFETCH_CHUNK ? size - off
+										: PREFETCH_CHUNK;
+		populate((const uint8_t *)pf->st->files[i].map + off, len, pf->page);
+		atomic_fetch_add(&pf->done, len);
+		return 1;
 	}
+	return 0;
+}
+
+static void *prefetch_thread(void *arg)
+{
+	while (prefetch_some(arg))
+		;
+	return NULL;
+}
+
+void st_prefetch(const Safetensors *st, int threads,
+		 void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+{
+	Prefetch pf = { .st = st, .page = (size_t)sysconf(_SC_PAGESIZE) };
+	pthread_t tid[PREFETCH_THREADS];
+	int started = 0;
+	uint64_t total = 0;
+	for (int i = 0; i < st->nfiles; i++) {
+		total += st->files[i].size;
+		madvise(st->files[i].map, st->files[i].size, MADV_WILLNEED);
+	}
+	atomic_init(&pf.next, 0);
+	atomic_init(&pf.done, 0);
+	for (int i = 1; i < threads && i < PREFETCH_THREADS; i++)
+		started += pthread_create(&tid[started], NULL, prefetch_thread, &pf) == 0;
+	while (prefetch_some(&pf))
+		if (progress)
+			progress(arg, atomic_load(&pf.done), total);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	if (progress)
+		progress(arg, total, total);
 }
 
 void st_close(Safetensors *st)
