@@ -4,10 +4,13 @@
  *
  * mat_vec streams each weight row once (bandwidth-bound, so always exact
  * f32 arithmetic: bf16 would read the same bytes). mat_mul picks the
- * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16), our f32
- * GEMM (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its
- * AVX2 kernels on Zen 5), OpenBLAS sgemm over weight panels converted to
- * f32, and below MV_MAX_N rows a loop of mat_vec.
+ * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the
+ * activations are rounded and packed once per call, mat_muls once for
+ * several matrices, and the weights are read in place), our f32 GEMM
+ * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
+ * kernels on Zen 5), OpenBLAS sgemm over weight panels converted to f32,
+ * and below MV_MAX_N rows a loop of mat_vec. gemm_nt / gemm_nn are the
+ * same f32 tiles on plain arrays, for the attention.
  *
  * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
  * and called by each pool thread on its own block of weight rows, so the
