@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gguf.py: convert an ERNIE 4.5 model in Hugging Face layout (config.json +
-model.safetensors or sharded model-*.safetensors with an index) into a GGUF
+model.safetensors, or every *.safetensors shard in the directory) into a GGUF
 v3 file that llama.cpp loads, for the llama.cpp comparison of the benchmark.
 
 Usage: gguf.py [--f32] MODEL_DIR OUT.gguf

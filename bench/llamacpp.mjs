@@ -5,13 +5,18 @@
 //   eval: N tokens, X ms, Y tok/s          (after a fresh 1-token prompt, one
 //                                           token per step, logits each step)
 // on stderr, in ernie-run -v's format. Times are wall-clock around each
-// node-llama-cpp call (LlamaContextSequence.evaluate with raw token ids).
+// node-llama-cpp call (LlamaContextSequence.evaluate with raw token ids);
+// the context keeps llama.cpp's defaults (f16 KV cache, flash attention
+// "auto", i.e. on for CPU).
 // --logits OUT instead evaluates the ids as one batch (f32 KV cache, no
-// flash attention) and
-// writes the logits of every position to OUT (float32 little-endian,
-// [T][vocab]), to check a converted model against golden logits.
+// flash attention) and writes the logits of every position to OUT (float32
+// little-endian, [T][vocab]), to check a converted model against golden
+// logits (bench/gguf.py --f32 for a check free of bf16 rounding).
 //
-// Usage: node bench/llamacpp.mjs [-t THREADS] MODEL.gguf PREFILL_IDS DECODE_IDS
+// -r RUNS repeats the decode (fresh sequence each time) and reports the
+// fastest, as bench/run does for ernie-run's decode.
+//
+// Usage: node bench/llamacpp.mjs [-t THREADS] [-r RUNS] MODEL.gguf PREFILL_IDS DECODE_IDS
 //        node bench/llamacpp.mjs [-t THREADS] --logits OUT MODEL.gguf IDS
 // ID files hold whitespace-separated token ids. node-llama-cpp is imported
 // from the npm prefix $LLAMACPP_NODE (default ~/.cache/ernie-bench/node).
@@ -22,17 +27,19 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
 const die = (msg) => { process.stderr.write(`llamacpp.mjs: ${msg}\n`); process.exit(1); };
-const usage = "usage: llamacpp.mjs [-t THREADS] MODEL.gguf PREFILL_IDS DECODE_IDS | " +
+const usage = "usage: llamacpp.mjs [-t THREADS] [-r RUNS] MODEL.gguf PREFILL_IDS DECODE_IDS | " +
 	"llamacpp.mjs [-t THREADS] --logits OUT MODEL.gguf IDS";
 
 let args = process.argv.slice(2), threads = Number(process.env.THREADS || 2), logitsOut = null;
+let runs = 1;
 while (args.length && args[0].startsWith("-")) {
 	const o = args.shift();
 	if (o === "-t") threads = Number(args.shift());
+	else if (o === "-r") runs = Number(args.shift());
 	else if (o === "--logits") logitsOut = args.shift();
 	else die(usage);
 }
-if (!(threads > 0) || args.length !== (logitsOut ? 2 : 3)) die(usage);
+if (!(threads > 0) || !(runs >= 1) || args.length !== (logitsOut ? 2 : 3)) die(usage);
 const ids = (f) => fs.readFileSync(f, "utf8").trim().split(/\s+/).map(Number);
 
 const prefix = process.env.LLAMACPP_NODE ||
@@ -104,13 +111,18 @@ if (logitsOut) {
 	await it.return();
 	await seq.clearHistory();
 
-	it = seq.evaluate([dec[0]], opts);
-	await it.next();
-	t0 = now();
-	for (const t of dec.slice(1))
-		await it.next(t);
-	stat("eval", dec.length - 1, now() - t0);
-	await it.return();
+	let best = Infinity;
+	for (let r = 0; r < runs; r++) {
+		await seq.clearHistory();
+		it = seq.evaluate([dec[0]], opts);
+		await it.next();
+		t0 = now();
+		for (const t of dec.slice(1))
+			await it.next(t);
+		best = Math.min(best, now() - t0);
+		await it.return();
+	}
+	stat("eval", dec.length - 1, best);
 	if (seq.contextTokens.join(" ") !== dec.join(" "))
 		die("the sequence does not hold the decode ids that were fed");
 }

@@ -1,0 +1,18 @@
+# bench/inputs.sh: what bench/run and bench/llamacpp.sh share (sourced):
+# the same token ids for every program measured, and reading their timings.
+PREFILL=512
+DECODE=128
+
+# ids N: one record of N pseudo-random token ids
+ids() { awk -v n="$1" 'BEGIN { srand(7); for (i = 0; i < n; i++)
+	printf "%d%s", 1000 + int(rand() * 90000), i + 1 < n ? " " : "\n" }'; }
+
+# inputs DIR: DIR/prefill, one record of PREFILL ids; DIR/decode, 1 + DECODE
+# records of one id each
+inputs() {
+	ids "$PREFILL" >"$1/prefill"
+	{ ids 1; i=0; while [ $i -lt $DECODE ]; do ids 1; i=$((i + 1)); done; } >"$1/decode"
+}
+
+# tps FILE LABEL: tok/s from "LABEL: N tokens, X ms, Y tok/s"
+tps() { sed -n "s/^$2: .* \([0-9.]*\) tok\/s.*/\1/p" "$1" | tail -n 1; }
