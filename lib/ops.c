@@ -1,5 +1,6 @@
 /* ops.c: the small kernels of the forward pass (see ops.h). */
 #include "ops.h"
+#include "clones.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -36,26 +37,13 @@ void rope(float *x, int nheads, int half, const float *cos_, const float *sin_)
 }
 
 /* ---- exp, sixteen lanes at a time ----------------------------------------
- * GNU vector types (the compiler splits them to the machine's width) in
- * functions built for AVX-512, AVX2 and the baseline, picked when the
- * program loads: the build itself still runs on any x86-64. exp is Cephes'
- * expf: Cody-Waite reduction by ln 2, a degree-6 polynomial, 2^n put in the
- * exponent; within a few ulp of expf over the clamped range, where the
- * extremes are 0 and overflow for softmax and SiLU alike. */
-
-#if defined(__x86_64__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
+ * In CLONES functions (clones.h). exp is Cephes' expf: Cody-Waite reduction
+ * by ln 2, a degree-6 polynomial, 2^n put in the exponent; within a few ulp
+ * of expf over the clamped range, where the extremes are 0 and overflow for
+ * softmax and SiLU alike. */
 
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
-
-/* The helpers take vectors by pointer and are always inlined into the
- * clones: a 64-byte vector passed by value would have a different ABI in
- * each clone (compilers warn, clang refuses). */
-#define VINLINE static inline __attribute__((always_inline))
 
 /* lanes of m set: a, else b */
 #define VSEL(m, a, b) ((v16f)(((m) & (v16i)(a)) | (~(m) & (v16i)(b))))

@@ -1,4 +1,5 @@
 #include "sample.h"
+#include "clones.h"
 #include "doc.h"
 #include "err.h"
 
@@ -195,12 +196,16 @@ int sample_params_load(SampleParams *p, const char *dir)
 
 /* ---- portable exp ------------------------------------------------------ */
 
-/* exp(x) for x <= 0 with + - * and integer conversions only: all are
- * exactly specified by IEEE 754 and C, so every machine computes the same
- * bits, which libm's exp does not promise. Each product and sum is its own
- * statement: no compiler may fuse them into an FMA (one rounding, not two).
- * Relative error about 1e-16; below e^-708 (2^-1021) the result is 0. */
-static double exp_neg(double x)
+typedef double v8d __attribute__((vector_size(64)));
+typedef int64_t v8l __attribute__((vector_size(64)));
+
+/* exp(x) of each lane, x <= 0, with + - * and integer conversions only:
+ * all are exactly specified by IEEE 754 and C, so every machine (and every
+ * clone) computes the same bits, which libm's exp does not promise. Each
+ * product and sum is its own statement: no compiler may fuse them into an
+ * FMA (one rounding, not two). Relative error about 1e-16; at or below
+ * e^-708 (2^-1021), and for NaN, the result is 0. */
+VINLINE void exp_neg(v8d *v)
 {
 	static const double inv_fact[] = {     /* 1/13! ... 1/2! (rounded to double) */
 		1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0,
@@ -210,18 +215,20 @@ static double exp_neg(double x)
 	const double ln2_hi = 6.93147180369123816490e-01;  /* few bits: k * ln2_hi is exact */
 	const double ln2_lo = 1.90821492927058770002e-10;
 	const double log2e = 1.44269504088896338700e+00;
+	const v8d zero = { 0 };
 
-	if (!(x > -708.0))
-		return 0.0;     /* also -inf */
-	double t = x * log2e;
+	v8l live = *v > -708.0;
+	v8d x = (v8d)((live & (v8l)*v) | (~live & (v8l)(zero - 708.0)));
+	v8d t = x * log2e;
 	t = t + 0.5;
-	int k = (int)t;                                 /* truncates: floor for t < 0 */
-	k -= t < k;
-	t = k * ln2_hi;
-	double r = x - t;
-	t = k * ln2_lo;
+	v8l k = __builtin_convertvector(t, v8l);       /* truncates: floor for t < 0 */
+	k += t < __builtin_convertvector(k, v8d);       /* true is -1 */
+	v8d kd = __builtin_convertvector(k, v8d);
+	t = kd * ln2_hi;
+	v8d r = x - t;
+	t = kd * ln2_lo;
 	r = r - t;                                      /* |r| <= ln2 / 2 */
-	double e = inv_fact[0];
+	v8d e = zero + inv_fact[0];
 	for (size_t i = 1; i < sizeof inv_fact / sizeof inv_fact[0]; i++) {
 		e = e * r;                              /* Taylor series, Horner form */
 		e = e + inv_fact[i];
@@ -231,10 +238,9 @@ static double exp_neg(double x)
 	e = e * r;
 	e = e + 1.0;
 	/* times 2^k (k >= -1021: a normal number, so exact) */
-	uint64_t bits = (uint64_t)(k + 1023) << 52;
-	double scale;
-	memcpy(&scale, &bits, sizeof scale);
-	return e * scale;
+	v8l bits = (k + 1023) << 52;
+	e = e * (v8d)bits;
+	*v = (v8d)(live & (v8l)e);
 }
 
 /* ---- the sampler ------------------------------------------------------- */
@@ -243,6 +249,36 @@ typedef struct {
 	double w;               /* logit, then weight exp((l - l_max) / T) */
 	int32_t id;
 } Cand;
+
+/* c[i].w = exp((c[i].w - lmax) / T) for i < n, eight at a time: each
+ * 16-byte Cand is two doubles' worth (w, then the id), so eight are two
+ * vectors, whose even lanes are the weights. */
+CLONES static void weigh(Cand *c, size_t n, double lmax, double T)
+{
+	_Static_assert(sizeof(Cand) == 2 * sizeof(double), "Cand: w and the id in 16 bytes");
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		v8d a, b;
+		memcpy(&a, c + i, sizeof a);
+		memcpy(&b, c + i + 4, sizeof b);
+		v8d x = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+		x = (x - lmax) / T;
+		exp_neg(&x);
+		a = __builtin_shufflevector(x, a, 0, 9, 1, 11, 2, 13, 3, 15);
+		b = __builtin_shufflevector(x, b, 4, 9, 5, 11, 6, 13, 7, 15);
+		memcpy(c + i, &a, sizeof a);
+		memcpy(c + i + 4, &b, sizeof b);
+	}
+	if (i < n) {
+		v8d x = { 0 };
+		for (size_t j = i; j < n; j++)
+			x[j - i] = c[j].w;
+		x = (x - lmax) / T;
+		exp_neg(&x);
+		for (size_t j = i; j < n; j++)
+			c[j].w = x[j - i];
+	}
+}
 
 typedef struct {
 	int32_t id;
@@ -609,10 +645,9 @@ static int prepare(Sampler *s, const int32_t *ids, const float *vals, uint32_t n
 	}
 
 	double lmax = s->c[best].w, z = 0;
-	for (size_t i = 0; i < *m; i++) {
-		s->c[i].w = exp_neg((s->c[i].w - lmax) / p->temperature);
+	weigh(s->c, *m, lmax, p->temperature);
+	for (size_t i = 0; i < *m; i++)
 		z += s->c[i].w;
-	}
 	/* without top-k and top-p no order is needed: keep id order */
 	*kept = s->c;
 	if ((p->top_k > 0 && (size_t)p->top_k < *m) || p->top_p < 1.0) {

@@ -406,6 +406,29 @@ TEST(sample_matches_reference)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* The weights, eight at a time and in the tail: exp to 1e-15 of libm's
+ * over the whole range, and exactly 0 from e^-708 down (then dropped). */
+TEST(sample_weights_range)
+{
+	enum { N = 27 };
+	float v[N];
+	double got[N];
+	for (int i = 0; i < N; i++)
+		v[i] = -30.0f * (float)i;       /* 0 .. -780 */
+	SampleParams p = params(1, 0, 1, 0);
+	Sampler *s;
+	CHECK_EQ_INT(sampler_new(&s, &p), 0);
+	CHECK_EQ_INT(dist(s, NULL, v, N, got, N), 24);     /* -690 kept, -720 not */
+	sampler_free(s);
+	double z = 0;
+	for (int i = 0; i < 24; i++)
+		z += exp(v[i]);
+	for (int i = 0; i < N; i++) {
+		double want = i < 24 ? exp(v[i]) / z : 0;
+		CHECK(fabs(got[i] - want) <= 1e-15 * want);
+	}
+}
+
 /* ---- the draw ------------------------------------------------------------- */
 
 /* Upper 0.999 quantile of chi-square with df degrees of freedom
