@@ -260,6 +260,15 @@ def convert(src, dst, all_f32=False):
     def vec(gname, name):
         w.tensor(gname, 0, [int(np.prod(ck.shape(name)))], f32(name))
 
+    def shexp(b, prefix):
+        """prefix's gate/up/down MLP as block b's shared expert, zero-padded
+        to the shared width sw"""
+        for g, pad, shape in (("gate", pad_rows, [sw, H]), ("up", pad_rows, [sw, H]),
+                              ("down", pad_cols, [H, sw])):
+            name = f"{prefix}.{g}_proj.weight"
+            w.tensor(f"{b}.ffn_{g}_shexp.weight", ptype(name), shape,
+                     lambda name=name, pad=pad: pad(np.asarray(raw(name)()), sw))
+
     mat("token_embd.weight", "model.embed_tokens.weight")
     vec("output_norm.weight", "model.norm.weight")
     if not c.get("tie_word_embeddings", True) and "lm_head.weight" in ck:
@@ -325,13 +334,7 @@ def convert(src, dst, all_f32=False):
             sh = f"{m}.shared_experts"
             if sw:
                 if f"{sh}.gate_proj.weight" in ck:
-                    g_, u_, d_ = (f"{sh}.{x}_proj.weight" for x in ("gate", "up", "down"))
-                    w.tensor(f"{b}.ffn_gate_shexp.weight", ptype(g_), [sw, H],
-                             lambda g_=g_: pad_rows(np.asarray(raw(g_)()), sw))
-                    w.tensor(f"{b}.ffn_up_shexp.weight", ptype(u_), [sw, H],
-                             lambda u_=u_: pad_rows(np.asarray(raw(u_)()), sw))
-                    w.tensor(f"{b}.ffn_down_shexp.weight", ptype(d_), [H, sw],
-                             lambda d_=d_: pad_cols(np.asarray(raw(d_)()), sw))
+                    shexp(b, sh)
                 else:
                     for g, shp in (("gate", [sw, H]), ("up", [sw, H]), ("down", [H, sw])):
                         w.tensor(f"{b}.ffn_{g}_shexp.weight", et, shp,
@@ -343,13 +346,7 @@ def convert(src, dst, all_f32=False):
             w.tensor(f"{b}.exp_probs_b.bias", 0, [E], lambda: np.zeros(E, np.float32))
             for g, shp in (("gate", [E, W, H]), ("up", [E, W, H]), ("down", [E, H, W])):
                 w.tensor(f"{b}.ffn_{g}_exps.weight", et, shp, lambda shp=shp: np.zeros(shp, zero_dt))
-            g_, u_, d_ = (f"{m}.{x}_proj.weight" for x in ("gate", "up", "down"))
-            w.tensor(f"{b}.ffn_gate_shexp.weight", ptype(g_), [sw, H],
-                     lambda g_=g_: pad_rows(np.asarray(raw(g_)()), sw))
-            w.tensor(f"{b}.ffn_up_shexp.weight", ptype(u_), [sw, H],
-                     lambda u_=u_: pad_rows(np.asarray(raw(u_)()), sw))
-            w.tensor(f"{b}.ffn_down_shexp.weight", ptype(d_), [H, sw],
-                     lambda d_=d_: pad_cols(np.asarray(raw(d_)()), sw))
+            shexp(b, m)
     w.write(dst)
 
 

@@ -147,8 +147,9 @@ static void check_isa(Isa isa, Precision prec, int threads)
 /* mat_vecs: matrices of every dtype, different heights and widths, each
  * with its own x, in one job (large enough to be split across threads),
  * each product right and exact in either precision. */
-static void check_vecs(Compute *c)
+static void check_vecs(Compute *c, int bf16)
 {
+	(void)bf16;     /* exact in either precision */
 	enum { K = 4 };
 	static const int64_t rows[K] = {700, 301, 33, 90}, cols[K] = {257, 257, 64, 1000};
 	Mat W[K];
@@ -207,30 +208,29 @@ static void check_muls(Compute *c, int bf16, int mixed)
 	free(x);
 }
 
-TEST(matmul_muls)
+/* fn on a 2-thread context of every instruction set and precision the CPU
+ * can run */
+static void each_compute(void (*fn)(Compute *c, int bf16))
 {
 	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++)
 		for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
 			Compute *c;
 			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
 				continue;
-			check_muls(c, p == PREC_BF16, 0);
-			check_muls(c, p == PREC_BF16, 1);
+			fn(c, p == PREC_BF16);
 			compute_free(c);
 		}
 }
 
-TEST(matmul_vecs)
+static void check_muls_both(Compute *c, int bf16)
 {
-	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++)
-		for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
-			Compute *c;
-			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
-				continue;
-			check_vecs(c);
-			compute_free(c);
-		}
+	check_muls(c, bf16, 0);
+	check_muls(c, bf16, 1);
 }
+
+TEST(matmul_muls) { each_compute(check_muls_both); }
+
+TEST(matmul_vecs) { each_compute(check_vecs); }
 
 TEST(matmul_portable)
 {
