@@ -112,7 +112,7 @@ def stats(path):
     with open(os.path.join(path, "config.json")) as f:
         c = json.load(f)
     e, k = c.get("moe_num_experts", 1), c.get("moe_k", 1)
-    params = nbytes = 0
+    params = nbytes = mlp = 0
     for name, dtype, shape in tensors(c):
         if len(shape) != 2 or name.endswith("correction_bias"):
             continue
@@ -120,7 +120,10 @@ def stats(path):
         nbytes += size * (4 if dtype == "F32" else 2)
         if name != "model.embed_tokens.weight":  # the tied lm_head: decode only
             params += size
-    print(f"decode_bytes {nbytes:.0f}\nprefill_flops {2 * params:.0f}")
+        if name.endswith(("gate_proj.weight", "up_proj.weight", "down_proj.weight")):
+            mlp += size                         # --precision bf16 rounds these
+    print(f"decode_bytes {nbytes:.0f}\nprefill_flops {2 * params:.0f}\n"
+          f"prefill_mlp_flops {2 * mlp:.0f}")
 
 
 def main():

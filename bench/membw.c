@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 	if (!buf || threads < 1 || compute_new(&one, 1, PREC_F32, ISA_AUTO) ||
 	    compute_new(&c[0], threads, PREC_F32, ISA_AUTO))
 		return 3;
-	if (compute_new(&c[1], threads, PREC_BF16, ISA_AUTO))
+	if (compute_new(&c[1], threads, PREC_BF16_ALL, ISA_AUTO))
 		c[1] = NULL;
 	memset(buf, 1, n * 8);
 	snprintf(name, sizeof name, "read bandwidth, %d thread%s", threads, threads > 1 ? "s" : "");

@@ -113,8 +113,9 @@ static void usage(FILE *f)
 		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
 		"  -c, --ctx N           context limit in tokens (default: the model's maximum)\n"
 		"  -t, --threads N       threads (default: the machine's cores)\n"
-		"      --precision P     f32 (default) or bf16 (AVX512-BF16: faster prefill,\n"
-		"                        less accurate)\n"
+		"      --precision P     f32, bf16 (the MLPs' products in bf16; the default\n"
+		"                        where the CPU has AVX512-BF16) or bf16-all (every\n"
+		"                        product: fastest prompts, least accurate)\n"
 		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
@@ -165,11 +166,14 @@ static int pass_option(Options *o, const char *name, const char *value)
 	return 0;
 }
 
+/* --precision's values, in the order of Precision */
+static const char *const precs[] = { "f32", "bf16", "bf16-all" };
+
 static int parse_options(Options *o, int argc, char **argv)
 {
-	static const char *const precs[] = { "f32", "bf16" };
 	static const char *const isas[] = { "auto", "portable", "avx2", "avx512", "avx512bf16" };
 	memset(o, 0, sizeof *o);
+	o->prec = PREC_AUTO;
 	int c, k;
 	opterr = 0;             /* our own one-line messages */
 	int longi = 0;
@@ -219,9 +223,10 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("--top: expected a positive count, not '%s'", optarg);
 			break;
 		case OPT_PRECISION:
-			if ((k = pick(optarg, precs, 2)) < 0)
-				return cli_usage_error("--precision: expected f32 or bf16, not '%s'", optarg);
-			o->prec = k == 0 ? PREC_F32 : PREC_BF16;
+			if ((k = pick(optarg, precs, 3)) < 0)
+				return cli_usage_error("--precision: expected f32, bf16 or bf16-all, "
+						       "not '%s'", optarg);
+			o->prec = (Precision)k;
 			break;
 		case OPT_ISA:
 			if ((k = pick(optarg, isas, 5)) < 0)
@@ -672,6 +677,9 @@ static int run(const Options *o, Model *m)
 		rc = err(ERR_IO, "out of memory");
 	if (!rc)
 		rc = o->predict ? generate_mode(&r, o, rd) : filter(&r, o, rd);
+	if (o->verbose && r.c)
+		fprintf(stderr, "compute: %d threads, %s kernels, %s precision\n",
+			compute_threads(r.c), compute_isa_name(r.c), precs[compute_precision(r.c)]);
 	if (o->verbose) {
 		print_stat("prompt eval", &r.prompt);
 		print_stat("eval", &r.eval);

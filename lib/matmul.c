@@ -92,8 +92,10 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
 		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
 			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
-	if (prec == PREC_BF16 && !isa_kernels(isa)->gemm_bf16)
-		return err(ERR_USAGE, "bf16 precision needs AVX512-BF16 (instruction set: %s)",
+	if (prec == PREC_AUTO)
+		prec = isa_kernels(isa)->gemm_bf16 ? PREC_BF16 : PREC_F32;
+	if (prec != PREC_F32 && !isa_kernels(isa)->gemm_bf16)
+		return err(ERR_USAGE, "bf16 products need AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);
 	if (threads <= 0)
 		threads = compute_default_threads();
@@ -153,7 +155,8 @@ static int reserve(Buf *b, size_t size)
 
 static int use_bf16(const Compute *c, const Mat *W)
 {
-	return c->prec == PREC_BF16 && W->dtype == DT_BF16;
+	return W->dtype == DT_BF16 &&
+	       (c->prec == PREC_BF16_ALL || (c->prec == PREC_BF16 && W->approx));
 }
 
 /* ---- rows split across the threads ---- */

@@ -19,15 +19,21 @@ typedef struct {
 	DType dtype;
 	const void *data;       /* rows * cols elements, row-major, not owned */
 	int64_t rows, cols;
+	int approx;             /* PREC_BF16 may round its activations: the model
+				 * marks the matrices whose rounding errors pass on
+				 * linearly (the MLPs), not those feeding attention */
 } Mat;
 
+/* "bf16 products" below: in mat_mul of MAT_BF16_MIN_ROWS rows or more by
+ * bf16 weights, activations rounded to bf16 (nearest even), exact products,
+ * f32 sums (AVX512-BF16). mat_vec, smaller batches and f16/f32 weights stay
+ * exact whatever the precision: they are bandwidth-bound, and bf16 would
+ * read the same bytes. */
 typedef enum {
 	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
-	PREC_BF16,      /* mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights:
-			 * activations rounded to bf16 (nearest even), exact
-			 * products, f32 sums. mat_vec, smaller batches and f16/f32
-			 * weights stay exact: they are bandwidth-bound, and bf16
-			 * would read the same bytes. */
+	PREC_BF16,      /* bf16 products for the matrices marked approx */
+	PREC_BF16_ALL,  /* bf16 products for every matrix */
+	PREC_AUTO,      /* PREC_BF16 where the kernels have bf16 products, else f32 */
 } Precision;
 
 #define MAT_BF16_MIN_ROWS 4
@@ -45,16 +51,17 @@ typedef struct Compute Compute;
 
 /* threads <= 0: $OPENBLAS_NUM_THREADS if set, else the CPUs this process
  * may run on. Fails (ERR_USAGE) if isa is not supported by this CPU, or bf16
- * precision is asked where it cannot be done (PREC_BF16 needs
- * ISA_AVX512BF16). Sets OpenBLAS to one thread: the pool does the
- * parallelism, so direct cblas calls run on the calling thread only. */
+ * precision is asked where it cannot be done (PREC_BF16 and PREC_BF16_ALL
+ * need ISA_AVX512BF16); PREC_AUTO is settled here. Sets OpenBLAS to one
+ * thread: the pool does the parallelism, so direct cblas calls run on the
+ * calling thread only. */
 int compute_new(Compute **c, int threads, Precision prec, Isa isa);
 void compute_free(Compute *c);
 int compute_threads(const Compute *c);
 /* The threads compute_new takes for threads <= 0: $OPENBLAS_NUM_THREADS if
  * set, else the CPUs this process may run on. */
 int compute_default_threads(void);
-Precision compute_precision(const Compute *c);
+Precision compute_precision(const Compute *c);     /* never PREC_AUTO */
 const char *compute_isa_name(const Compute *c);  /* "avx512bf16", "portable", ... */
 int isa_supported(Isa isa);
 

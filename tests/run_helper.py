@@ -7,6 +7,7 @@
   top OUT GOLDEN T K ROW       OUT is one ETOP frame: the K largest of row ROW
   greedy BIN DIR PROMPT N      drive `BIN -m DIR` through pipes: the prompt,
                                then N argmax tokens fed back one at a time
+                               (--precision $RUN_PRECISION, default f32)
   shard SRC DST N              split SRC/model.safetensors into N shards + index
   corrupt SRC DST KIND         a copy of SRC with one defect (see CORRUPTIONS)
   frames OUT                   print the magic and count of every frame
@@ -76,7 +77,8 @@ def read_frame(f):
 
 def greedy(binary, model, prompt, n):
     import numpy as np
-    p = subprocess.Popen([binary, "-m", model, "--precision", "f32"],
+    p = subprocess.Popen([binary, "-m", model, "--precision",
+                          os.environ.get("RUN_PRECISION", "f32")],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     p.stdin.write((prompt.replace(",", " ") + "\n").encode())
     p.stdin.flush()

@@ -6,10 +6,11 @@
  * gamma_K = K u / (1 - K u) (u = 2^-24) of the exact sum, relative to
  * sum |w_k x_k| (Higham, Accuracy and Stability, 3.1); any order of
  * summation (SIMD lanes, sgemm blocking) obeys it, while a lost or doubled
- * term costs about sum/K, far more. PREC_BF16 is specified as x rounded to
- * bf16 (round to nearest even) then exact bf16 products summed in f32, in
- * mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights (exact f32
- * elsewhere), so those are checked against a reference built from the
+ * term costs about sum/K, far more. bf16 products are specified as x
+ * rounded to bf16 (round to nearest even) then exact bf16 products summed
+ * in f32, in mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights
+ * marked approx (PREC_BF16) or by any bf16 weights (PREC_BF16_ALL), exact
+ * f32 elsewhere, so those are checked against a reference built from the
  * rounded x with the same tight bound: that tests the rounding itself, not
  * just "close enough", and that everything else stays exact. */
 #include <stdint.h>
@@ -97,8 +98,17 @@ static const int64_t shapes[][2] = {
 };
 static const int batch[] = {1, 2, 3, 4, 5, 9, 17, 40};
 
-/* mat_vec and mat_mul for every shape, dtype and batch size. */
-static void check_compute(Compute *c, int bf16)
+/* Whether mat_mul of n rows by W rounds x to bf16 under c's precision. */
+static int rounds(const Compute *c, const Mat *W, int n)
+{
+	Precision p = compute_precision(c);
+	return W->dtype == DT_BF16 && n >= MAT_BF16_MIN_ROWS &&
+	       (p == PREC_BF16_ALL || (p == PREC_BF16 && W->approx));
+}
+
+/* mat_vec and mat_mul for every shape, dtype and batch size, marked approx
+ * or not. */
+static void check_compute(Compute *c)
 {
 	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
 		int64_t rows = shapes[s][0], cols = shapes[s][1];
@@ -106,6 +116,7 @@ static void check_compute(Compute *c, int bf16)
 			Mat W;
 			double *ref = malloc(sizeof *ref * rows * cols);
 			void *data = random_mat(&W, t, rows, cols, ref);
+			W.approx = s % 2;
 			for (size_t b = 0; b < sizeof batch / sizeof *batch; b++) {
 				int n = batch[b];
 				float *x = malloc(sizeof *x * n * cols);
@@ -117,10 +128,9 @@ static void check_compute(Compute *c, int bf16)
 					CHECK(check_rows(y, ref, x, rows, cols, 0));
 				}
 				mat_mul(c, y, &W, x, n);
-				int rounded = bf16 && t == DT_BF16 && n >= MAT_BF16_MIN_ROWS;
 				for (int m = 0; m < n; m++)
 					CHECK(check_rows(y + m * rows, ref, x + m * cols, rows, cols,
-							 rounded));
+							 rounds(c, &W, n)));
 				free(x);
 				free(y);
 			}
@@ -140,16 +150,15 @@ static void check_isa(Isa isa, Precision prec, int threads)
 		return;
 	CHECK(compute_precision(c) == prec);
 	CHECK_EQ_INT(compute_threads(c), threads);
-	check_compute(c, prec == PREC_BF16);
+	check_compute(c);
 	compute_free(c);
 }
 
 /* mat_vecs: matrices of every dtype, different heights and widths, each
  * with its own x, in one job (large enough to be split across threads),
  * each product right and exact in either precision. */
-static void check_vecs(Compute *c, int bf16)
+static void check_vecs(Compute *c)
 {
-	(void)bf16;     /* exact in either precision */
 	enum { K = 4 };
 	static const int64_t rows[K] = {700, 301, 33, 90}, cols[K] = {257, 257, 64, 1000};
 	Mat W[K];
@@ -160,6 +169,7 @@ static void check_vecs(Compute *c, int bf16)
 	for (int m = 0; m < K; m++) {
 		ref[m] = malloc(sizeof *ref[m] * rows[m] * cols[m]);
 		data[m] = random_mat(&W[m], (DType)(m % 3), rows[m], cols[m], ref[m]);
+		W[m].approx = 1;
 		y[m] = malloc(sizeof *y[m] * rows[m]);
 		x[m] = malloc(sizeof *x[m] * cols[m]);
 		for (int i = 0; i < cols[m]; i++)
@@ -177,9 +187,10 @@ static void check_vecs(Compute *c, int bf16)
 }
 
 /* mat_muls: matrices of one width and different heights times one batch,
- * all bf16 (one job in PREC_BF16: X packed once) or mixed dtypes (one
- * mat_mul each), each product right for its dtype and the precision. */
-static void check_muls(Compute *c, int bf16, int mixed)
+ * all bf16 and approx (one job with bf16 products: X packed once) or mixed
+ * dtypes and marks (one mat_mul each), each product right for its dtype,
+ * mark and the precision. */
+static void check_muls(Compute *c, int mixed)
 {
 	enum { K = 3, COLS = 67, N = 21 };
 	static const int64_t rows[K] = {130, 17, 64};
@@ -193,6 +204,7 @@ static void check_muls(Compute *c, int bf16, int mixed)
 	for (int m = 0; m < K; m++) {
 		ref[m] = malloc(sizeof *ref[m] * rows[m] * COLS);
 		data[m] = random_mat(&W[m], mixed ? (DType)m : DT_BF16, rows[m], COLS, ref[m]);
+		W[m].approx = !mixed || m % 2;
 		y[m] = malloc(sizeof *y[m] * rows[m] * N);
 		Wp[m] = &W[m];
 	}
@@ -200,7 +212,7 @@ static void check_muls(Compute *c, int bf16, int mixed)
 	for (int m = 0; m < K; m++) {
 		for (int i = 0; i < N; i++)
 			CHECK(check_rows(y[m] + i * rows[m], ref[m], x + i * COLS, rows[m], COLS,
-					 bf16 && W[m].dtype == DT_BF16));
+					 rounds(c, &W[m], N)));
 		free(data[m]);
 		free(ref[m]);
 		free(y[m]);
@@ -210,22 +222,22 @@ static void check_muls(Compute *c, int bf16, int mixed)
 
 /* fn on a 2-thread context of every instruction set and precision the CPU
  * can run */
-static void each_compute(void (*fn)(Compute *c, int bf16))
+static void each_compute(void (*fn)(Compute *c))
 {
 	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++)
-		for (Precision p = PREC_F32; p <= PREC_BF16; p++) {
+		for (Precision p = PREC_F32; p <= PREC_BF16_ALL; p++) {
 			Compute *c;
 			if (!isa_supported(isa) || compute_new(&c, 2, p, isa))
 				continue;
-			fn(c, p == PREC_BF16);
+			fn(c);
 			compute_free(c);
 		}
 }
 
-static void check_muls_both(Compute *c, int bf16)
+static void check_muls_both(Compute *c)
 {
-	check_muls(c, bf16, 0);
-	check_muls(c, bf16, 1);
+	check_muls(c, 0);
+	check_muls(c, 1);
 }
 
 TEST(matmul_muls) { each_compute(check_muls_both); }
@@ -253,6 +265,7 @@ TEST(matmul_avx512bf16)
 	check_isa(ISA_AVX512BF16, PREC_F32, 2);
 	check_isa(ISA_AVX512BF16, PREC_BF16, 1);
 	check_isa(ISA_AVX512BF16, PREC_BF16, 3);
+	check_isa(ISA_AVX512BF16, PREC_BF16_ALL, 2);
 }
 
 TEST(matmul_conversions)
@@ -273,9 +286,18 @@ TEST(matmul_conversions)
 TEST(matmul_compute_new)
 {
 	Compute *c;
-	/* no bf16 dot products in plain C */
+	/* no bf16 dot products in plain C: asked for, an error; by default, f32 */
 	CHECK_EQ_INT(compute_new(&c, 1, PREC_BF16, ISA_PORTABLE), ERR_USAGE);
 	CHECK(c == NULL);
+	CHECK_EQ_INT(compute_new(&c, 1, PREC_BF16_ALL, ISA_PORTABLE), ERR_USAGE);
+	CHECK_EQ_INT(compute_new(&c, 1, PREC_AUTO, ISA_PORTABLE), 0);
+	CHECK(compute_precision(c) == PREC_F32);
+	compute_free(c);
+	if (isa_supported(ISA_AVX512BF16)) {
+		CHECK_EQ_INT(compute_new(&c, 1, PREC_AUTO, ISA_AVX512BF16), 0);
+		CHECK(compute_precision(c) == PREC_BF16);
+		compute_free(c);
+	}
 	CHECK_EQ_INT(compute_new(&c, 0, PREC_F32, ISA_AUTO), 0);
 	CHECK(compute_precision(c) == PREC_F32);
 	CHECK(compute_threads(c) >= 1);
