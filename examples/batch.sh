@@ -13,8 +13,10 @@ dir=$1 jobs=${2:-2}
 : "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
 threads=$(( $(nproc) / jobs )); [ "$threads" -ge 1 ] || threads=1
 export OPENBLAS_NUM_THREADS=1 threads
+here=$(dirname "$0")
+export here
+# each answer whole or not at all (answer.sh); xargs fails if one did
 find "$dir" -name '*.txt' -print0 | xargs -0 -r -P "$jobs" -I{} sh -c '
 	f=$1
-	ernie-prompt <"$f" | ernie-tok | ernie-run -t "$threads" -n 512 --seed 1 |
-		ernie-detok >"${f%.txt}.answer.tmp" && mv "${f%.txt}.answer.tmp" "${f%.txt}.answer"
+	sh "$here/answer.sh" "${f%.txt}.answer" "-t $threads -n 512 --seed 1" <"$f"
 ' sh {}

@@ -10,18 +10,14 @@
 # Crontab line (every morning at 7, with a model downloaded to ~/models):
 #   0 7 * * * ERNIE_MODEL=$HOME/models/ERNIE-4.5-0.3B-PT $HOME/ernie/examples/websearch-cron.sh $HOME/news.json "今天有什么重要新闻？" $HOME/answers
 #
-# The answer is written to a temporary file and renamed when complete, so a
-# reader never sees half an answer; on any failure nothing is left behind
-# and the status is non-zero (cron mails the message).
+# The answer is written whole or not at all (examples/answer.sh, beside this
+# script): a reader never sees half an answer; on any failure nothing is left
+# behind and the status is the failed program's (cron mails its message).
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 RESULTS.json QUESTION [OUTDIR]" >&2; exit 2; }
 results=$1 question=$2 outdir=${3:-.}
 : "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
 stamp=$(date +%Y-%m-%d-%H%M)
-tmp=$(mktemp "$outdir/.answer-$stamp.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-ernie-prompt -r "$results" --max-ref-chars 2000 -u "$question" |
-	ernie-tok | ernie-run -n 1024 | ernie-detok >"$tmp"
-mv "$tmp" "$outdir/answer-$stamp.txt"
-trap - EXIT
+sh "$(dirname "$0")/answer.sh" "$outdir/answer-$stamp.txt" "-n 1024" \
+	-r "$results" --max-ref-chars 2000 -u "$question"
 echo "$outdir/answer-$stamp.txt"

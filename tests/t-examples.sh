@@ -9,7 +9,15 @@ mkdir -p "$TMP/prompts"
 for i in 1 2 3 4 5; do echo "question $i" >"$TMP/prompts/q$i.txt"; done
 check batch-runs sh examples/batch.sh "$TMP/prompts" 2
 check_eq batch-answers 5 "$(ls "$TMP/prompts"/*.answer | wc -l)"
-check_eq batch-no-leftovers 0 "$(ls "$TMP/prompts" | grep -c tmp)"
+check_eq batch-no-leftovers 10 "$(ls -A "$TMP/prompts" | wc -l)"
+
+# a prompt ernie-prompt refuses (not UTF-8): no answer for it, the others
+# answered, the batch fails (xargs: 123), nothing else left
+mkdir -p "$TMP/mixed"
+echo "question" >"$TMP/mixed/good.txt"
+printf 'bad \377\n' >"$TMP/mixed/bad.txt"
+check_eq batch-fails-on-a-bad-prompt 123 "$(sh examples/batch.sh "$TMP/mixed" 2 2>/dev/null; echo $?)"
+check_eq batch-answers-the-others "bad.txt good.answer good.txt" "$(ls -A "$TMP/mixed" | tr '\n' ' ' | sed 's/ $//')"
 # the same seed and prompt give the same answer as a chain run alone
 alone=$(ernie-prompt <"$TMP/prompts/q3.txt" | ernie-tok | ernie-run -t 1 -n 512 --seed 1 | ernie-detok)
 check_eq batch-answer-is-the-chains "$alone" "$(cat "$TMP/prompts/q3.answer")"
@@ -22,8 +30,17 @@ case "$out" in
 *) fail cron-answer-file "printed [$out]: $(cat "$TMP/err")" ;;
 esac
 check_eq cron-one-file 1 "$(ls -A "$TMP/answers" | wc -l)"
-check_fails cron-bad-references 1 "ernie-prompt: .*nope" \
-	sh -c "sh examples/websearch-cron.sh '$TMP/nope' q '$TMP/answers' 2>&1 >/dev/null | grep -v '^$' >&2; exit 1"
+# a missing results file: ernie-prompt's status (3, I/O) and one line
+check_fails cron-bad-results 3 "ernie-prompt: .*nope" \
+	sh examples/websearch-cron.sh "$TMP/nope" q "$TMP/answers"
+printf '[{"title": 1}]' >"$TMP/bad.json"
+check_fails cron-bad-references 1 "ernie-prompt: .*bad.json" \
+	sh examples/websearch-cron.sh "$TMP/bad.json" q "$TMP/answers"
+# a failure further down the chain fails the job too (sh has no pipefail):
+# the first failed stage's status, here ernie-tok's (3: no tokenizer)
+mkdir -p "$TMP/no-model"
+check_eq cron-later-stage-fails 3 "$(ERNIE_MODEL=$TMP/no-model sh examples/websearch-cron.sh \
+	examples/references.json q "$TMP/answers" 2>/dev/null; echo $?)"
 check_eq cron-nothing-left-on-failure 1 "$(ls -A "$TMP/answers" | wc -l)"
 
 # score.sh: a perplexity between 1 and the vocabulary size (random weights:
