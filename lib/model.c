@@ -318,7 +318,22 @@ static void attend_head(void *arg, int h)
 	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
 	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
 	attend(j->c, s->att + h * d, s->q + h * d, qd, s->kc[j->layer] + kvh * d,
-	       s->vc[j->layer] + kvh * d, kvd, j->n, j->p0, d, 1.0f / sqrtf((float)d), scores);
+	       s->vc[j->layer] + kvh * d, kvd, j->n, 1, j->p0, d, 1.0f / sqrtf((float)d), scores);
+}
+
+/* One row (decode): the query heads sharing KV head g, together, so that
+ * its keys and values are read once for all of them, not once a head. */
+static void attend_group(void *arg, int g)
+{
+	const AttJob *j = arg;
+	const State *s = j->s;
+	const Config *c = &j->m->cfg;
+	int d = c->head_dim, group = c->heads / c->kv_heads;
+	int64_t kvd = (int64_t)c->kv_heads * d, first = (int64_t)g * group * d;
+	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
+	attend(j->c, s->att + first, s->q + first, d, s->kc[j->layer] + g * d,
+	       s->vc[j->layer] + g * d, kvd, group, group, j->p0, d, 1.0f / sqrtf((float)d),
+	       scores);
 }
 
 /* s->y = Attn(s->xn); keys and values of the rows go into the cache. */
@@ -333,7 +348,10 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 		s->xn, n);
 	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .k = k });
 	AttJob j = { .m = m, .s = s, .c = c, .layer = l, .n = n, .p0 = p0 };
-	compute_parallel(c, attend_head, &j, cf->heads);
+	if (n == 1)
+		compute_parallel(c, attend_group, &j, cf->kv_heads);
+	else
+		compute_parallel(c, attend_head, &j, cf->heads);
 	linear(c, s->y, &L->o, s->att, n);
 }
 

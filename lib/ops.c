@@ -209,14 +209,16 @@ static void pv(Compute *c, float *out, int64_t qstride, const float *p, const fl
 }
 
 void attend(Compute *c, float *out, const float *q, int64_t qstride, const float *k,
-	    const float *v, int64_t kvstride, int n, int p0, int d, float scale, float *scores)
+	    const float *v, int64_t kvstride, int n, int group, int p0, int d, float scale,
+	    float *scores)
 {
 	for (int i0 = 0; i0 < n; i0 += ATTEND_ROWS) {
-		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS, npos = p0 + i0 + m;
+		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS;
+		int npos = p0 + (i0 + m - 1) / group + 1;       /* keys the last row sees */
 		qk(c, scores, q + i0 * qstride, qstride, k, kvstride, m, npos, d);
 		for (int r = 0; r < m; r++) {
 			float *row = scores + (int64_t)r * npos;
-			int seen = p0 + i0 + r + 1;     /* keys this row may see */
+			int seen = p0 + (i0 + r) / group + 1;   /* keys this row may see */
 			softmax_scaled(row, seen, scale);
 			memset(row + seen, 0, (size_t)(npos - seen) * sizeof *row);
 		}

@@ -29,15 +29,19 @@ void swiglu(float *g, const float *u, int64_t n);
  * ATTEND_ROWS rows of keys. */
 #define ATTEND_ROWS 64
 
-/* Causal attention of one query head: rows i < n of q (at positions
- * p0 + i) against keys/values 0..p0+i of its KV head,
- * out[i] = Σ_j softmax_j(q_i·k_j · scale) v_j. q and out rows are qstride
+/* Causal attention against one KV head: rows r < n of q, each group
+ * consecutive rows at one position p0 + r / group (one query head at n /
+ * group positions, or the group query heads sharing the KV head at one
+ * position), against keys/values 0..p(r):
+ * out[r] = Σ_j softmax_j(q_r·k_j · scale) v_j. q and out rows are qstride
  * floats apart, k and v rows kvstride; scores is scratch of
- * ATTEND_ROWS * (p0 + n) floats. Products by gemm_nt / gemm_nn (matmul.h)
- * ATTEND_ROWS rows at a time (the masked corner of each block costs a
- * little extra work), a single row by sgemv; on the calling thread. */
+ * ATTEND_ROWS * (p0 + n / group) floats. Products by gemm_nt / gemm_nn
+ * (matmul.h) ATTEND_ROWS rows at a time (the masked corner of each block
+ * costs a little extra work; the keys and values are read once for all
+ * the rows of a block), a single row by sgemv; on the calling thread. */
 void attend(Compute *c, float *out, const float *q, int64_t qstride, const float *k,
-	    const float *v, int64_t kvstride, int n, int p0, int d, float scale, float *scores);
+	    const float *v, int64_t kvstride, int n, int group, int p0, int d, float scale,
+	    float *scores);
 
 /* n values of a tensor row (F32, BF16 or F16) as f32. */
 void to_f32(float *dst, DType dt, const void *src, int64_t n);

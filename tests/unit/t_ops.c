@@ -42,9 +42,10 @@ static void reference(double *out, const float *q, const float *k, const float *
 	free(p);
 }
 
-/* n query rows at positions p0.. of the second of three heads, against
- * the second of two KV heads: the strides matter. */
-static void check_attend_on(Compute *c, int n, int p0, int D)
+/* n query rows of the second of three heads, each group rows at one
+ * position from p0 on, against the second of two KV heads: the strides
+ * matter. */
+static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 {
 	const int QS = 3 * D, KVS = 2 * D;
 	float *q = malloc(sizeof(float) * n * QS), *out = calloc((size_t)n * QS, sizeof(float));
@@ -57,9 +58,9 @@ static void check_attend_on(Compute *c, int n, int p0, int D)
 		k[i] = uniform();
 		v[i] = uniform();
 	}
-	attend(c, out + D, q + D, QS, k + D, v + D, KVS, n, p0, D, 0.25f, scores);
+	attend(c, out + D, q + D, QS, k + D, v + D, KVS, n, group, p0, D, 0.25f, scores);
 	for (int i = 0; i < n; i++) {
-		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i + 1, D, 0.25);
+		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i / group + 1, D, 0.25);
 		for (int t = 0; t < D; t++) {
 			double e = fabs(out[i * QS + D + t] - ref[t]);
 			worst = e > worst ? e : worst;
@@ -75,7 +76,7 @@ static void check_attend_on(Compute *c, int n, int p0, int D)
 	free(scores);
 }
 
-static void check_attend(int n, int p0)
+static void check_attend(int n, int group, int p0)
 {
 	static const int dims[] = {32, 40, 8, 128};
 	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++) {
@@ -83,14 +84,18 @@ static void check_attend(int n, int p0)
 		if (!isa_supported(isa) || compute_new(&c, 1, PREC_F32, isa))
 			continue;
 		for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
-			check_attend_on(c, n, p0, dims[i]);
+			check_attend_on(c, n, group, p0, dims[i]);
 		compute_free(c);
 	}
 }
 
-/* several blocks, with keys already in the cache; one row (decode) */
-TEST(ops_attend_blocks) { check_attend(2 * ATTEND_ROWS + 5, 9); }
-TEST(ops_attend_one_row) { check_attend(1, 40); }
+/* several blocks, with keys already in the cache; one row (decode); the 8
+ * query heads of one KV head at one position (decode, grouped); 3 heads at
+ * each of many positions, over block edges */
+TEST(ops_attend_blocks) { check_attend(2 * ATTEND_ROWS + 5, 1, 9); }
+TEST(ops_attend_one_row) { check_attend(1, 1, 40); }
+TEST(ops_attend_group) { check_attend(8, 8, 40); }
+TEST(ops_attend_groups_blocks) { check_attend(2 * ATTEND_ROWS + 6, 3, 5); }
 
 /* The vector exp inside softmax and SwiGLU against libm in double, over
  * the whole range (clamped ends included), with a tail. Relative error a
