@@ -9,8 +9,8 @@
  * several matrices, and the weights are read in place), our f32 GEMM
  * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
  * kernels on Zen 5), OpenBLAS sgemm over weight panels converted to f32,
- * and below MV_MAX_N rows a loop of mat_vec. gemm_nt / gemm_nn are the
- * same f32 tiles on plain arrays, for the attention.
+ * and below MV_MAX_N rows a loop of mat_vec. gemm_np / gemm_nn are the
+ * same f32 tiles on operands used in place, for the attention.
  *
  * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
  * and called by each pool thread on its own block of weight rows, so the
@@ -362,17 +362,19 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 		mat_vec(c, Y + (int64_t)m * W->rows, W, X + (int64_t)m * W->cols);
 }
 
-/* ---- attention's products: one thread, its own pack scratch ---- */
+/* ---- attention's products: one thread, operands in place ---- */
 
-void gemm_nt(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t ldb, int M, int N, int K)
+void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t pstride, int M, int N, int K)
 {
-	Buf *pack = &c->panel[pool_self()];
-	if (c->k->gemm_nt && reserve(pack, (size_t)GEMM_PACK_ROWS * K * sizeof(float)) == 0)
-		c->k->gemm_nt(Y, ldy, A, lda, B, ldb, M, N, K, pack->p);
-	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, (int)lda,
-			    B, (int)ldb, 0.0f, Y, (int)ldy);
+	if (c->k->gemm_np) {
+		c->k->gemm_np(Y, ldy, A, lda, B, pstride, M, N, K);
+		return;
+	}
+	for (int j0 = 0; j0 < N; j0 += GEMM_PANEL)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M,
+			    N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL, K, 1.0f, A, (int)lda,
+			    B + j0 / GEMM_PANEL * pstride, GEMM_PANEL, 0.0f, Y + j0, (int)ldy);
 }
 
 void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,

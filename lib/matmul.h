@@ -83,15 +83,19 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
  * packed once and the products are one pool job. */
 void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n);
 
-/* Plain f32 products of row-major arrays on the calling thread, for the
- * attention (callable inside compute_parallel: each thread has its own
- * scratch), for m < M, j < N, k < K, rows of A, B and Y lda, ldb and ldy
- * floats apart:
- *   gemm_nt: Y[m][j] = Σ_k A[m][k] · B[j][k]   (B: one key per row)
- *   gemm_nn: Y[m][j] = Σ_k A[m][k] · B[k][j]   (B: one value per row)
+/* Plain f32 products on the calling thread, for the attention (callable
+ * inside compute_parallel), for m < M, j < N, k < K, rows of A and Y lda
+ * and ldy floats apart:
+ *   gemm_np: Y[m][j] = Σ_k A[m][k] · B(k, j), B in panels of GEMM_PANEL
+ *            columns, panel q at B + q * pstride holding
+ *            B(k, q GEMM_PANEL + i) at [k * GEMM_PANEL + i] (the keys, kept
+ *            so in the cache: nothing to transpose or pack)
+ *   gemm_nn: Y[m][j] = Σ_k A[m][k] · B[k][j], B rows ldb floats apart
+ *            (the values)
  * Our AVX-512 kernels where the CPU has them, else OpenBLAS sgemm. */
-void gemm_nt(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t ldb, int M, int N, int K);
+#define GEMM_PANEL 48
+void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t pstride, int M, int N, int K);
 void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 	     int64_t ldb, int M, int N, int K);
 

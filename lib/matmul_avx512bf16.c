@@ -134,7 +134,7 @@ const Kernels kernels_avx512bf16 = {
 	.to_f32 = avx512_to_f32,
 	.gemm_f32 = avx512_gemm_f32,
 	.gemm_bf16 = gemm_bf16,
-	.gemm_nt = avx512_gemm_nt,
+	.gemm_np = avx512_gemm_np,
 	.gemm_nn = avx512_gemm_nn,
 };
 #endif

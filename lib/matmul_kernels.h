@@ -27,10 +27,9 @@ typedef struct {
 	 * aligned), f32 sums; ldy is Y's row stride */
 	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint32_t *Xp,
 			  int64_t kp, int n, int64_t r0, int64_t r1);
-	/* the f32 products of gemm_nt / gemm_nn in matmul.h, on one thread;
-	 * pack is scratch (64-byte aligned) of GEMM_PACK_ROWS * K f32 */
-	void (*gemm_nt)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			int64_t ldb, int M, int N, int K, float *pack);
+	/* the f32 products of gemm_np / gemm_nn in matmul.h, on one thread */
+	void (*gemm_np)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			int64_t pstride, int M, int N, int K);
 	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 			int64_t ldb, int M, int N, int K);
 } Kernels;
@@ -41,8 +40,9 @@ typedef struct {
  * bandwidth on Zen 5 with 2 threads. */
 #define VEC_PREFETCH 2048
 
-/* weight rows packed together by the f32 GEMM: three 16-lane registers */
-#define GEMM_PACK_ROWS 48
+/* weight rows packed together by the f32 GEMM: three 16-lane registers,
+ * like the panels of gemm_np */
+#define GEMM_PACK_ROWS GEMM_PANEL
 /* weight rows the bf16 GEMM's tiles take together (task ranges start on a
  * multiple of it) */
 #define GEMM_BF16_ROWS 8
@@ -55,8 +55,8 @@ void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t 
 void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
 void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
 		     int64_t r0, int64_t r1, void *pack);
-void avx512_gemm_nt(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-		    int64_t ldb, int M, int N, int K, float *pack);
+void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+		    int64_t pstride, int M, int N, int K);
 void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 		    int64_t ldb, int M, int N, int K);
 #endif

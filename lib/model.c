@@ -13,7 +13,8 @@ struct State {
 	int pos;                /* tokens in the sequence */
 	int cap;                /* positions the KV cache holds now */
 	int limit;              /* positions it may grow to */
-	float **kc, **vc;       /* [L] -> [cap][nkv·d]: rotated keys, values */
+	float **kc;             /* [L] -> rotated keys, in panels (ops.h: key_at) */
+	float **vc;             /* [L] -> [cap][nkv·d] values */
 	float *scores;          /* [threads][ATTEND_ROWS][cap] attention weights */
 	int nscores;            /* threads the scores hold */
 	int nb;                 /* rows the batch buffers below hold */
@@ -22,6 +23,7 @@ struct State {
 	float *y;               /* [nb][H] output of a block */
 	float *xg, *yg;         /* [nb][H] rows routed to one expert, its output */
 	float *q;               /* [nb][nh·d] queries */
+	float *k;               /* [nb][nkv·d] keys, before they go to the cache */
 	float *att;             /* [nb][nh·d] attention output */
 	float *h1, *h2;         /* [nb][W] MLP hidden (W: the widest MLP) */
 	float *cos, *sin;       /* [nb][d/2] RoPE angles of each row's position */
@@ -51,8 +53,9 @@ static uint64_t row_floats(const Model *m)
 {
 	const Config *c = &m->cfg;
 	uint64_t qd = (uint64_t)c->heads * (uint64_t)c->head_dim;
+	uint64_t kvd = (uint64_t)c->kv_heads * (uint64_t)c->head_dim;
 	uint64_t k = c->moe ? (uint64_t)c->top_k : 0;
-	return 5 * (uint64_t)c->hidden + 2 * qd + 2 * (uint64_t)mlp_width(m) +
+	return 5 * (uint64_t)c->hidden + 2 * qd + kvd + 2 * (uint64_t)mlp_width(m) +
 	       (uint64_t)c->head_dim + 2 * k + 2;
 }
 
@@ -102,8 +105,8 @@ int state_new(State **out, const Model *m, int limit)
 
 static void free_batch(State *s)
 {
-	float **f[] = { &s->x, &s->xn, &s->y, &s->xg, &s->yg, &s->q, &s->att, &s->h1, &s->h2,
-			&s->cos, &s->sin, &s->wsel, &s->rw };
+	float **f[] = { &s->x, &s->xn, &s->y, &s->xg, &s->yg, &s->q, &s->k, &s->att, &s->h1,
+			&s->h2, &s->cos, &s->sin, &s->wsel, &s->rw };
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		free(*f[i]);
 		*f[i] = NULL;
@@ -153,8 +156,9 @@ static int ensure_kv(State *s, int need, int threads)
 			cap = s->limit;
 	}
 	size_t row = (size_t)c->kv_heads * (size_t)c->head_dim * sizeof(float);
+	size_t panels = ((size_t)cap + GEMM_PANEL - 1) / GEMM_PANEL;
 	for (int i = 0; i < c->layers; i++) {
-		float *k = realloc(s->kc[i], (size_t)cap * row);
+		float *k = realloc(s->kc[i], panels * GEMM_PANEL * row);
 		if (k)
 			s->kc[i] = k;
 		float *v = realloc(s->vc[i], (size_t)cap * row);
@@ -181,11 +185,12 @@ static int ensure_batch(State *s, int nb)
 		return 0;
 	free_batch(s);
 	size_t H = (size_t)c->hidden, qd = (size_t)c->heads * (size_t)c->head_dim;
+	size_t kvd = (size_t)c->kv_heads * (size_t)c->head_dim;
 	size_t W = (size_t)mlp_width(s->m), half = (size_t)c->head_dim / 2;
 	size_t k = c->moe ? (size_t)c->top_k : 1, n = (size_t)nb;
 	struct { float **p; size_t size; } f[] = {
 		{ &s->x, H }, { &s->xn, H }, { &s->y, H }, { &s->xg, H }, { &s->yg, H },
-		{ &s->q, qd }, { &s->att, qd }, { &s->h1, W }, { &s->h2, W },
+		{ &s->q, qd }, { &s->k, kvd }, { &s->att, qd }, { &s->h1, W }, { &s->h2, W },
 		{ &s->cos, half }, { &s->sin, half }, { &s->wsel, k }, { &s->rw, 1 },
 	};
 	int ok = 1;
@@ -236,7 +241,8 @@ struct Rows {
 	const Model *m;
 	State *s;
 	const float *norm;      /* norm_row: the weights */
-	float *k;               /* rope_row: the batch's keys in the cache */
+	float *kc;              /* rope_row: the layer's key cache */
+	int p0;                 /* rope_row: the position of row 0 */
 	int64_t width;          /* swiglu_row: the MLP's width */
 };
 
@@ -274,15 +280,17 @@ static void add_row(const Rows *r, int i)
 		x[j] += y[j];
 }
 
-/* RoPE on the row's queries and keys */
+/* RoPE on the row's queries and keys; the keys go to the cache */
 static void rope_row(const Rows *r, int i)
 {
 	const Config *cf = &r->m->cfg;
 	int half = cf->head_dim / 2;
 	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
 	const float *cos_ = r->s->cos + i * half, *sin_ = r->s->sin + i * half;
+	float *k = r->s->k + i * kvd;
 	rope(r->s->q + i * qd, cf->heads, half, cos_, sin_);
-	rope(r->k + i * kvd, cf->kv_heads, half, cos_, sin_);
+	rope(k, cf->kv_heads, half, cos_, sin_);
+	key_put(r->kc, cf->kv_heads, cf->head_dim, r->p0 + i, k);
 }
 
 /* h1 = silu(h1) ⊙ h2 */
@@ -317,7 +325,8 @@ static void attend_head(void *arg, int h)
 	int d = c->head_dim, kvh = h / (c->heads / c->kv_heads);
 	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
 	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
-	attend(j->c, s->att + h * d, s->q + h * d, qd, s->kc[j->layer] + kvh * d,
+	attend(j->c, s->att + h * d, s->q + h * d, qd,
+	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, kvh), KEY_PANEL_FLOATS(c->kv_heads, d),
 	       s->vc[j->layer] + kvh * d, kvd, j->n, 1, j->p0, d, 1.0f / sqrtf((float)d), scores);
 }
 
@@ -331,7 +340,8 @@ static void attend_group(void *arg, int g)
 	int d = c->head_dim, group = c->heads / c->kv_heads;
 	int64_t kvd = (int64_t)c->kv_heads * d, first = (int64_t)g * group * d;
 	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
-	attend(j->c, s->att + first, s->q + first, d, s->kc[j->layer] + g * d,
+	attend(j->c, s->att + first, s->q + first, d,
+	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, g), KEY_PANEL_FLOATS(c->kv_heads, d),
 	       s->vc[j->layer] + g * d, kvd, group, group, j->p0, d, 1.0f / sqrtf((float)d),
 	       scores);
 }
@@ -342,11 +352,11 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 	const Config *cf = &m->cfg;
 	const Layer *L = &m->w.layers[l];
 	int64_t kvd = (int64_t)cf->kv_heads * cf->head_dim;
-	float *k = s->kc[l] + p0 * kvd, *v = s->vc[l] + p0 * kvd;
+	float *v = s->vc[l] + p0 * kvd;
 
-	linears(c, 3, (float *const[]){ s->q, k, v }, (const Mat *const[]){ &L->q, &L->k, &L->v },
-		s->xn, n);
-	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .k = k });
+	linears(c, 3, (float *const[]){ s->q, s->k, v },
+		(const Mat *const[]){ &L->q, &L->k, &L->v }, s->xn, n);
+	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .kc = s->kc[l], .p0 = p0 });
 	AttJob j = { .m = m, .s = s, .c = c, .layer = l, .n = n, .p0 = p0 };
 	if (n == 1)
 		compute_parallel(c, attend_group, &j, cf->kv_heads);

@@ -50,6 +50,8 @@ static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 	const int QS = 3 * D, KVS = 2 * D;
 	float *q = malloc(sizeof(float) * n * QS), *out = calloc((size_t)n * QS, sizeof(float));
 	float *k = malloc(sizeof(float) * (p0 + n) * KVS), *v = malloc(sizeof(float) * (p0 + n) * KVS);
+	int panels = (p0 + n + GEMM_PANEL - 1) / GEMM_PANEL;
+	float *kc = malloc(sizeof(float) * panels * KEY_PANEL_FLOATS(2, D));
 	float *scores = malloc(sizeof(float) * ATTEND_ROWS * (p0 + n));
 	double *ref = malloc(sizeof(double) * D), worst = 0;
 	for (int i = 0; i < n * QS; i++)
@@ -58,7 +60,10 @@ static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 		k[i] = uniform();
 		v[i] = uniform();
 	}
-	attend(c, out + D, q + D, QS, k + D, v + D, KVS, n, group, p0, D, 0.25f, scores);
+	for (int pos = 0; pos < p0 + n; pos++)
+		key_put(kc, 2, D, pos, k + pos * KVS);
+	attend(c, out + D, q + D, QS, kc + key_at(2, D, 0, 1), KEY_PANEL_FLOATS(2, D), v + D, KVS,
+	       n, group, p0, D, 0.25f, scores);
 	for (int i = 0; i < n; i++) {
 		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i / group + 1, D, 0.25);
 		for (int t = 0; t < D; t++) {
@@ -72,6 +77,7 @@ static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 	free(q);
 	free(out);
 	free(k);
+	free(kc);
 	free(v);
 	free(scores);
 }
