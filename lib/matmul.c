@@ -32,6 +32,7 @@
 #define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
 #define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
 #define TASKS_PER_THREAD 4
+#define VEC_TASK_BYTES (1 << 20) /* a matrix-vector task streams at least this */
 
 typedef struct {
 	void *p;
@@ -172,16 +173,24 @@ typedef struct {
 	int64_t per;                /* rows per task */
 } Job;
 
-/* Tasks of about rows / (TASKS_PER_THREAD * threads) rows, a multiple of
- * align (and at most max rows): small enough that a thread that gets no
- * core leaves little behind, large enough to stream. Returns the count. */
-static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t max)
+/* Tasks of about rows / (TASKS_PER_THREAD * threads) rows but at least
+ * min, a multiple of align (and at most max rows): small enough that a
+ * thread that gets no core leaves little behind, large enough to stream.
+ * Returns the count. */
+static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, int64_t max)
 {
 	j->per = (rows + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
+	if (j->per < min)
+		j->per = min;
 	j->per = (j->per + align - 1) / align * align;
 	if (j->per > max)
 		j->per = max;
 	return (int)((rows + j->per - 1) / j->per);
+}
+
+static int64_t row_bytes(const Mat *W)
+{
+	return W->cols * (W->dtype == DT_F32 ? 4 : 2);
 }
 
 static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
@@ -233,7 +242,8 @@ void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
 	v.first[0] = 0;
 	for (int m = 0; m < k; m++) {
 		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1};
-		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN, INT64_MAX);
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN,
+							    VEC_TASK_BYTES / row_bytes(W[m]), INT64_MAX);
 	}
 	if (threads == 1)
 		for (int i = 0; i < v.first[k]; i++)
@@ -315,7 +325,7 @@ static int muls_bf16(Compute *c, int k, float *const Y[], const Mat *const W[], 
 		v.job[m] = (Job){.c = c, .y = Y[m], .W = W[m], .x = X, .n = n, .kp = kp,
 				 .xp = c->xp.p};
 		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads,
-						    GEMM_BF16_ROWS, INT64_MAX);
+						    GEMM_BF16_ROWS, 1, INT64_MAX);
 	}
 	pool_run(c->pool, pack_task, &v.job[0], groups);
 	pool_run(c->pool, gemm_bf16_task, &v, v.first[k]);
@@ -347,13 +357,13 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 		return;
 	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32 &&
 	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
-		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, INT64_MAX);
+		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, 1, INT64_MAX);
 		pool_run(c->pool, gemm_f32_task, &j, tasks);
 		return;
 	}
 	if (n > MV_MAX_N && !use_bf16(c, W) &&
 	    reserve_panels(c, (size_t)PANEL_ROWS * W->cols * sizeof(float)) == 0) {
-		tasks = split(&j, W->rows, threads, ROW_ALIGN, PANEL_ROWS);
+		tasks = split(&j, W->rows, threads, ROW_ALIGN, 1, PANEL_ROWS);
 		pool_run(c->pool, sgemm_task, &j, tasks);
 		return;
 	}
