@@ -61,7 +61,8 @@ void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const fl
 		    int64_t ldb, int M, int N, int K);
 #endif
 
-/* the plain C round_bf16 */
+/* xb[k] = x[k] rounded to bf16 (nearest even) for k < cols, 0 up to kp:
+ * the plain C rounding, for pack_bf16's tails */
 void portable_round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
 
 #endif
