@@ -38,8 +38,8 @@ static double now(void)
 /* ---- read bandwidth ---- */
 
 #if defined(__x86_64__)
-/* Words p[0..n) summed, 128 bytes a step, prefetching VEC_PREFETCH bytes
- * ahead as the matrix-vector kernels do: the bound is what a stream can
+/* Words p[0..n) summed, 128 bytes a step, prefetching 2 KiB ahead as the
+ * matrix-vector kernels do (VEC_PREFETCH): the bound is what a stream can
  * get, so it is measured the way the kernels stream. */
 __attribute__((target("avx2")))
 static uint64_t sum_avx2(const uint64_t *p, size_t n)

@@ -215,20 +215,27 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 	}
 }
 
-TARGET void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			   int64_t pstride, int M, int N, int K)
+/* Y[m][j] for j < N: panels of GEMM_PANEL columns, panel q at B + q * pstride
+ * with rows ldp floats apart. */
+TARGET static void panels(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			  int64_t pstride, int64_t ldp, int M, int N, int K)
 {
 	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PANEL)
-		panel_rows(Y + j0, ldy, B + j0 / GEMM_PANEL * pstride, GEMM_PANEL, A, lda, M, K,
+		panel_rows(Y + j0, ldy, B + j0 / GEMM_PANEL * pstride, ldp, A, lda, M, K,
 			   N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL);
 }
 
+TARGET void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			   int64_t pstride, int M, int N, int K)
+{
+	panels(Y, ldy, A, lda, B, pstride, GEMM_PANEL, M, N, K);
+}
+
+/* B itself in panels: GEMM_PANEL columns apart, its rows ldb apart */
 TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 			   int64_t ldb, int M, int N, int K)
 {
-	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PACK_ROWS)
-		panel_rows(Y + j0, ldy, B + j0, ldb, A, lda, M, K,
-			   N - j0 < GEMM_PACK_ROWS ? N - j0 : GEMM_PACK_ROWS);
+	panels(Y, ldy, A, lda, B, GEMM_PANEL, ldb, M, N, K);
 }
 
 const Kernels kernels_avx512 = {

@@ -316,18 +316,26 @@ typedef struct {
 	int layer, n, p0;       /* rows n at positions p0.. */
 } AttJob;
 
+/* Query heads [h, h + heads) against KV head g: rows rows of s->q from head
+ * h on, qstride floats apart, group of them at each position (ops.h). */
+static void attend_rows(const AttJob *j, int h, int g, int64_t qstride, int rows, int group)
+{
+	const State *s = j->s;
+	const Config *c = &j->m->cfg;
+	int d = c->head_dim;
+	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
+	attend(j->c, s->att + (int64_t)h * d, s->q + (int64_t)h * d, qstride,
+	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, g), KEY_PANEL_FLOATS(c->kv_heads, d),
+	       s->vc[j->layer] + (int64_t)g * d, (int64_t)c->kv_heads * d, rows, group, j->p0, d,
+	       1.0f / sqrtf((float)d), scores);
+}
+
 /* Query head h of every row against the cache (causal: row i sees 0..p0+i). */
 static void attend_head(void *arg, int h)
 {
 	const AttJob *j = arg;
-	const State *s = j->s;
 	const Config *c = &j->m->cfg;
-	int d = c->head_dim, kvh = h / (c->heads / c->kv_heads);
-	int64_t qd = (int64_t)c->heads * d, kvd = (int64_t)c->kv_heads * d;
-	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
-	attend(j->c, s->att + h * d, s->q + h * d, qd,
-	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, kvh), KEY_PANEL_FLOATS(c->kv_heads, d),
-	       s->vc[j->layer] + kvh * d, kvd, j->n, 1, j->p0, d, 1.0f / sqrtf((float)d), scores);
+	attend_rows(j, h, h / (c->heads / c->kv_heads), (int64_t)c->heads * c->head_dim, j->n, 1);
 }
 
 /* One row (decode): the query heads sharing KV head g, together, so that
@@ -335,15 +343,9 @@ static void attend_head(void *arg, int h)
 static void attend_group(void *arg, int g)
 {
 	const AttJob *j = arg;
-	const State *s = j->s;
 	const Config *c = &j->m->cfg;
-	int d = c->head_dim, group = c->heads / c->kv_heads;
-	int64_t kvd = (int64_t)c->kv_heads * d, first = (int64_t)g * group * d;
-	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
-	attend(j->c, s->att + first, s->q + first, d,
-	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, g), KEY_PANEL_FLOATS(c->kv_heads, d),
-	       s->vc[j->layer] + g * d, kvd, group, group, j->p0, d, 1.0f / sqrtf((float)d),
-	       scores);
+	int group = c->heads / c->kv_heads;
+	attend_rows(j, g * group, g, c->head_dim, group, group);
 }
 
 /* s->y = Attn(s->xn); keys and values of the rows go into the cache. */
