@@ -8,14 +8,22 @@ CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# pkg-config is asked when this Makefile is read, so targets that install the
+# packages first (check, demo, bench) build through a second make that reads
+# it again: one `make demo` works on a machine that had none of them.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) -Ilib $(CFLAGS) -MMD -MP
+ALL_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) -Ilib -Icmd $(CFLAGS) -MMD -MP
+PKG_GUARD = @test -n "$(PKG_LIBS)" || { echo "make: pkg-config finds no $(PKGS): run 'make deps'" >&2; exit 1; }
 
-LIB_SRC := $(wildcard lib/*.c)
+# lib/LAYER/*.c make libernie.a; cmd/ernie-*.c are the programs, and the other
+# cmd/*.c are the helpers only the programs use (options, messages, exit codes).
+LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CMDS := $(basename $(notdir $(wildcard cmd/*.c)))
+CMDS := $(basename $(notdir $(wildcard cmd/ernie-*.c)))
 BINS := $(CMDS:%=$(BUILD)/%)
+CLI_SRC := $(filter-out cmd/ernie-%.c,$(wildcard cmd/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 MAN1 := $(wildcard man/*.1)
@@ -33,10 +41,12 @@ $(BUILD)/libernie.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/ernie-%: $(BUILD)/cmd/ernie-%.o $(BUILD)/libernie.a
+$(BUILD)/ernie-%: $(BUILD)/cmd/ernie-%.o $(CLI_OBJ) $(BUILD)/libernie.a
+	$(PKG_GUARD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/unit/run: $(UNIT_OBJ) $(BUILD)/libernie.a
+	$(PKG_GUARD)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 # Install the Debian packages the build and the tests need, when missing.
@@ -47,10 +57,12 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD) $(if $(filter debug,$(MAKECMDGOALS)),debug) $(BINS) $(BUILD)/tests/unit/run
 	@BIN=$(BUILD) sh tests/run
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@BIN=$(BUILD) sh bench/run
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@BIN=$(BUILD) sh examples/demo.sh
 
 install: all

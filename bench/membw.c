@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "matmul.h"
+#include "kernels/matmul.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -2,9 +2,9 @@
  * UTF-8 so a generation streams. See man/ernie-detok.1. */
 #define _GNU_SOURCE     /* fopencookie (glibc, musl): see Input below */
 #include "cli.h"
-#include "err.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "base/err.h"
+#include "stream/stream.h"
+#include "text/tokenizer.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,17 +1,17 @@
 /* ernie-prompt: questions, conversations and search results -> the prompt
  * text ERNIE 4.5 was trained to read (the official chat template and
  * web-search prompts, byte for byte). See man/ernie-prompt.1. */
-#include "bjtime.h"
-#include "chars.h"
+#include "prompt/bjtime.h"
+#include "base/chars.h"
 #include "cli.h"
-#include "conversation.h"
-#include "err.h"
-#include "neutral.h"
-#include "prompt.h"
-#include "readall.h"
-#include "references.h"
-#include "specials.h"
-#include "bytebuf.h"
+#include "prompt/conversation.h"
+#include "base/err.h"
+#include "prompt/neutral.h"
+#include "prompt/prompt.h"
+#include "base/readall.h"
+#include "prompt/references.h"
+#include "text/specials.h"
+#include "base/bytebuf.h"
 
 #include <getopt.h>
 #include <stdio.h>

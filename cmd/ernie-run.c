@@ -7,12 +7,12 @@
  * written at once and fed back, until N ids, an end-of-sequence id or a
  * stop string. */
 #include "cli.h"
-#include "err.h"
-#include "generate.h"
-#include "model.h"
-#include "sampler_proc.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "base/err.h"
+#include "model/generate.h"
+#include "model/model.h"
+#include "model/sampler_proc.h"
+#include "stream/stream.h"
+#include "text/tokenizer.h"
 
 #include <getopt.h>
 #include <limits.h>

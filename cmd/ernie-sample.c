@@ -1,10 +1,10 @@
 /* ernie-sample: logit stream in, token stream out: one id per frame, chosen
  * with temperature, top-k, top-p, min-p, penalties and a seeded RNG.
- * See man/ernie-sample.1; the steps are in lib/sample.h. */
+ * See man/ernie-sample.1; the steps are in lib/sample/sample.h. */
 #include "cli.h"
-#include "err.h"
-#include "sample.h"
-#include "stream.h"
+#include "base/err.h"
+#include "sample/sample.h"
+#include "stream/stream.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,9 +2,9 @@
  * model directory, with its special tokens). See man/ernie-tok.1. */
 #define _GNU_SOURCE     /* fopencookie (glibc, musl): see "input and output" */
 #include "cli.h"
-#include "err.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "base/err.h"
+#include "stream/stream.h"
+#include "text/tokenizer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
-/* libFuzzer target: config.json and generation_config.json (lib/config.c).
+/* libFuzzer target: config.json and generation_config.json (lib/model/config.c).
  * The input is config.json, or config.json NUL generation_config.json. */
-#include "config.h"
+#include "model/config.h"
 #include "fuzzfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

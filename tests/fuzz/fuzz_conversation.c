@@ -1,10 +1,10 @@
-/* libFuzzer target: a conversation file (lib/conversation.c), rendered by
+/* libFuzzer target: a conversation file (lib/prompt/conversation.c), rendered by
  * the chat template after its special-token literals are neutralised, as
  * ernie-prompt does it. */
-#include "conversation.h"
+#include "prompt/conversation.h"
 #include "fuzzfile.h"
-#include "neutral.h"
-#include "prompt.h"
+#include "prompt/neutral.h"
+#include "prompt/prompt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
-/* libFuzzer target: YAML/JSON documents (lib/doc.c) and the scalar readers. */
-#include "doc.h"
+/* libFuzzer target: YAML/JSON documents (lib/base/doc.c) and the scalar readers. */
+#include "base/doc.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
-/* libFuzzer target: a references file (lib/references.c), laid out as the
+/* libFuzzer target: a references file (lib/prompt/references.c), laid out as the
  * web-search prompt does it (cut to 0 = no limit, then 7 characters) and
  * filled into the official template. */
 #include "fuzzfile.h"
-#include "prompt.h"
-#include "references.h"
+#include "prompt/prompt.h"
+#include "prompt/references.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,12 +1,12 @@
 /* libFuzzer target: safetensors headers and model.safetensors.index.json
- * (lib/safetensors.c), through the public API on real files.
+ * (lib/model/safetensors.c), through the public API on real files.
  *
  * An input starting with '{' is an index: it is written into a directory
  * that also holds two small valid shards (a.safetensors, b.safetensors) for
  * it to name. Anything else is one safetensors file. Either way every
  * tensor handed out must lie inside its file's map, and its bytes are read. */
 #include "fuzzfile.h"
-#include "safetensors.h"
+#include "model/safetensors.h"
 
 /* A valid shard holding one F32 tensor called name with two elements. */
 static void write_shard(const char *file, const char *name)

@@ -1,10 +1,10 @@
-/* libFuzzer target: the sampler (lib/sample.c) on logit frames read by the
- * stream reader (lib/stream.c), as ernie-sample runs it. The first 8 bytes
+/* libFuzzer target: the sampler (lib/sample/sample.c) on logit frames read by the
+ * stream reader (lib/stream/stream.c), as ernie-sample runs it. The first 8 bytes
  * choose the parameters; the rest is the stream. Reading does not reject
  * NaN or inf (finite = 0), so the sampler's own checks are exercised. */
 #include "fuzzfile.h"
-#include "sample.h"
-#include "stream.h"
+#include "sample/sample.h"
+#include "stream/stream.h"
 
 #include <math.h>
 

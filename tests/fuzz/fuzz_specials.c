@@ -1,9 +1,9 @@
-/* libFuzzer target: the special and added token files (lib/specials.c):
+/* libFuzzer target: the special and added token files (lib/text/specials.c):
  * added_tokens.json NUL tokenizer_config.json NUL special_tokens_map.json
  * (fewer parts: the later files are absent). The tokens found are then
  * searched for in the input itself. */
 #include "fuzzfile.h"
-#include "specials.h"
+#include "text/specials.h"
 
 static const char *names[] = { "added_tokens.json", "tokenizer_config.json",
 			       "special_tokens_map.json" };

@@ -1,8 +1,8 @@
-/* libFuzzer target: the SentencePiece model reader (lib/spm_model.c), and,
+/* libFuzzer target: the SentencePiece model reader (lib/text/spm_model.c), and,
  * when the bytes parse, the tokenizer built on them (tables, charsmap),
  * encoding the same bytes as text and decoding the ids. */
-#include "spm_model.h"
-#include "tokenizer.h"
+#include "text/spm_model.h"
+#include "text/tokenizer.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-/* libFuzzer target: the token and logit stream reader (lib/stream.c), both
+/* libFuzzer target: the token and logit stream reader (lib/stream/stream.c), both
  * whole records and id-by-id reading, on the same bytes. */
-#include "stream.h"
+#include "stream/stream.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* libFuzzer target: tokenizer encode and decode on arbitrary bytes
- * (lib/tokenizer.c, normalizer.c, bpe.c, unigram.c, wordcache.c).
+ * (lib/text/tokenizer.c, normalizer.c, bpe.c, unigram.c, wordcache.c).
  *
  * The first byte picks one of the test models (loaded once, from the repo
  * root, where the fuzzer runs) and what to do with the rest:
@@ -14,7 +14,7 @@
  * UTF-8 without U+2581, as sentencepiece does. */
 #define _GNU_SOURCE     /* memmem */
 #include "fuzzfile.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 #include <utf8proc.h>
 

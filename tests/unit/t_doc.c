@@ -1,6 +1,6 @@
 #include "test.h"
-#include "doc.h"
-#include "err.h"
+#include "base/doc.h"
+#include "base/err.h"
 
 static int load(Doc *d, const char *text)
 {

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "err.h"
-#include "matmul.h"
+#include "base/err.h"
+#include "kernels/matmul.h"
 #include "test.h"
 
 static uint64_t rng = 88172645463325252ull;

@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "doc.h"
-#include "err.h"
-#include "model.h"
+#include "base/doc.h"
+#include "base/err.h"
+#include "model/model.h"
 
 #define TOL 5e-4
 

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "model.h"
+#include "model/config.h"
+#include "base/err.h"
+#include "model/model.h"
 
 static char dir[64];
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "ops.h"
+#include "kernels/ops.h"
 #include "test.h"
 
 static uint64_t rng = 2463534242ull;

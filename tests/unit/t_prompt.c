@@ -3,14 +3,14 @@
  * neutralisation, the references layout and the files' shapes. */
 #include "test.h"
 
-#include "bjtime.h"
-#include "chars.h"
-#include "conversation.h"
-#include "err.h"
-#include "neutral.h"
-#include "prompt.h"
-#include "readall.h"
-#include "references.h"
+#include "prompt/bjtime.h"
+#include "base/chars.h"
+#include "prompt/conversation.h"
+#include "base/err.h"
+#include "prompt/neutral.h"
+#include "prompt/prompt.h"
+#include "base/readall.h"
+#include "prompt/references.h"
 
 #include <stdlib.h>
 #include <unistd.h>

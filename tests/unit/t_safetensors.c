@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "safetensors.h"
+#include "base/err.h"
+#include "model/safetensors.h"
 
 static char tmpdir[64];
 

@@ -1,10 +1,10 @@
-/* t_sample.c: the sampler (lib/sample.h) against the definitions: exact
+/* t_sample.c: the sampler (lib/sample/sample.h) against the definitions: exact
  * kept sets, exact penalty amounts, and the draw's empirical distribution
  * (chi-square) against a plain reference implementation written here. */
 #include "test.h"
-#include "err.h"
-#include "sample.h"
-#include "sampler_proc.h"
+#include "base/err.h"
+#include "sample/sample.h"
+#include "model/sampler_proc.h"
 
 #include <float.h>
 #include <stdint.h>

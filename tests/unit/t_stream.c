@@ -1,6 +1,6 @@
 #include "test.h"
-#include "err.h"
-#include "stream.h"
+#include "base/err.h"
+#include "stream/stream.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,11 +4,11 @@
  * tests/t-tokenizer.sh (golden files and the live library). */
 #include "test.h"
 
-#include "err.h"
-#include "normalizer.h"
-#include "specials.h"
-#include "spm_model.h"
-#include "tokenizer.h"
+#include "base/err.h"
+#include "text/normalizer.h"
+#include "text/specials.h"
+#include "text/spm_model.h"
+#include "text/tokenizer.h"
 
 #include <stdlib.h>
 

@@ -1,0 +1,398 @@
+/* matmul.c: the Compute context (pool, precision, scratch), the choice of
+ * kernels by ISA, and how work is split across threads. The arithmetic is
+ * in lib/matmul_<isa>.c.
+ *
+ * mat_vec streams each weight row once (bandwidth-bound, so always exact
+ * f32 arithmetic: bf16 would read the same bytes). mat_mul picks the
+ * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the
+ * activations are rounded and packed once per call, mat_muls once for
+ * several matrices, and the weights are read in place), our f32 GEMM
+ * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
+ * kernels on Zen 5), OpenBLAS sgemm over weight panels converted to f32,
+ * and below MV_MAX_N rows a loop of mat_vec. gemm_np / gemm_nn are the
+ * same f32 tiles on operands used in place, for the attention.
+ *
+ * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
+ * and called by each pool thread on its own block of weight rows, so the
+ * two never oversubscribe the cores. Tasks are rows blocks handed out from
+ * a counter; per-thread scratch is indexed by pool_self(). */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "kernels/matmul_kernels.h"
+#include "kernels/pool.h"
+
+#define PAR_MIN_ELEMS 32768  /* smaller matrix-vector products stay on one thread */
+#define MV_MAX_N (MAT_BF16_MIN_ROWS - 1)  /* mat_mul on so few rows: matrix-vector products */
+#define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
+#define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
+#define TASKS_PER_THREAD 4
+#define VEC_TASK_BYTES (1 << 20) /* a matrix-vector task streams at least this */
+
+typedef struct {
+	void *p;
+	size_t cap;                 /* bytes */
+} Buf;
+
+struct Compute {
+	Pool *pool;
+	Isa isa;
+	Precision prec;
+	const Kernels *k;
+	Buf xp;                     /* activations as bf16, packed by pack_bf16 */
+	Buf *panel;                 /* [threads] f32 weight panels or GEMM packs */
+};
+
+static const char *isa_names[ISA_COUNT] = {
+	"auto", "portable", "avx2", "avx512", "avx512bf16",
+};
+
+static const Kernels *isa_kernels(Isa isa)
+{
+	switch (isa) {
+#if defined(__x86_64__)
+	case ISA_AVX2:
+		return &kernels_avx2;
+	case ISA_AVX512:
+		return &kernels_avx512;
+	case ISA_AVX512BF16:
+		return &kernels_avx512bf16;
+#endif
+	default:
+		return &kernels_portable;
+	}
+}
+
+int compute_default_threads(void)
+{
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	cpu_set_t set;
+
+	if (env && atoi(env) > 0)
+		return atoi(env);
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+int compute_new(Compute **out, int threads, Precision prec, Isa isa)
+{
+	Compute *c;
+	int rc;
+
+	*out = NULL;
+	if (isa == ISA_AUTO)
+		for (isa = ISA_COUNT - 1; !isa_supported(isa); isa--)
+			;
+	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
+		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
+			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
+	if (prec == PREC_AUTO)
+		prec = isa_kernels(isa)->gemm_bf16 ? PREC_BF16 : PREC_F32;
+	if (prec != PREC_F32 && !isa_kernels(isa)->gemm_bf16)
+		return err(ERR_USAGE, "bf16 products need AVX512-BF16 (instruction set: %s)",
+			   isa_names[isa]);
+	if (threads <= 0)
+		threads = compute_default_threads();
+	c = calloc(1, sizeof *c);
+	if (!c || !(c->panel = calloc(threads, sizeof *c->panel)))
+		return free(c), err(ERR_IO, "compute: out of memory");
+	if ((rc = pool_new(&c->pool, threads))) {
+		free(c->panel);
+		free(c);
+		return rc;
+	}
+	c->isa = isa;
+	c->prec = prec;
+	c->k = isa_kernels(isa);
+	openblas_set_num_threads(1);
+	*out = c;
+	return 0;
+}
+
+void compute_free(Compute *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < pool_threads(c->pool); i++)
+		free(c->panel[i].p);
+	free(c->panel);
+	free(c->xp.p);
+	pool_free(c->pool);
+	free(c);
+}
+
+int compute_threads(const Compute *c) { return pool_threads(c->pool); }
+Precision compute_precision(const Compute *c) { return c->prec; }
+const char *compute_isa_name(const Compute *c) { return isa_names[c->isa]; }
+
+void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n)
+{
+	pool_run(c->pool, fn, arg, n);
+}
+
+int compute_self(void) { return pool_self(); }
+
+/* Make b hold at least size bytes (64-byte aligned); 0 or -1. */
+static int reserve(Buf *b, size_t size)
+{
+	void *p;
+	if (b->cap >= size)
+		return 0;
+	size = (size + 63) & ~(size_t)63;
+	if (!(p = aligned_alloc(64, size)))
+		return -1;
+	free(b->p);
+	b->p = p;
+	b->cap = size;
+	return 0;
+}
+
+static int use_bf16(const Compute *c, const Mat *W)
+{
+	return W->dtype == DT_BF16 &&
+	       (c->prec == PREC_BF16_ALL || (c->prec == PREC_BF16 && W->approx));
+}
+
+/* ---- rows split across the threads ---- */
+
+typedef struct {
+	Compute *c;
+	float *y;                   /* mat_vec: [rows]; mat_mul: [n][rows] */
+	const Mat *W;
+	const float *x;             /* [n][cols] */
+	const uint32_t *xp;         /* X packed for gemm_bf16 */
+	int64_t kp;                 /* cols rounded up to even */
+	int n;
+	int64_t per;                /* rows per task */
+} Job;
+
+/* Tasks of about rows / (TASKS_PER_THREAD * threads) rows but at least
+ * min, a multiple of align (and at most max rows): small enough that a
+ * thread that gets no core leaves little behind, large enough to stream.
+ * Returns the count. */
+static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, int64_t max)
+{
+	j->per = (rows + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
+	if (j->per < min)
+		j->per = min;
+	j->per = (j->per + align - 1) / align * align;
+	if (j->per > max)
+		j->per = max;
+	return (int)((rows + j->per - 1) / j->per);
+}
+
+static int64_t row_bytes(const Mat *W)
+{
+	return W->cols * (W->dtype == DT_F32 ? 4 : 2);
+}
+
+static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
+{
+	*r0 = i * j->per;
+	*r1 = *r0 + j->per < j->W->rows ? *r0 + j->per : j->W->rows;
+}
+
+static void vec_task(void *arg, int i)
+{
+	Job *j = arg;
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
+}
+
+/* Several products as one pool job: tasks [first[m], first[m + 1]) are
+ * those of matrix m. */
+typedef struct {
+	Job job[MAT_VECS_MAX];
+	int first[MAT_VECS_MAX + 1];
+} Jobs;
+
+/* The job of task *i, which becomes the task's index within it. */
+static Job *job_of(Jobs *v, int *i)
+{
+	int m = 0;
+	while (*i >= v->first[m + 1])
+		m++;
+	*i -= v->first[m];
+	return &v->job[m];
+}
+
+static void vecs_task(void *arg, int i)
+{
+	Job *j = job_of(arg, &i);
+	vec_task(j, i);
+}
+
+void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
+	      const float *const x[])
+{
+	Jobs v;
+	int64_t elems = 0;
+
+	for (int m = 0; m < k; m++)
+		elems += W[m]->rows * W[m]->cols;
+	int threads = elems < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
+	v.first[0] = 0;
+	for (int m = 0; m < k; m++) {
+		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1};
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN,
+							    VEC_TASK_BYTES / row_bytes(W[m]), INT64_MAX);
+	}
+	if (threads == 1)
+		for (int i = 0; i < v.first[k]; i++)
+			vecs_task(&v, i);
+	else
+		pool_run(c->pool, vecs_task, &v, v.first[k]);
+}
+
+void mat_vec(Compute *c, float *y, const Mat *W, const float *x)
+{
+	mat_vecs(c, 1, &y, &W, &x);
+}
+
+/* ---- batches: the GEMMs, or sgemm over converted panels ---- */
+
+/* One panel of weight rows: converted to f32 (unless it is), then sgemm. */
+static void sgemm_task(void *arg, int i)
+{
+	Job *j = arg;
+	const Mat *W = j->W;
+	int64_t r0, r1;
+	const float *w;
+
+	range(j, i, &r0, &r1);
+	w = (const float *)W->data + r0 * W->cols;
+	if (W->dtype != DT_F32) {
+		w = j->c->panel[pool_self()].p;
+		j->c->k->to_f32((float *)w, W, r0, r1);
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(r1 - r0),
+		    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
+		    0.0f, j->y + r0, (int)W->rows);
+}
+
+static void gemm_f32_task(void *arg, int i)
+{
+	Job *j = arg;
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	j->c->k->gemm_f32(j->y, j->W->rows, j->W, j->x, j->n, r0, r1,
+			  j->c->panel[pool_self()].p);
+}
+
+/* Group i of 16 rows of X, rounded to bf16 and packed for gemm_bf16. */
+static void pack_task(void *arg, int i)
+{
+	Job *j = arg;
+	int rows = j->n - 16 * i < 16 ? j->n - 16 * i : 16;
+	j->c->k->pack_bf16((uint32_t *)j->xp + (int64_t)i * 8 * j->kp,
+			   j->x + (int64_t)i * 16 * j->W->cols, j->W->cols, rows, j->kp);
+}
+
+static void gemm_bf16_task(void *arg, int i)
+{
+	Job *j = job_of(arg, &i);
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	j->c->k->gemm_bf16(j->y, j->W->rows, j->W, j->xp, j->kp, j->n, r0, r1);
+}
+
+/* Y[m] = X · W[m]ᵀ by the bf16 GEMM, X rounded and packed once, all the
+ * products one pool job; -1 (nothing done) where it does not apply. */
+static int muls_bf16(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X,
+		     int n)
+{
+	int64_t kp = (W[0]->cols + 1) & ~(int64_t)1;
+	int groups = (n + 15) / 16, threads = pool_threads(c->pool);
+	Jobs v;
+
+	if (n <= MV_MAX_N || !c->k->gemm_bf16)
+		return -1;
+	for (int m = 0; m < k; m++)
+		if (!use_bf16(c, W[m]))
+			return -1;
+	if (reserve(&c->xp, (size_t)groups * 16 * kp * sizeof(uint16_t)))
+		return -1;
+	v.first[0] = 0;
+	for (int m = 0; m < k; m++) {
+		v.job[m] = (Job){.c = c, .y = Y[m], .W = W[m], .x = X, .n = n, .kp = kp,
+				 .xp = c->xp.p};
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads,
+						    GEMM_BF16_ROWS, 1, INT64_MAX);
+	}
+	pool_run(c->pool, pack_task, &v.job[0], groups);
+	pool_run(c->pool, gemm_bf16_task, &v, v.first[k]);
+	return 0;
+}
+
+void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n)
+{
+	if (muls_bf16(c, k, Y, W, X, n))
+		for (int m = 0; m < k; m++)
+			mat_mul(c, Y[m], W[m], X, n);
+}
+
+/* Scratch for every thread; 0 or -1. */
+static int reserve_panels(Compute *c, size_t size)
+{
+	for (int i = 0; i < pool_threads(c->pool); i++)
+		if (reserve(&c->panel[i], size))
+			return -1;
+	return 0;
+}
+
+void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
+{
+	Job j = {.c = c, .y = Y, .W = W, .x = X, .n = n};
+	int threads = pool_threads(c->pool), tasks;
+
+	if (muls_bf16(c, 1, &Y, &W, X, n) == 0)
+		return;
+	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32 &&
+	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
+		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, 1, INT64_MAX);
+		pool_run(c->pool, gemm_f32_task, &j, tasks);
+		return;
+	}
+	if (n > MV_MAX_N && !use_bf16(c, W) &&
+	    reserve_panels(c, (size_t)PANEL_ROWS * W->cols * sizeof(float)) == 0) {
+		tasks = split(&j, W->rows, threads, ROW_ALIGN, 1, PANEL_ROWS);
+		pool_run(c->pool, sgemm_task, &j, tasks);
+		return;
+	}
+	/* few rows, or no memory for scratch */
+	for (int m = 0; m < n; m++)
+		mat_vec(c, Y + (int64_t)m * W->rows, W, X + (int64_t)m * W->cols);
+}
+
+/* ---- attention's products: one thread, operands in place ---- */
+
+void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t pstride, int M, int N, int K)
+{
+	if (c->k->gemm_np) {
+		c->k->gemm_np(Y, ldy, A, lda, B, pstride, M, N, K);
+		return;
+	}
+	for (int j0 = 0; j0 < N; j0 += GEMM_PANEL)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M,
+			    N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL, K, 1.0f, A, (int)lda,
+			    B + j0 / GEMM_PANEL * pstride, GEMM_PANEL, 0.0f, Y + j0, (int)ldy);
+}
+
+void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+	     int64_t ldb, int M, int N, int K)
+{
+	if (c->k->gemm_nn)
+		c->k->gemm_nn(Y, ldy, A, lda, B, ldb, M, N, K);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda,
+			    B, (int)ldb, 0.0f, Y, (int)ldy);
+}

@@ -1,0 +1,248 @@
+/* matmul_avx512.c: AVX-512 F/BW/VL kernels (16 floats a register). Weights
+ * are converted to f32 in registers; column tails use masked loads. */
+#include "kernels/matmul_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels/matmul_avx512.h"
+
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define INLINE static inline __attribute__((always_inline)) TARGET
+
+/* Weights w[k .. k+16) as f32; lanes outside mask m read nothing, are 0. */
+INLINE __m512 load16(DType t, const void *w, int64_t k, __mmask16 m)
+{
+	const uint16_t *h = (const uint16_t *)w + k;
+	switch (t) {
+	case DT_BF16:
+		return _mm512_castsi512_ps(_mm512_slli_epi32(
+			_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h)), 16));
+	case DT_F16:
+		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h));
+	default:
+		return _mm512_maskz_loadu_ps(m, (const float *)w + k);
+	}
+}
+
+INLINE const void *row(const Mat *W, int64_t r)
+{
+	size_t size = W->dtype == DT_F32 ? 4 : 2;
+	return (const char *)W->data + (size_t)r * (size_t)W->cols * size;
+}
+
+INLINE __mmask16 tail_mask(int64_t n)
+{
+	return (__mmask16)((1u << n) - 1);
+}
+
+/* One row at a time, front to back: the weights are read as one sequential
+ * stream, which the hardware prefetcher follows (interleaving several rows
+ * defeats it), with VEC_PREFETCH to start each stream sooner; x stays in
+ * L1. Four accumulators hide the FMA latency. */
+INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	const int64_t K = W->cols, K64 = K & ~(int64_t)63;
+	const int64_t size = t == DT_F32 ? 4 : 2;
+	const __mmask16 all = 0xffff;
+
+	for (int64_t r = r0; r < r1; r++) {
+		const void *w = row(W, r);
+		__m512 a[4];
+#pragma GCC unroll 8
+		for (int i = 0; i < 4; i++)
+			a[i] = _mm512_setzero_ps();
+		for (int64_t k = 0; k < K64; k += 64)
+#pragma GCC unroll 8
+			for (int i = 0; i < 4; i++) {
+				_mm_prefetch((const char *)w + (k + 16 * i) * size + VEC_PREFETCH,
+					     _MM_HINT_T0);
+				a[i] = _mm512_fmadd_ps(load16(t, w, k + 16 * i, all),
+						       _mm512_loadu_ps(x + k + 16 * i), a[i]);
+			}
+		for (int64_t k = K64; k < K; k += 16) {
+			__mmask16 m = K - k >= 16 ? all : tail_mask(K - k);
+			a[0] = _mm512_fmadd_ps(load16(t, w, k, m), _mm512_maskz_loadu_ps(m, x + k), a[0]);
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]),
+							  _mm512_add_ps(a[2], a[3])));
+	}
+}
+
+TARGET void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	switch (W->dtype) {
+	case DT_BF16: vec_rows(DT_BF16, y, W, x, r0, r1); break;
+	case DT_F16: vec_rows(DT_F16, y, W, x, r0, r1); break;
+	default: vec_rows(DT_F32, y, W, x, r0, r1); break;
+	}
+}
+
+INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
+{
+	for (int64_t r = r0; r < r1; r++) {
+		const void *w = row(W, r);
+		float *d = dst + (r - r0) * W->cols;
+		for (int64_t k = 0; k < W->cols; k += 16) {
+			__mmask16 m = W->cols - k >= 16 ? 0xffff : tail_mask(W->cols - k);
+			_mm512_mask_storeu_ps(d + k, m, load16(t, w, k, m));
+		}
+	}
+}
+
+TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
+{
+	switch (W->dtype) {
+	case DT_BF16: convert(DT_BF16, dst, W, r0, r1); break;
+	case DT_F16: convert(DT_F16, dst, W, r0, r1); break;
+	default: convert(DT_F32, dst, W, r0, r1); break;
+	}
+}
+
+/* ---- GEMM: f32 weight panels packed k-major, MR x (16 NV) register tiles ---- */
+
+#define MR 8                        /* activation rows per tile */
+/* Rows of the panel ahead of the tile that it prefetches: nothing for the
+ * packed weights (in cache), but keys and values stream from memory, the
+ * values in slices of strided rows the hardware prefetcher does not follow
+ * (decode attention at 4K tokens of context twice as fast). */
+#define TILE_PREFETCH 16
+#define NV (GEMM_PACK_ROWS / 16)    /* 16-row weight groups per tile: 3 */
+
+/* Rows [j0, j1) of W as f32: pack[k * GEMM_PACK_ROWS + i] = W[j0 + i][k],
+ * zero past the matrix, for the 16-row groups the tiles read; 16 x 16
+ * blocks are converted and transposed in registers. */
+INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
+{
+	const int64_t K = W->cols;
+	for (int64_t g = j0; g < j1; g += 16) {
+		float *d = pack + (g - j0);
+		for (int64_t k0 = 0; k0 < K; k0 += 16) {
+			__mmask16 m = K - k0 >= 16 ? 0xffff : tail_mask(K - k0);
+			__m512i r[16];
+#pragma GCC unroll 16
+			for (int i = 0; i < 16; i++)
+				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, row(W, g + i), k0, m))
+						  : _mm512_setzero_si512();
+			transpose16(r);
+			for (int j = 0; j < 16 && k0 + j < K; j++)
+				_mm512_store_si512(d + (k0 + j) * GEMM_PACK_ROWS, r[j]);
+		}
+	}
+}
+
+TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
+{
+	switch (W->dtype) {
+	case DT_BF16: pack_rows(DT_BF16, pack, W, j0, j1); break;
+	case DT_F16: pack_rows(DT_F16, pack, W, j0, j1); break;
+	default: pack_rows(DT_F32, pack, W, j0, j1); break;
+	}
+}
+
+/* Y[m][v * 16 + lane] = Σ_k X[m][k] P[k][v * 16 + lane] for m < mr, v < nv,
+ * k < K: X rows ldx apart, P rows ldp apart (a packed panel, or a
+ * row-major matrix in place); cols: valid columns of the tile, the loads
+ * and stores past them masked. */
+INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
+		 const float *X, int64_t ldx, int64_t K, int64_t cols)
+{
+	__m512 acc[MR][NV];
+	__mmask16 mask[NV];
+#pragma GCC unroll 8
+	for (int v = 0; v < nv; v++) {
+		int64_t left = cols - v * 16;
+		mask[v] = left >= 16 ? 0xffff : tail_mask(left);
+	}
+#pragma GCC unroll 8
+	for (int m = 0; m < mr; m++)
+#pragma GCC unroll 8
+		for (int v = 0; v < nv; v++)
+			acc[m][v] = _mm512_setzero_ps();
+	for (int64_t k = 0; k < K; k++) {
+		__m512 w[NV];
+#pragma GCC unroll 8
+		for (int v = 0; v < nv; v++) {
+			_mm_prefetch((const char *)(P + (k + TILE_PREFETCH) * ldp + v * 16), _MM_HINT_T0);
+			w[v] = _mm512_maskz_loadu_ps(mask[v], P + k * ldp + v * 16);
+		}
+#pragma GCC unroll 8
+		for (int m = 0; m < mr; m++) {
+			__m512 xm = _mm512_set1_ps(X[m * ldx + k]);
+#pragma GCC unroll 8
+			for (int v = 0; v < nv; v++)
+				acc[m][v] = _mm512_fmadd_ps(w[v], xm, acc[m][v]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int v = 0; v < nv; v++)
+#pragma GCC unroll 8
+		for (int m = 0; m < mr; m++)
+			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask[v], acc[m][v]);
+}
+
+/* One instance per (mr, nv): constant trip counts keep acc in registers. */
+#define TILE(mr, nv) case (mr) * 4 + (nv): tile(mr, nv, Y, ldy, P, ldp, X, ldx, K, cols); break;
+#define TILES(mr) TILE(mr, 1) TILE(mr, 2) TILE(mr, 3)
+
+TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
+			    const float *X, int64_t ldx, int64_t K, int64_t cols)
+{
+	switch (mr * 4 + nv) {
+	TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
+	}
+}
+
+/* Y[m][j0 + c] for m < M, c < cols <= GEMM_PACK_ROWS: every row of X
+ * against one panel, MR rows at a time. */
+TARGET static void panel_rows(float *Y, int64_t ldy, const float *P, int64_t ldp,
+			      const float *X, int64_t ldx, int M, int64_t K, int64_t cols)
+{
+	int nv = (int)((cols + 15) / 16);
+	for (int m0 = 0; m0 < M; m0 += MR) {
+		int mr = M - m0 < MR ? M - m0 : MR;
+		tile_any(mr, nv, Y + m0 * ldy, ldy, P, ldp, X + m0 * ldx, ldx, K, cols);
+	}
+}
+
+TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			    int64_t r0, int64_t r1, void *pack)
+{
+	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
+		pack_panel(pack, W, j0, j1);
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+	}
+}
+
+/* Y[m][j] for j < N: panels of GEMM_PANEL columns, panel q at B + q * pstride
+ * with rows ldp floats apart. */
+TARGET static void panels(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			  int64_t pstride, int64_t ldp, int M, int N, int K)
+{
+	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PANEL)
+		panel_rows(Y + j0, ldy, B + j0 / GEMM_PANEL * pstride, ldp, A, lda, M, K,
+			   N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL);
+}
+
+TARGET void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			   int64_t pstride, int M, int N, int K)
+{
+	panels(Y, ldy, A, lda, B, pstride, GEMM_PANEL, M, N, K);
+}
+
+/* B itself in panels: GEMM_PANEL columns apart, its rows ldb apart */
+TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			   int64_t ldb, int M, int N, int K)
+{
+	panels(Y, ldy, A, lda, B, GEMM_PANEL, ldb, M, N, K);
+}
+
+const Kernels kernels_avx512 = {
+	.vec_f32 = avx512_vec_f32,
+	.to_f32 = avx512_to_f32,
+	.gemm_f32 = avx512_gemm_f32,
+	.gemm_np = avx512_gemm_np,
+	.gemm_nn = avx512_gemm_nn,
+};
+#endif

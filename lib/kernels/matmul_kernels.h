@@ -1,0 +1,68 @@
+/* matmul_kernels.h: what one instruction set provides to lib/kernels/matmul.c
+ * (internal). Each lib/matmul_<isa>.c fills a Kernels table; a NULL entry
+ * means "not available with this ISA". Row ranges are [r0, r1). */
+#ifndef ERNIE_MATMUL_KERNELS_H
+#define ERNIE_MATMUL_KERNELS_H
+
+#include <stdint.h>
+
+#include "kernels/matmul.h"
+
+typedef struct {
+	/* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
+	void (*vec_f32)(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+	/* rows <= 16 rows of X (cols each) rounded to bf16 (nearest even) as
+	 * one group of pairs: xp[p * 16 + i] = (X[i][2p], X[i][2p + 1]) for
+	 * p < kp / 2 (kp: cols rounded up to even), zero past rows and cols */
+	void (*pack_bf16)(uint32_t *xp, const float *X, int64_t cols, int rows, int64_t kp);
+	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
+	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
+	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X
+	 * has row stride cols, Y ldy; pack is scratch (64-byte aligned) of
+	 * GEMM_PACK_ROWS * cols f32 */
+	void (*gemm_f32)(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			 int64_t r0, int64_t r1, void *pack);
+	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1); bf16 W, X as the
+	 * groups of 16 rows pack_bf16 makes, one after another (64-byte
+	 * aligned), f32 sums; ldy is Y's row stride */
+	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint32_t *Xp,
+			  int64_t kp, int n, int64_t r0, int64_t r1);
+	/* the f32 products of gemm_np / gemm_nn in matmul.h, on one thread */
+	void (*gemm_np)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			int64_t pstride, int M, int N, int K);
+	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+			int64_t ldb, int M, int N, int K);
+} Kernels;
+
+/* Bytes ahead of the weights being read that the AVX-512 matrix-vector
+ * kernels prefetch (one 1024-column bf16 row): the hardware prefetcher alone
+ * ramps up slowly on each new range of rows; measured 8-10% more decode
+ * bandwidth on Zen 5 with 2 threads. */
+#define VEC_PREFETCH 2048
+
+/* weight rows packed together by the f32 GEMM: three 16-lane registers,
+ * like the panels of gemm_np */
+#define GEMM_PACK_ROWS GEMM_PANEL
+/* weight rows the bf16 GEMM's tiles take together (task ranges start on a
+ * multiple of it) */
+#define GEMM_BF16_ROWS 8
+
+extern const Kernels kernels_portable;
+#if defined(__x86_64__)
+extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
+/* shared by the AVX-512 tables */
+void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
+void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+		     int64_t r0, int64_t r1, void *pack);
+void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+		    int64_t pstride, int M, int N, int K);
+void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
+		    int64_t ldb, int M, int N, int K);
+#endif
+
+/* xb[k] = x[k] rounded to bf16 (nearest even) for k < cols, 0 up to kp:
+ * the plain C rounding, for pack_bf16's tails */
+void portable_round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp);
+
+#endif

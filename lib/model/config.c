@@ -1,0 +1,240 @@
+/* config.c: config.json and generation_config.json into a Config (config.h), refusing what the forward pass does not implement. */
+#include "model/config.h"
+#include "base/doc.h"
+#include "base/err.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REQUIRED LLONG_MIN      /* default meaning "the key must be there" */
+
+/* An integer key in [lo, hi]; absent or null gives def (or an error if
+ * def is REQUIRED), which may be a sentinel outside the range. */
+static int get_int(const Doc *d, const char *key, long long lo, long long hi, long long def,
+		   int *out)
+{
+	const DocNode *n = doc_get(d->root, key);
+	long long v = def;
+	if (doc_is_null(n)) {
+		if (def == REQUIRED)
+			return err(ERR_DATA, "%s: missing \"%s\"", d->name, key);
+	} else if (doc_int(d, n, key, &v)) {
+		return ERR_DATA;
+	}
+	if (!doc_is_null(n) && (v < lo || v > hi))
+		return err(ERR_DATA, "%s:%d:%d: %s %lld outside [%lld, %lld]", d->name, n->line,
+			   n->col, key, v, lo, hi);
+	*out = (int)v;
+	return 0;
+}
+
+static int get_double(const Doc *d, const DocNode *map, const char *key, double def,
+		      double *out)
+{
+	const DocNode *n = doc_get(map, key);
+	*out = def;
+	if (doc_is_null(n))
+		return 0;
+	if (doc_double(d, n, key, out))
+		return ERR_DATA;
+	if (!(*out > 0))
+		return err(ERR_DATA, "%s:%d:%d: %s must be positive", d->name, n->line, n->col, key);
+	return 0;
+}
+
+static int str_is(const DocNode *n, const char *s)
+{
+	return n && n->kind == DOC_SCALAR && !strcmp(n->str, s);
+}
+
+/* ---- what kind of model ------------------------------------------------- */
+
+static int read_kind(Config *c, const Doc *d)
+{
+	static const char *dense[] = { "Ernie4_5ForCausalLM", "Ernie4_5_ForCausalLM" };
+	const DocNode *arch = doc_get(d->root, "architectures");
+	const DocNode *type = doc_get(d->root, "model_type");
+	const DocNode *a = arch && arch->kind == DOC_SEQ && arch->n ? arch->kids[0] : NULL;
+	const DocNode *ne = doc_get(d->root, "moe_num_experts");
+
+	if (ne && ne->kind == DOC_SEQ)
+		return err(ERR_DATA, "%s:%d:%d: moe_num_experts is a list: a vision-language "
+			   "checkpoint, not supported", d->name, ne->line, ne->col);
+	if ((a && a->kind == DOC_SCALAR && strstr(a->str, "VL")) ||
+	    (type && type->kind == DOC_SCALAR && strstr(type->str, "vl")))
+		return err(ERR_DATA, "%s: a vision-language checkpoint (%s), not supported", d->name,
+			   a && a->kind == DOC_SCALAR ? a->str : type->str);
+	if (!a || a->kind != DOC_SCALAR)
+		return err(ERR_DATA, "%s: missing \"architectures\"", d->name);
+	if (!strcmp(a->str, dense[0]) || !strcmp(a->str, dense[1]))
+		c->moe = 0;
+	else if (!strcmp(a->str, "Ernie4_5_MoeForCausalLM"))
+		c->moe = 1;
+	else
+		return err(ERR_DATA, "%s:%d:%d: architecture \"%s\" is not an ERNIE 4.5 text model",
+			   d->name, a->line, a->col, a->str);
+	if (type && type->kind != DOC_SCALAR)
+		return err(ERR_DATA, "%s:%d:%d: model_type: expected a string", d->name, type->line,
+			   type->col);
+	if (type && !str_is(type, c->moe ? "ernie4_5_moe" : "ernie4_5"))
+		return err(ERR_DATA, "%s:%d:%d: model_type \"%s\" contradicts architecture \"%s\"",
+			   d->name, type->line, type->col, type->str, a->str);
+	return 0;
+}
+
+/* rope_theta, or rope_parameters.rope_theta (transformers v5); any scaling
+ * other than the default is refused. */
+static int read_rope(Config *c, const Doc *d)
+{
+	const DocNode *params = doc_get(d->root, "rope_parameters");
+	const DocNode *scaling = doc_get(d->root, "rope_scaling");
+	int rc = get_double(d, d->root, "rope_theta", 500000.0, &c->rope_theta);
+	if (!rc && params && params->kind == DOC_MAP)
+		rc = get_double(d, params, "rope_theta", c->rope_theta, &c->rope_theta);
+	if (rc)
+		return rc;
+	const DocNode *maps[] = { params, scaling };
+	for (int i = 0; i < 2; i++) {
+		const DocNode *m = maps[i];
+		if (doc_is_null(m))
+			continue;
+		if (m->kind != DOC_MAP)
+			return err(ERR_DATA, "%s:%d:%d: expected an object", d->name, m->line, m->col);
+		if (doc_get(m, "mrope_section") || doc_get(m, "freq_allocation"))
+			return err(ERR_DATA, "%s:%d:%d: 3-D rope of a vision-language checkpoint, not "
+				   "supported", d->name, m->line, m->col);
+		const DocNode *t = doc_get(m, "rope_type");
+		if (!t)
+			t = doc_get(m, "type");
+		if (t && !doc_is_null(t) && !str_is(t, "default"))
+			return err(ERR_DATA, "%s:%d:%d: rope scaling \"%s\" is not supported", d->name,
+				   t->line, t->col, t->kind == DOC_SCALAR ? t->str : "?");
+	}
+	return 0;
+}
+
+static int read_sizes(Config *c, const Doc *d)
+{
+	int rc = get_int(d, "vocab_size", 1, 1 << 24, REQUIRED, &c->vocab);
+	if (!rc) rc = get_int(d, "hidden_size", 1, 1 << 20, REQUIRED, &c->hidden);
+	if (!rc) rc = get_int(d, "intermediate_size", 1, 1 << 22, REQUIRED, &c->inter);
+	if (!rc) rc = get_int(d, "num_hidden_layers", 1, 4096, REQUIRED, &c->layers);
+	if (!rc) rc = get_int(d, "num_attention_heads", 1, 4096, REQUIRED, &c->heads);
+	if (!rc) rc = get_int(d, "num_key_value_heads", 1, 4096, c->heads, &c->kv_heads);
+	if (!rc) rc = get_int(d, "max_position_embeddings", 1, 1 << 24, 131072, &c->max_pos);
+	if (!rc) rc = get_double(d, d->root, "rms_norm_eps", 1e-5, &c->eps);
+	if (rc)
+		return rc;
+	if (c->heads % c->kv_heads)
+		return err(ERR_DATA, "%s: num_key_value_heads %d does not divide num_attention_heads "
+			   "%d", d->name, c->kv_heads, c->heads);
+	int def = c->hidden % c->heads ? 0 : c->hidden / c->heads;
+	if ((rc = get_int(d, "head_dim", 0, 1 << 16, def, &c->head_dim)))
+		return rc;
+	if (c->head_dim == 0 || c->head_dim % 2)
+		return err(ERR_DATA, "%s: head_dim %d is not a positive even number (hidden_size %d, "
+			   "%d heads)", d->name, c->head_dim, c->hidden, c->heads);
+	const DocNode *tie = doc_get(d->root, "tie_word_embeddings");
+	c->tie = 1;
+	if (!doc_is_null(tie) && doc_bool(d, tie, "tie_word_embeddings", &c->tie))
+		return ERR_DATA;
+	return 0;
+}
+
+static int read_moe(Config *c, const Doc *d)
+{
+	int rc = get_int(d, "moe_num_experts", 1, 1 << 16, REQUIRED, &c->experts);
+	if (!rc) rc = get_int(d, "moe_k", 1, c->experts, REQUIRED, &c->top_k);
+	if (!rc) rc = get_int(d, "moe_intermediate_size", 1, 1 << 22, REQUIRED, &c->moe_inter);
+	if (!rc) rc = get_int(d, "moe_num_shared_experts", 0, 1 << 10, -1, &c->shared);
+	if (!rc) rc = get_int(d, "moe_layer_start_index", 0, c->layers - 1, -1, &c->moe_start);
+	if (!rc) rc = get_int(d, "moe_layer_end_index", -1, c->layers - 1, -1, &c->moe_end);
+	if (!rc) rc = get_int(d, "moe_layer_interval", 1, c->layers, 1, &c->moe_interval);
+	if (!rc) rc = get_double(d, d->root, "moe_norm_min", 1e-12, &c->moe_norm_min);
+	if (!rc && c->moe_end < 0)
+		c->moe_end = c->layers - 1;
+	return rc;
+}
+
+/* eos_token_id: an id or a list of ids. */
+static int read_eos(Config *c, const Doc *d)
+{
+	const DocNode *n = doc_get(d->root, "eos_token_id");
+	if (doc_is_null(n))
+		return 0;
+	size_t count = n->kind == DOC_SEQ ? n->n : 1;
+	if (count > CONFIG_MAX_EOS)
+		return err(ERR_DATA, "%s:%d:%d: more than %d eos_token_id values", d->name, n->line,
+			   n->col, CONFIG_MAX_EOS);
+	c->n_eos = 0;
+	for (size_t i = 0; i < count; i++) {
+		long long v;
+		if (doc_int(d, n->kind == DOC_SEQ ? n->kids[i] : n, "eos_token_id", &v))
+			return ERR_DATA;
+		if (v < 0 || v >= c->vocab)
+			return err(ERR_DATA, "%s: eos_token_id %lld outside the vocabulary (%d)",
+				   d->name, v, c->vocab);
+		c->eos[c->n_eos++] = (int)v;
+	}
+	return 0;
+}
+
+static int read_ids(Config *c, const Doc *d)
+{
+	int rc = get_int(d, "bos_token_id", -1, c->vocab - 1, c->bos, &c->bos);
+	return rc ? rc : read_eos(c, d);
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static int load_doc(Doc *d, const char *dir, const char *file, int optional)
+{
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *path = malloc(n);
+	if (!path)
+		return err(ERR_IO, "out of memory");
+	snprintf(path, n, "%s/%s", dir, file);
+	int rc = optional && access(path, F_OK) ? -1 : doc_load_file(d, path);
+	free(path);
+	if (rc > 0 || rc < 0)
+		return rc;
+	if (!d->root || d->root->kind != DOC_MAP) {
+		doc_free(d);
+		return err(ERR_DATA, "%s/%s: not a JSON object", dir, file);
+	}
+	return 0;
+}
+
+int config_load(Config *c, const char *dir)
+{
+	memset(c, 0, sizeof *c);
+	c->bos = -1;
+	c->shared = c->moe_start = -1;
+	Doc d;
+	int rc = load_doc(&d, dir, "config.json", 0);
+	if (rc)
+		return rc;
+	if (!(rc = read_kind(c, &d)) && !(rc = read_sizes(c, &d)) && !(rc = read_rope(c, &d)) &&
+	    !(rc = c->moe ? read_moe(c, &d) : 0))
+		rc = read_ids(c, &d);
+	doc_free(&d);
+	if (rc)
+		return rc;
+	rc = load_doc(&d, dir, "generation_config.json", 1);
+	if (rc < 0)
+		return 0;
+	if (!rc) {
+		rc = read_ids(c, &d);
+		doc_free(&d);
+	}
+	return rc;
+}
+
+int config_is_moe_layer(const Config *c, int i)
+{
+	return c->moe && c->moe_start >= 0 && i >= c->moe_start && i <= c->moe_end &&
+	       (i + 1) % c->moe_interval == 0;
+}

@@ -1,0 +1,60 @@
+/* neutral.c: special-token literals in untrusted text replaced by look-alikes (neutral.h). */
+#include "prompt/neutral.h"
+#include "base/err.h"
+
+#include <stdlib.h>
+#include <utf8proc.h>
+
+/* Append the neutralised form of the character at p (n bytes left); return
+ * how many bytes of p it replaces. */
+static size_t defuse_first(const char *p, size_t n, ByteBuf *out, int *rc)
+{
+	unsigned char c = (unsigned char)p[0];
+	utf8proc_uint8_t enc[8];
+	if (c >= 0x21 && c <= 0x7E) {
+		utf8proc_ssize_t k = utf8proc_encode_char(0xFF00 + (c - 0x20), enc);
+		*rc = bytebuf_add(out, (const char *)enc, (size_t)k);
+		return 1;
+	}
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t len = utf8proc_iterate((const utf8proc_uint8_t *)p,
+						n > 4 ? 4 : (utf8proc_ssize_t)n, &cp);
+	size_t first = len > 0 ? (size_t)len : 1;
+	utf8proc_ssize_t k = utf8proc_encode_char(0x2060, enc);
+	*rc = bytebuf_add(out, p, first);
+	if (!*rc)
+		*rc = bytebuf_add(out, (const char *)enc, (size_t)k);
+	return first;
+}
+
+int neutral_text(const Specials *s, const char *text, size_t n, ByteBuf *out, size_t *count)
+{
+	size_t pos = 0, at, which;
+	int rc = 0;
+	/* Search again right after the replaced character: a literal may hide
+	 * another one ("<<|end_of_sentence|>" ...). */
+	while (!rc && pos < n && specials_find(s, text + pos, n - pos, &at, &which)) {
+		rc = bytebuf_add(out, text + pos, at);
+		if (!rc)
+			pos += at + defuse_first(text + pos + at, n - pos - at, out, &rc);
+		++*count;
+	}
+	if (!rc)
+		rc = bytebuf_add(out, text + pos, n - pos);
+	return rc;
+}
+
+int neutral_string(const Specials *s, char **text, size_t *len, size_t *count)
+{
+	size_t before = *count;
+	ByteBuf b = { 0 };
+	int rc = neutral_text(s, *text, *len, &b, count);
+	if (rc || *count == before) {
+		bytebuf_free(&b);
+		return rc;
+	}
+	free(*text);
+	*len = b.len;
+	*text = bytebuf_take(&b);
+	return 0;
+}
