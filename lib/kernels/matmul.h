@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "kernels/wtype.h"
+
 typedef enum { DT_F32, DT_BF16, DT_F16 } DType;
 
 typedef struct {
@@ -107,8 +109,5 @@ void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n
  * per-thread scratch. */
 int compute_self(void);
 
-/* bf16 / f16 -> f32, exact. */
-float bf16_to_f32(uint16_t h);
-float f16_to_f32(uint16_t h);
 
 #endif

@@ -5,29 +5,6 @@
 
 #include "kernels/matmul_kernels.h"
 
-float bf16_to_f32(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, sizeof f);
-	return f;
-}
-
-float f16_to_f32(uint16_t h)
-{
-	int e = h >> 10 & 0x1f;
-	float m = (float)(h & 0x3ff);
-	float v;
-
-	if (e == 0)
-		v = ldexpf(m, -24);                      /* subnormal */
-	else if (e == 31)
-		v = (h & 0x3ff) ? NAN : INFINITY;
-	else
-		v = ldexpf(m + 1024.0f, e - 25);
-	return (h & 0x8000) ? -v : v;
-}
-
 static uint16_t f32_to_bf16(float f)
 {
 	uint32_t u;
