@@ -54,7 +54,7 @@ const char *cli_model(const char *given)
 int cli_version(void)
 {
 	printf("%s %s\n", prog, VERSION);
-	return 0;
+	return CLI_DONE;
 }
 
 int cli_flush(FILE *f, const char *name)

@@ -19,7 +19,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The model path: given (-m), else $ERNIE_MODEL when set and not empty, else NULL. */
 const char *cli_model(const char *given);
 
-/* "PROG VERSION" on stdout. */
+/* What an option parser returns after --help or --version has been
+ * answered: main() then exits 0 without doing anything else. No ERR_* code
+ * is negative, so it cannot be mistaken for one. */
+#define CLI_DONE (-1)
+
+/* "PROG VERSION" on stdout; returns CLI_DONE. */
 int cli_version(void);
 
 /* Flush f and report a write error (ERR_IO, "name: write error: ...") or 0. */

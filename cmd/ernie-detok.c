@@ -67,7 +67,7 @@ static void usage(FILE *f)
 		cli_prog());
 }
 
-static int parse_args(int argc, char **argv, Options *o, int *done)
+static int parse_args(int argc, char **argv, Options *o)
 {
 	*o = (Options){ .end = '\n' };
 	int c;
@@ -86,8 +86,8 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 			else
 				return cli_usage_error("--input_format: '%s' is not id or piece", optarg);
 			break;
-		case 'h': usage(stdout); *done = 1; return 0;
-		case OPT_VERSION: cli_version(); *done = 1; return 0;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':': return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -254,9 +254,9 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	Options o;
-	int done = 0, rc = parse_args(argc, argv, &o, &done);
-	if (rc || done)
-		return rc;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == CLI_DONE ? 0 : rc;
 	Tokenizer *t;
 	if ((rc = tok_load(&t, o.model)))
 		return cli_fail(rc);

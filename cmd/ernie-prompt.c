@@ -143,7 +143,7 @@ static int check_stdin(Options *o)
 	return 0;
 }
 
-/* Parse argv into o. Returns 0, -1 after --help/--version, or an ERR_* code
+/* Parse argv into o. Returns 0, CLI_DONE after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
 {
@@ -179,8 +179,8 @@ static int parse_args(int argc, char **argv, Options *o)
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
 		case 'l': case '0': o->batch = c; break;
-		case 'h': usage(); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'h': usage(); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':':
 			return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
@@ -453,7 +453,7 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &j.o);
 	if (rc) {
 		free(j.o.src);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	rc = run(&j);
 	if (!rc)

@@ -14,6 +14,7 @@
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,8 +235,8 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("--isa: unknown instruction set '%s'", optarg);
 			o->isa = (Isa)k;
 			break;
-		case 'h': usage(stdout); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -628,6 +630,15 @@ static int prompts(Runner *r, SamplerProc *sp, const GenParams *g, StreamReader 
 	return rc;
 }
 
+/* A model directory without tokenizer.model at all. */
+static int tok_absent(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+	return lstat(path, &st) && errno == ENOENT;
+}
+
 static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 {
 	StreamWriter w;
@@ -637,9 +648,11 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 	int rc = stream_writer_init(&w, stdout, "<stdout>", o->binary, o->force);
 	if (rc)
 		return rc;
-	/* the tokenizer names <|end_of_sentence|> and decodes for --stop */
-	if (tok_load(&t, o->model) && o->nstops)
-		return err_prefix(ERR_DATA, "--stop needs the model's tokenizer");
+	/* the tokenizer names <|end_of_sentence|> and decodes for --stop; a
+	 * model without one generates all the same, unless --stop needs it */
+	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
+		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
+				  "the model's tokenizer");
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
 		.nstop_ids = stop_ids(o, r->m, t, ids),
@@ -669,6 +682,8 @@ static int run(const Options *o, Model *m)
 	Runner r = { .m = m };
 	StreamReader *rd = NULL;
 	int rc = compute_new(&r.c, o->threads, o->prec, o->isa);
+	if (rc == ERR_DATA)
+		rc = ERR_USAGE;         /* --isa or --precision that this CPU cannot do */
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
@@ -699,7 +714,7 @@ int main(int argc, char **argv)
 	int rc = parse_options(&o, argc, argv);
 	if (rc) {
 		options_free(&o);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	if ((rc = load(&m, &o))) {
 		options_free(&o);

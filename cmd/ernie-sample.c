@@ -152,7 +152,7 @@ static int parse_bias(const char *arg, Options *o)
 	return 0;
 }
 
-/* Parse argv into o. Returns 0, -1 after --help/--version, or an ERR_* code
+/* Parse argv into o. Returns 0, CLI_DONE after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
 {
@@ -179,8 +179,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		case 'b': o->binary = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->verbose = 1; break;
-		case 'h': usage(stdout); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':':
 			return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
 		case '?':
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		free(o.set);
 		sample_params_free(&o.p);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	if (!o.seeded)
 		o.p.seed = random_seed();

@@ -75,7 +75,7 @@ static void usage(FILE *f)
 		cli_prog());
 }
 
-static int parse_args(int argc, char **argv, Options *o, int *done)
+static int parse_args(int argc, char **argv, Options *o)
 {
 	*o = (Options){ .delim = -1, .parse_special = 1 };
 	int c;
@@ -100,8 +100,8 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 		case OPT_NO_SPECIAL: o->parse_special = 0; break;
 		case OPT_BOS: o->bos = 1; break;
 		case OPT_EOS: o->eos = 1; break;
-		case 'h': usage(stdout); *done = 1; return 0;
-		case OPT_VERSION: cli_version(); *done = 1; return 0;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':': return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -301,9 +301,9 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	Options o;
-	int done = 0, rc = parse_args(argc, argv, &o, &done);
-	if (rc || done)
-		return rc;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == CLI_DONE ? 0 : rc;
 	Run r = { .o = &o };
 	r.toks.want_pieces = o.pieces;
 	FILE *out = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = out_write });

@@ -91,12 +91,12 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 		for (isa = ISA_COUNT - 1; !isa_supported(isa); isa--)
 			;
 	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
-		return err(ERR_USAGE, "instruction set '%s' not supported by this CPU",
+		return err(ERR_DATA, "instruction set '%s' not supported by this CPU",
 			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
 	if (prec == PREC_AUTO)
 		prec = isa_kernels(isa)->gemm_bf16 ? PREC_BF16 : PREC_F32;
 	if (prec != PREC_F32 && !isa_kernels(isa)->gemm_bf16)
-		return err(ERR_USAGE, "bf16 products need AVX512-BF16 (instruction set: %s)",
+		return err(ERR_DATA, "bf16 products need AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);
 	if (threads <= 0)
 		threads = compute_default_threads();

@@ -52,7 +52,7 @@ typedef enum {
 typedef struct Compute Compute;
 
 /* threads <= 0: $OPENBLAS_NUM_THREADS if set, else the CPUs this process
- * may run on. Fails (ERR_USAGE) if isa is not supported by this CPU, or bf16
+ * may run on. Fails (ERR_DATA) if isa is not supported by this CPU, or bf16
  * precision is asked where it cannot be done (PREC_BF16 and PREC_BF16_ALL
  * need ISA_AVX512BF16); PREC_AUTO is settled here. Sets OpenBLAS to one
  * thread: the pool does the parallelism, so direct cblas calls run on the
