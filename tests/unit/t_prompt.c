@@ -216,38 +216,49 @@ TEST(prompt_chat_layout)
 
 /* ---- neutralisation ----------------------------------------------------- */
 
-static void check_neutral(const Specials *s, const char *in, const char *want, size_t count)
+static void check_neutral(const Specials *s, const char *in, const char *want, size_t count,
+			  const char *changes)
 {
 	ByteBuf out = { 0 };
-	size_t n = 0;
-	CHECK_EQ_INT(neutral_text(s, in, strlen(in), &out, &n), 0);
+	Neutral nt = { 0 };
+	CHECK_EQ_INT(neutral_text(s, in, strlen(in), &out, &nt), 0);
 	CHECK_EQ_STR(out.s ? out.s : "", want);
-	CHECK_EQ_INT(n, count);
+	CHECK_EQ_INT(nt.count, count);
+	CHECK_EQ_STR(nt.changes.s ? nt.changes.s : "", changes);
+	neutral_free(&nt);
 	bytebuf_free(&out);
 }
+
+#define LT_MADE "'<' made '\xef\xbc\x9c'"
 
 TEST(neutral_builtin_tokens)
 {
 	Specials s;
 	CHECK_EQ_INT(specials_builtin(&s), 0);
-	check_neutral(&s, "plain text", "plain text", 0);
-	check_neutral(&s, "a<|end_of_sentence|>b", "a\xef\xbc\x9c|end_of_sentence|>b", 1);
-	check_neutral(&s, "<<s>>", "<\xef\xbc\x9cs>>", 1);
-	check_neutral(&s, "<mask:2> <mask:1>", "<mask:2> \xef\xbc\x9cmask:1>", 1);
-	check_neutral(&s, "<|LOC_1000|><|LOC_1001|>", "\xef\xbc\x9c|LOC_1000|><|LOC_1001|>", 1);
+	check_neutral(&s, "plain text", "plain text", 0, "");
+	check_neutral(&s, "a<|end_of_sentence|>b", "a\xef\xbc\x9c|end_of_sentence|>b", 1, LT_MADE);
+	check_neutral(&s, "<<s>>", "<\xef\xbc\x9cs>>", 1, LT_MADE);
+	check_neutral(&s, "<mask:2> <mask:1>", "<mask:2> \xef\xbc\x9cmask:1>", 1, LT_MADE);
+	check_neutral(&s, "<|LOC_1000|><|LOC_1001|>", "\xef\xbc\x9c|LOC_1000|><|LOC_1001|>", 1,
+		      LT_MADE);
 	check_neutral(&s, "</s><unk><|IMAGE_SEP|>",
-		      "\xef\xbc\x9c/s>\xef\xbc\x9cunk>\xef\xbc\x9c|IMAGE_SEP|>", 3);
-	check_neutral(&s, "", "", 0);
+		      "\xef\xbc\x9c/s>\xef\xbc\x9cunk>\xef\xbc\x9c|IMAGE_SEP|>", 3, LT_MADE);
+	check_neutral(&s, "", "", 0, "");
 	specials_free(&s);
 }
 
+/* The warning names each character changed, once. */
 TEST(neutral_other_first_characters)
 {
 	Specials s = { 0 };
 	CHECK_EQ_INT(specials_add(&s, "[X]", 3, -1, 1), 0);
 	CHECK_EQ_INT(specials_add(&s, "\xc2\xabq", 3, -1, 1), 0);     /* «q */
-	check_neutral(&s, "a[X]b", "a\xef\xbc\xbbX]b", 1);           /* ［X] */
-	check_neutral(&s, "\xc2\xabq", "\xc2\xab\xe2\x81\xa0q", 1);   /* «, WORD JOINER, q */
+	CHECK_EQ_INT(specials_add(&s, "<s>", 3, -1, 0), 0);
+	check_neutral(&s, "a[X]b", "a\xef\xbc\xbbX]b", 1, "'[' made '\xef\xbc\xbb'");   /* ［X] */
+	check_neutral(&s, "\xc2\xabq", "\xc2\xab\xe2\x81\xa0q", 1,   /* «, WORD JOINER, q */
+		      "'\xc2\xab' given U+2060 after it");
+	check_neutral(&s, "[X]<s>[X]", "\xef\xbc\xbbX]\xef\xbc\x9cs>\xef\xbc\xbbX]", 3,
+		      "'[' made '\xef\xbc\xbb', " LT_MADE);
 	specials_free(&s);
 }
 
