@@ -96,7 +96,8 @@ head -c 1000 "$A" >"$TMP/trunc.model"
 check_fails tok-model-truncated 1 'trunc.model: byte [0-9]+: length past the end' \
 	sh -c "printf x | $TOK --model $TMP/trunc.model"
 printf 'not a model at all' >"$TMP/junk.model"
-check_fails tok-model-junk 1 'junk.model: (byte [0-9]+|no pieces)' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-junk 1 'junk.model: not a SentencePiece model' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-json 1 'config.json: not a SentencePiece model' sh -c "printf x | $TOK --model examples/demo-model/config.json"
 check_fails detok-out-of-range 1 '<stdin>: line 2: id 32023 out of range' \
 	sh -c "printf '23454\n3 32023 4\n' | $DETOK --model $A"
 check_fails detok-out-of-range-modeldir 1 'id 32037 out of range \(vocabulary 32037\)' \

@@ -370,11 +370,15 @@ TEST(conv_bad_shapes)
 	check_bad_file(conv_loader, "[{\"role\": \"user\", \"content\": \"a\"}, 7]",
 		       ":1:36: message 2: expected a map");
 	check_bad_file(conv_loader, "- role: user\n  content: a\n- role: tool\n  content: b\n",
-		       ":3:9: message 2: role 'tool' is not system, user or assistant");
+		       ":3:9: message 2: role 'tool' is not system, developer, user or "
+		       "assistant");
 	check_bad_file(conv_loader, "- role: user\n", ":1:3: message 1: no content");
 	check_bad_file(conv_loader, "- content: x\n", ":1:3: message 1: no role");
-	check_bad_file(conv_loader, "- {role: user, content: [{type: text, text: hi}]}\n",
-		       ":1:25: message 1: content: expected a string");
+	check_bad_file(conv_loader, "- {role: user, content: [{type: text, text: hi}, "
+		       "{type: image_url}]}\n", ":1:57: message 1: content part 2: type 'image_url' "
+		       "is not text");
+	check_bad_file(conv_loader, "- {role: user, content: [{type: text}]}\n",
+		       ":1:26: message 1: content part 1: no text");
 	check_bad_file(conv_loader, "- {role: user, content: null}\n",
 		       "message 1: content: expected a string");
 }
