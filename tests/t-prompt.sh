@@ -56,6 +56,10 @@ check_eq prompt-max-ref-chars-grapheme "##参考文章1
 内容：abq" "$($P -r "$TMP/acc.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 3)"
 check_eq prompt-max-ref-chars-whole "##参考文章1
 内容：abe$(printf '\314\201')cq" "$($P -r "$TMP/acc.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 5)"
+# a first grapheme cluster longer than N is kept whole (never an empty field)
+printf -- '- content: "\\U0001F468\\u200D\\U0001F469 x"\n' >"$TMP/zwj.yaml"
+check_eq prompt-max-ref-chars-first-cluster "##参考文章1
+内容：$(printf '\360\237\221\250\342\200\215\360\237\221\251')q" "$($P -r "$TMP/zwj.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 1)"
 
 # Special tokens: neutralised by default (with one warning line), kept with
 # --allow-special; the model directory's own added tokens count too.

@@ -131,22 +131,24 @@ TEST(chars_cut_at_grapheme_boundaries)
 {
 	CHECK_EQ_INT(chars_cut("abc", 3, 3), 3);
 	CHECK_EQ_INT(chars_cut("abc", 3, 2), 2);
-	CHECK_EQ_INT(chars_cut("abc", 3, 0), 0);
+	CHECK_EQ_INT(chars_cut("abc", 3, 1), 1);
 	/* 你好世界: 3 bytes each */
 	CHECK_EQ_INT(chars_cut("\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c", 12, 2), 6);
 	/* e + U+0301 COMBINING ACUTE, then x: the mark stays with its letter */
 	const char *acute = "e\xcc\x81x";
-	CHECK_EQ_INT(chars_cut(acute, 4, 1), 0);
+	CHECK_EQ_INT(chars_cut(acute, 4, 1), 3);       /* the first cluster, whole */
 	CHECK_EQ_INT(chars_cut(acute, 4, 2), 3);
 	CHECK_EQ_INT(chars_cut(acute, 4, 3), 4);
 	/* man ZWJ woman ZWJ girl (5 code points, 18 bytes), then a */
 	const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
 			     "\xf0\x9f\x91\xa7" "a";
-	CHECK_EQ_INT(chars_cut(family, 19, 4), 0);
+	CHECK_EQ_INT(chars_cut(family, 19, 1), 18);
+	CHECK_EQ_INT(chars_cut(family, 19, 4), 18);
+	CHECK_EQ_INT(chars_cut(family, 18, 1), 18);
 	CHECK_EQ_INT(chars_cut(family, 19, 5), 18);
 	/* two flags: regional indicators pair up */
 	const char *flags = "\xf0\x9f\x87\xa8\xf0\x9f\x87\xb3\xf0\x9f\x87\xba\xf0\x9f\x87\xb8";
-	CHECK_EQ_INT(chars_cut(flags, 16, 1), 0);
+	CHECK_EQ_INT(chars_cut(flags, 16, 1), 8);
 	CHECK_EQ_INT(chars_cut(flags, 16, 3), 8);
 	CHECK_EQ_INT(chars_cut("a\r\nb", 4, 2), 1);     /* CR LF is one cluster */
 }
