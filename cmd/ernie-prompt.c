@@ -203,7 +203,7 @@ typedef struct {
 	Options o;
 	PromptModel model;
 	Specials specials;          /* tokens to neutralise (empty with --allow-special) */
-	size_t neutralised;         /* literals neutralised so far */
+	Neutral neutralised;        /* literals neutralised so far */
 	Conversation base;          /* the messages of the options */
 	char *tmpl;                 /* --template file contents, or NULL */
 	size_t tmpl_len;
@@ -439,6 +439,7 @@ static void job_free(Job *j)
 {
 	prompt_model_free(&j->model);
 	specials_free(&j->specials);
+	neutral_free(&j->neutralised);
 	conv_free(&j->base);
 	free(j->tmpl);
 	bytebuf_free(&j->refs);
@@ -465,10 +466,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
 				cli_prog(), j.o.model);
-		if (j.neutralised)
+		if (j.neutralised.count)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
-				"input ('<' made '\xef\xbc\x9c'; --allow-special keeps them)\n",
-				cli_prog(), j.neutralised, j.neutralised == 1 ? "" : "s");
+				"input (%s; --allow-special keeps them)\n", cli_prog(),
+				j.neutralised.count, j.neutralised.count == 1 ? "" : "s",
+				j.neutralised.changes.s);
 	}
 	job_free(&j);
 	return rc;

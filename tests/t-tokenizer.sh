@@ -50,8 +50,11 @@ check_eq tok-null "23454||6583||" "$($TOK --model "$A" -0 "$TMP/nul.txt" | tr '\
 check_eq tok-files "23454 23454" "$(printf hello >"$TMP/h"; $TOK --model "$A" "$TMP/h" "$TMP/h" | tr -d '\n'; echo)"
 check_eq tok-binary "45 54 4f 4b 02 00 00 00 9e 5b 00 00 b7 19 00 00" \
 	"$(printf 'hello world' | $TOK --model "$A" -b | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
-check_eq tok-special "32001 23454 2" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK --model "$A")"
-check_eq tok-no-parse-special "5953 27493 27579" "$(printf '</s>' | $TOK --model "$A" --no-parse-special)"
+# a bare .model is spm_encode: user-defined pieces are matched, "</s>" is text
+check_eq tok-bare-model-is-spm "32001 23454 5953 27493 27579" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK --model "$A")"
+# a model directory splits its special tokens out first, as Baidu's tokenizer
+check_eq tok-special "32001 23454 2" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK -m "$DIR")"
+check_eq tok-no-parse-special "5953 27493 27579" "$(printf '</s>' | $TOK -m "$DIR" --no-parse-special)"
 check_eq tok-modeldir-added "32025 23454" "$(printf '<|LOC_0|>hello' | $TOK -m "$DIR")"
 
 # decoding
@@ -93,7 +96,8 @@ head -c 1000 "$A" >"$TMP/trunc.model"
 check_fails tok-model-truncated 1 'trunc.model: byte [0-9]+: length past the end' \
 	sh -c "printf x | $TOK --model $TMP/trunc.model"
 printf 'not a model at all' >"$TMP/junk.model"
-check_fails tok-model-junk 1 'junk.model: (byte [0-9]+|no pieces)' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-junk 1 'junk.model: not a SentencePiece model' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-json 1 'config.json: not a SentencePiece model' sh -c "printf x | $TOK --model examples/demo-model/config.json"
 check_fails detok-out-of-range 1 '<stdin>: line 2: id 32023 out of range' \
 	sh -c "printf '23454\n3 32023 4\n' | $DETOK --model $A"
 check_fails detok-out-of-range-modeldir 1 'id 32037 out of range \(vocabulary 32037\)' \

@@ -2,6 +2,7 @@
 #include "model/safetensors.h"
 #include "base/doc.h"
 #include "base/err.h"
+#include "base/readall.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -267,18 +268,10 @@ int st_add_file(Safetensors *st, const char *path)
 		return err(ERR_IO, "out of memory");
 	st->nfiles++;
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno(ERR_IO, "%s", path);
 	struct stat sb;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
-		return err_errno(ERR_IO, "%s", path);
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return err(ERR_IO, "%s: not a regular file", path);
-	}
+	int fd = readall_open(path, &sb);  /* a FIFO is refused, never waited on */
+	if (fd < 0)
+		return ERR_IO;
 	f->size = (size_t)sb.st_size;
 	if (f->size < 8) {
 		close(fd);
