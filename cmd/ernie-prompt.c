@@ -178,7 +178,11 @@ static int parse_args(int argc, char **argv, Options *o)
 			search_only = "--max-ref-chars";
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
-		case 'l': case '0': o->batch = c; break;
+		case 'l': case '0':
+			if (o->batch && o->batch != c)
+				return cli_usage_error("-l and -0 cut questions two ways: give one");
+			o->batch = c;
+			break;
 		case 'h': usage(); return -1;
 		case OPT_VERSION: cli_version(); return -1;
 		case ':':
