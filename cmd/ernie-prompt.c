@@ -95,6 +95,7 @@ static void usage(void)
 		"      --allow-special        keep special-token text in content verbatim\n"
 		"  -l, --lines                each line of stdin is a question; prompts end in NUL\n"
 		"  -0, --null                 stdin holds NUL-separated questions; prompts end in NUL\n"
+		"                             (-l and -0 exclude each other)\n"
 		"  -h, --help                 this help\n"
 		"      --version              print the version\n",
 		cli_prog());

@@ -371,11 +371,6 @@ static int bad(StreamReader *r, const char *fmt, ...)
 	return err(ERR_DATA, "%s: %s: %s", r->in.name, stream_where(r, where, sizeof where), what);
 }
 
-static int read_error(StreamReader *r)
-{
-	return r->ioerr;        /* the message is the fill's */
-}
-
 static int getbyte(StreamReader *r)
 {
 	StreamInput *in = &r->in;
@@ -407,10 +402,16 @@ static uint64_t offset(StreamReader *r)
 /* Exactly n bytes, or an error that says the frame was cut short. */
 static int take(StreamReader *r, unsigned char *p, size_t n)
 {
+	StreamInput *in = &r->in;
+	if (in->len - in->pos >= n) {   /* the common case: all there */
+		memcpy(p, in->buf + in->pos, n);
+		in->pos += n;
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int c = getbyte(r);
 		if (c == EOF)
-			return r->ioerr ? read_error(r) : bad(r, "truncated frame");
+			return r->ioerr ? r->ioerr : bad(r, "truncated frame");
 		p[i] = (unsigned char)c;
 	}
 	return 0;
@@ -517,17 +518,21 @@ static int read_text_id(StreamReader *r, int c, int32_t *id, int *next)
 		}
 	}
 	if (c == EOF && r->ioerr)
-		return read_error(r);
-	const char *shown = quote(q, sizeof q, tok, len, total > len);
-	if (c == '\r' && (c = getbyte(r)) != '\n')
-		return r->ioerr ? read_error(r) : bad(r, "stray carriage return after %s", shown);
+		return r->ioerr;
+	int stray = 0;          /* a '\r' not before '\n' */
+	if (c == '\r' && (c = getbyte(r)) != '\n') {
+		if (r->ioerr)
+			return r->ioerr;
+		stray = 1;
+	}
+	const char *why = stray ? "stray carriage return after %s"
+	                : other || !digits ? "%s is not a token id"
+	                : neg ? "negative token id %s"
+	                : v > INT32_MAX ? "token id %s is out of range (at most 2147483647)"
+	                : NULL;
+	if (why)        /* quoted only now: it costs */
+		return bad(r, why, quote(q, sizeof q, tok, len, total > len));
 	*next = c;
-	if (other || !digits)
-		return bad(r, "%s is not a token id", shown);
-	if (neg)
-		return bad(r, "negative token id %s", shown);
-	if (v > INT32_MAX)
-		return bad(r, "token id %s is out of range (at most 2147483647)", shown);
 	*id = (int32_t)v;
 	return 0;
 }
@@ -559,7 +564,7 @@ static int begin(StreamReader *r, int *got)
 	int c = getbyte(r);
 	if (c == EOF) {
 		*got = GOT_EOF;
-		return r->ioerr ? read_error(r) : 0;
+		return r->ioerr ? r->ioerr : 0;
 	}
 	r->open = 1;
 	r->n = 0;
@@ -620,7 +625,7 @@ static int next_value(StreamReader *r, int finite, size_t slot, int *got)
 	int c = r->text_end ? '\n' : skip_blanks(r);
 	if (c == '\n' || c == EOF) {
 		if (c == EOF && r->ioerr)
-			return read_error(r);
+			return r->ioerr;
 		end(r, got);
 		return 0;
 	}
