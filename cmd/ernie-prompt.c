@@ -95,6 +95,7 @@ static void usage(void)
 		"      --allow-special        keep special-token text in content verbatim\n"
 		"  -l, --lines                each line of stdin is a question; prompts end in NUL\n"
 		"  -0, --null                 stdin holds NUL-separated questions; prompts end in NUL\n"
+		"                             (-l and -0 exclude each other)\n"
 		"  -h, --help                 this help\n"
 		"      --version              print the version\n",
 		cli_prog());
@@ -178,7 +179,11 @@ static int parse_args(int argc, char **argv, Options *o)
 			search_only = "--max-ref-chars";
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
-		case 'l': case '0': o->batch = c; break;
+		case 'l': case '0':
+			if (o->batch && o->batch != c)
+				return cli_usage_error("-l and -0 cut questions two ways: give one");
+			o->batch = c;
+			break;
 		case 'h': usage(); return CLI_DONE;
 		case OPT_VERSION: return cli_version();
 		case ':':

@@ -478,9 +478,10 @@ static int check_record(Runner *r, StreamReader *rd, unsigned long recno, const 
 static int filter(Runner *r, const Options *o, StreamReader *rd)
 {
 	StreamWriter writer, *w = &writer;
-	int V = r->m->cfg.vocab, rc = stream_writer_init(w, stdout, "<stdout>", 1, o->force);
+	int V = r->m->cfg.vocab, rc = cli_binary_out(1, o->force);
 	if (rc)
 		return rc;
+	stream_writer_init(w, STDOUT_FILENO, "<stdout>", 1);
 	int32_t *top_ids = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_ids);
 	float *top_vals = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_vals);
 	if (!top_ids || !top_vals)
@@ -514,7 +515,8 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 	}
 	free(top_ids);
 	free(top_vals);
-	return rc;
+	int rc2 = stream_writer_close(w);
+	return rc ? rc : rc2;
 }
 
 /* ---- generate mode ------------------------------------------------------ */
@@ -642,9 +644,10 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 	SamplerProc sp;
 	Tokenizer *t = NULL;
 	int32_t ids[2 * MAX_STOPS + CONFIG_MAX_EOS];
-	int rc = stream_writer_init(&w, stdout, "<stdout>", o->binary, o->force);
+	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	/* the tokenizer names <|end_of_sentence|> and decodes for --stop; a
 	 * model without one generates all the same, unless --stop needs it */
 	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
@@ -664,8 +667,9 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 		if (rc && WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == ERR_USAGE)
 			rc = QUIET_USAGE;
 	}
+	int rc2 = stream_writer_close(&w);
 	tok_free(t);
-	return rc;
+	return rc ? rc : rc2;
 }
 
 static void print_stat(const char *what, const Stat *s)
@@ -685,7 +689,7 @@ static int run(const Options *o, Model *m)
 		rc = state_new(&r.s, m, (int)o->ctx);
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
 		rc = err(ERR_IO, "out of memory");
-	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
+	if (!rc && !(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc)
 		rc = o->predict ? generate_mode(&r, o, rd) : filter(&r, o, rd);

@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	Sampler *s = NULL;
 	uint64_t ntok = 0;
 	double ms = 0;
-	int rc;
+	int rc, rc2;
 
 	cli_init(argv[0]);
 	sample_params_default(&o.p);
@@ -308,10 +308,10 @@ int main(int argc, char **argv)
 		o.p.seed = random_seed();
 	if (o.verbose)
 		print_params(&o.p);
-	if ((rc = stream_writer_init(&w, stdout, "<stdout>", o.binary, o.force)) ||
-	    (rc = sampler_new(&s, &o.p)))
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o.binary);
+	if ((rc = cli_binary_out(o.binary, o.force)) || (rc = sampler_new(&s, &o.p)))
 		goto out;
-	if (!(r = stream_reader_new(stdin, "<stdin>"))) {
+	if (!(r = stream_reader_new(STDIN_FILENO, "<stdin>", &w))) {
 		rc = err(ERR_IO, "out of memory");
 		goto out;
 	}
@@ -320,6 +320,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sample: %" PRIu64 " tokens, %.2f ms, %.3f ms/token\n",
 		        ntok, ms, ntok ? ms / ntok : 0.0);
 out:
+	rc2 = stream_writer_close(&w);
+	if (!rc)
+		rc = rc2;
 	stream_reader_free(r);
 	sampler_free(s);
 	sample_params_free(&o.p);
