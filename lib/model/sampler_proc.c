@@ -49,9 +49,8 @@ static int cloexec_pipe(int fd[2])
 	return 0;
 }
 
-/* Spawn path (searched in PATH when search is set) with argv, its stdin and
- * stdout on two new pipes. */
-static int spawn(SamplerProc *sp, const char *path, char *const argv[], int search)
+/* Spawn path with argv, its stdin and stdout on two new pipes. */
+static int spawn(SamplerProc *sp, const char *path, char *const argv[])
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, rc = 0;
 	posix_spawn_file_actions_t fa;
@@ -73,8 +72,7 @@ static int spawn(SamplerProc *sp, const char *path, char *const argv[], int sear
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &pipe_set);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int e = search ? posix_spawnp(&sp->pid, path, &fa, &attr, argv, environ)
-	               : posix_spawn(&sp->pid, path, &fa, &attr, argv, environ);
+	int e = posix_spawn(&sp->pid, path, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (e) {
@@ -123,14 +121,7 @@ int sampler_proc_start(SamplerProc *sp, const char *cmd)
 
 	if (named(sp, cmd))
 		return ERR_IO;
-	return spawn(sp, "/bin/sh", argv, 0);
-}
-
-int sampler_proc_start_argv(SamplerProc *sp, char *const argv[])
-{
-	if (named(sp, argv[0]))
-		return ERR_IO;
-	return spawn(sp, argv[0], argv, 1);
+	return spawn(sp, "/bin/sh", argv);
 }
 
 /* ---- talking ----------------------------------------------------------- */

@@ -42,11 +42,9 @@ typedef struct {
 	char *name;             /* "sampler 'CMD'", for messages */
 } SamplerProc;
 
-/* Run "/bin/sh -c cmd", or argv[0] searched in PATH with argv. ERR_IO if the
- * pipes or the process cannot be made (for argv: if it cannot be run). On
- * error sp holds nothing to close. */
+/* Run "/bin/sh -c cmd". ERR_IO if the pipes or the process cannot be made.
+ * On error sp holds nothing to close. */
 int sampler_proc_start(SamplerProc *sp, const char *cmd);
-int sampler_proc_start_argv(SamplerProc *sp, char *const argv[]);
 
 /* Send n logits (n > 0), receive the chosen id. */
 int sampler_proc_step(SamplerProc *sp, const float *logits, uint32_t n, int32_t *id);

@@ -732,25 +732,6 @@ TEST(sample_proc_round_trip)
 	CHECK_EQ_INT(sampler_proc_close(&sp), 0);
 }
 
-TEST(sample_proc_argv)
-{
-	char path[512];
-	const char *bin = getenv("BIN");
-	snprintf(path, sizeof path, "%s/ernie-sample", bin && *bin ? bin : "build");
-	char *argv[] = { path, "--temp", "0", "--logit-bias", "2=10", NULL };
-	SamplerProc sp;
-	int32_t id = -1;
-
-	CHECK_EQ_INT(sampler_proc_start_argv(&sp, argv), 0);
-	CHECK_EQ_INT(sampler_proc_step(&sp, (const float[]){ 0, 5, 0 }, 3, &id), 0);
-	CHECK_EQ_INT(id, 2);
-	CHECK_EQ_INT(sampler_proc_close(&sp), 0);
-
-	char *none[] = { "/nonexistent/ernie-sample", NULL };
-	CHECK_EQ_INT(sampler_proc_start_argv(&sp, none), ERR_IO);
-	CHECK(strstr(err_msg(), "/nonexistent/ernie-sample"));
-}
-
 /* A child that ends early gives an error naming it and how it ended, and
  * does not kill us with SIGPIPE. */
 TEST(sample_proc_child_dies)
