@@ -48,7 +48,7 @@ void runner_memory(const Model *m, int threads, int64_t ctx, int all, RunMemory 
 	for (int i = 0; i < m->st.nfiles; i++)
 		mem->mapped += m->st.files[i].size;
 	mem->kv_token = model_kv_bytes(m);
-	mem->kv = mem->kv_token * (uint64_t)ctx;
+	mem->kv = model_kv_cache_bytes(m, ctx);
 	mem->scratch = model_scratch_bytes(m, MODEL_BATCH) + model_attention_bytes(m, threads, ctx) +
 		       ((uint64_t)logit_rows(all) + (all ? 1 : 0)) * V * sizeof(float);
 	mem->total = mem->mapped + mem->kv + mem->scratch;
