@@ -11,10 +11,12 @@
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@
 
 enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
-	OPT_SAMPLER, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS,
+	OPT_SAMPLER, OPT_SAMPLER_TIMEOUT, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS, OPT_LOGPROBS,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -37,8 +39,10 @@ static const struct option run_opts[] = {
 	{ "model", required_argument, NULL, 'm' },
 	{ "threads", required_argument, NULL, 't' },
 	{ "ctx", required_argument, NULL, 'c' },
+	{ "ctx-size", required_argument, NULL, 'c' },
 	{ "all", no_argument, NULL, 'a' },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "logprobs", no_argument, NULL, OPT_LOGPROBS },
 	{ "precision", required_argument, NULL, OPT_PRECISION },
 	{ "isa", required_argument, NULL, OPT_ISA },
 	{ "info", no_argument, NULL, OPT_INFO },
@@ -47,10 +51,12 @@ static const struct option run_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "predict", required_argument, NULL, 'n' },
+	{ "n-predict", required_argument, NULL, 'n' },
 	{ "max-tokens", required_argument, NULL, 'n' },
 	{ "max_tokens", required_argument, NULL, 'n' },
 	{ "binary", no_argument, NULL, 'b' },
 	{ "sampler", required_argument, NULL, OPT_SAMPLER },
+	{ "sampler-timeout", required_argument, NULL, OPT_SAMPLER_TIMEOUT },
 	{ "stop", required_argument, NULL, OPT_STOP },
 	{ "stop-id", required_argument, NULL, OPT_STOP_ID },
 	{ "ignore-eos", no_argument, NULL, OPT_IGNORE_EOS },
@@ -61,15 +67,18 @@ typedef struct {
 	const char *model;      /* -m, or $ERNIE_MODEL */
 	long threads;           /* 0: the machine's cores */
 	long ctx;               /* 0: the model's maximum */
+	const char *ctx_arg, *top_arg;  /* as given, for messages */
 	int all;                /* a frame for every position */
 	long top;               /* ETOP frames of this many logits; 0: ELOG */
+	int logprobs;           /* --logprobs: text lines of log p(token) */
 	Precision prec;
 	Isa isa;
 	int info, force, verbose;
 	/* generate mode */
-	long predict;           /* -n: ids to generate per prompt; 0: filter mode */
+	long predict;           /* -n: ids to generate per prompt, -1: no limit; 0: filter mode */
 	int binary;             /* -b: generated ids as ETOK frames */
 	const char *sampler;    /* --sampler CMD, run by sh -c */
+	double sampler_timeout; /* seconds per id; 0: none */
 	SampleOpts so;          /* the in-process sampler's options */
 	char *stops[MAX_STOPS]; /* --stop */
 	int nstops;
@@ -88,8 +97,13 @@ static void usage(FILE *f)
 		"  -m, --model DIR       model directory (default: $ERNIE_MODEL)\n"
 		"  -a, --all             one frame per position of each record, not just the last\n"
 		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
-		"  -c, --ctx N           context limit in tokens (default: the model's maximum)\n"
-		"  -t, --threads N       threads (default: the machine's cores)\n"
+		"      --logprobs        instead of frames, a text line per record: the natural\n"
+		"                        log-probability of each of its tokens given those\n"
+		"                        before it (for scoring)\n"
+		"  -c, --ctx N           context limit in tokens; 0 = the model's maximum\n"
+		"                        (the default; alias --ctx-size)\n"
+		"  -t, --threads N       threads (default: $OPENBLAS_NUM_THREADS, else the\n"
+		"                        machine's cores)\n"
 		"      --precision P     f32, bf16 (the MLPs' products in bf16; the default\n"
 		"                        where the CPU has AVX512-BF16) or bf16-all (every\n"
 		"                        product: fastest prompts, least accurate)\n"
@@ -101,7 +115,8 @@ static void usage(FILE *f)
 		"      --version         print the version\n"
 		"Generation (each input sequence is a prompt; the answer's ids are written\n"
 		"one by one as a record, then an empty record):\n"
-		"  -n, --predict N       generate up to N ids per prompt (alias --max-tokens)\n"
+		"  -n, --predict N       generate up to N ids per prompt; -1 = until an end id\n"
+		"                        or the context limit (aliases --n-predict, --max-tokens)\n"
 		"      --stop STR        end the answer where its text contains STR (repeatable)\n"
 		"      --stop-id ID      end the answer at id ID (repeatable); the model's eos\n"
 		"                        ids and <|end_of_sentence|> always end it...\n"
@@ -109,6 +124,7 @@ static void usage(FILE *f)
 		"  -b, --binary          write the ids as ETOK frames\n"
 		"      --sampler CMD     an outside sampler (run by sh -c) instead of the\n"
 		"                        options below: ELOG frames out, one id back per frame\n"
+		"      --sampler-timeout S  fail when it takes more than S seconds for an id\n"
 		"Sampling, in this process (defaults from DIR/generation_config.json):\n",
 		cli_prog());
 	sample_opts_usage(f);
@@ -126,6 +142,17 @@ static int parse_num(const char *s, long lo, long hi, long *v)
 	return 0;
 }
 
+/* A number of seconds, > 0 and at most a year. */
+static int parse_seconds(const char *s, double *v)
+{
+	char *end;
+	double x = strtod(s, &end);
+	if (!*s || *end || isspace((unsigned char)*s) || !(x > 0 && x <= 365 * 86400.0))
+		return -1;
+	*v = x;
+	return 0;
+}
+
 static int pick(const char *s, const char *const *names, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -137,19 +164,38 @@ static int pick(const char *s, const char *const *names, int n)
 /* --precision's values, in the order of Precision */
 static const char *const precs[] = { "f32", "bf16", "bf16-all" };
 
-/* Settings that only make sense together. */
+/* -t N, or $OPENBLAS_NUM_THREADS, within the same limits. */
+static int parse_threads(const char *what, const char *arg, long *threads)
+{
+	if (parse_num(arg, 1, 4096, threads))
+		return cli_usage_error("%s: expected a number of threads 1..4096, not '%s'", what, arg);
+	return 0;
+}
+
+/* Settings that only make sense together, and the environment. */
 static int check_options(Options *o)
 {
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
 	o->model = cli_model(o->model);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
+	if (!o->threads && env && *env && parse_threads("OPENBLAS_NUM_THREADS", env, &o->threads))
+		return ERR_USAGE;
 	if (!o->predict && (o->binary || o->sampler || o->so.given || o->nstops || o->nstop_ids ||
-			    o->ignore_eos))
+			    o->ignore_eos || o->sampler_timeout))
 		return cli_usage_error("generation options need -n N");
-	if (o->predict && (o->all || o->top))
-		return cli_usage_error("-n generates ids: --all and --top are for logits");
+	if (o->predict && o->top)
+		return cli_usage_error("-n generates ids: --top K is for logit frames "
+				       "(did you mean --top-k %s?)", o->top_arg);
+	if (o->predict && (o->all || o->logprobs))
+		return cli_usage_error("-n generates ids: %s is for logits",
+				       o->all ? "--all" : "--logprobs");
+	if (o->logprobs && o->top)
+		return cli_usage_error("--logprobs writes log-probabilities, not --top frames");
 	if (o->sampler && o->so.given)
 		return cli_usage_error("sampling options go to the --sampler command itself");
+	if (o->sampler_timeout && !o->sampler)
+		return cli_usage_error("--sampler-timeout is for an outside --sampler");
 	return 0;
 }
 
@@ -167,6 +213,7 @@ static int parse_options(Options *o, int argc, char **argv)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'a': o->all = 1; break;
+		case OPT_LOGPROBS: o->logprobs = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'b': o->binary = 1; break;
@@ -174,20 +221,29 @@ static int parse_options(Options *o, int argc, char **argv)
 		case OPT_SAMPLER: o->sampler = optarg; break;
 		case OPT_IGNORE_EOS: o->ignore_eos = 1; break;
 		case 'n':
-			if (parse_num(optarg, 1, INT_MAX / 2, &o->predict))
-				return cli_usage_error("-n: expected a positive number of tokens, not '%s'", optarg);
+			if (parse_num(optarg, -1, INT_MAX / 2, &o->predict) || !o->predict)
+				return cli_usage_error("-n: expected a positive number of tokens or -1, "
+						       "not '%s'", optarg);
 			break;
 		case 't':
-			if (parse_num(optarg, 1, 4096, &o->threads))
-				return cli_usage_error("-t: expected a number of threads 1..4096, not '%s'", optarg);
+			if (parse_threads("-t", optarg, &o->threads))
+				return ERR_USAGE;
 			break;
 		case 'c':
-			if (parse_num(optarg, 1, 1L << 30, &o->ctx))
-				return cli_usage_error("-c: expected a positive number of tokens, not '%s'", optarg);
+			if (parse_num(optarg, 0, 1L << 30, &o->ctx))
+				return cli_usage_error("-c: expected a number of tokens (0: the model's "
+						       "maximum), not '%s'", optarg);
+			o->ctx_arg = optarg;
 			break;
 		case OPT_TOP:
 			if (parse_num(optarg, 1, STREAM_MAX_COUNT, &o->top))
 				return cli_usage_error("--top: expected a positive count, not '%s'", optarg);
+			o->top_arg = optarg;
+			break;
+		case OPT_SAMPLER_TIMEOUT:
+			if (parse_seconds(optarg, &o->sampler_timeout))
+				return cli_usage_error("--sampler-timeout: expected a number of seconds "
+						       "> 0, not '%s'", optarg);
 			break;
 		case OPT_STOP:
 			if (!*optarg)
@@ -233,10 +289,10 @@ static int parse_options(Options *o, int argc, char **argv)
 static int check_against_model(const Options *o, const Model *m)
 {
 	if (o->ctx > m->cfg.max_pos)
-		return cli_usage_error("-c %ld: the model's maximum context is %d tokens", o->ctx,
+		return cli_usage_error("-c %s: the model's maximum context is %d tokens", o->ctx_arg,
 				       m->cfg.max_pos);
 	if (o->top > m->cfg.vocab)
-		return cli_usage_error("--top %ld: the vocabulary has only %d tokens", o->top,
+		return cli_usage_error("--top %s: the vocabulary has only %d tokens", o->top_arg,
 				       m->cfg.vocab);
 	return 0;
 }
@@ -278,7 +334,7 @@ static void info(const Model *m, const char *dir, const Options *o)
 	const Config *c = &m->cfg;
 	long ctx = o->ctx ? o->ctx : c->max_pos;
 	RunMemory mem;
-	runner_memory(m, o->threads ? (int)o->threads : 1, ctx, o->all, &mem);
+	runner_memory(m, o->threads ? (int)o->threads : 1, ctx, o->all || o->logprobs, &mem);
 
 	printf("%-22s %s\n", "model", dir);
 	printf("%-22s %s, %d layers\n", "type", c->moe ? "MoE (ernie4_5_moe)" : "dense (ernie4_5)",
@@ -381,12 +437,9 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 		.stops = o->stops, .nstops = o->nstops, .tok = t, .nids = t ? t->nids : 0,
 	};
 	if (o->sampler) {
-		if ((rc = sampler_proc_start(&sp, o->sampler)) == 0) {
+		if ((rc = sampler_proc_start(&sp, o->sampler, o->sampler_timeout)) == 0) {
 			pk = picker_proc(&sp);
-			rc = run_answers(r, rd, &w, &pk, &g);
-			int rc2 = sampler_proc_close(&sp);
-			if (!rc)
-				rc = rc2;
+			rc = sampler_proc_close(&sp, run_answers(r, rd, &w, &pk, &g));
 		}
 	} else {
 		if (!(rc = sample_opts_settle(&o->so, o->model, &p)) && !(rc = sampler_new(&s, &p))) {
@@ -422,13 +475,15 @@ static int run(Options *o, Model *m)
 	if (rc == ERR_DATA)
 		rc = ERR_USAGE;         /* --isa or --precision that this CPU cannot do */
 	if (!rc)
-		rc = runner_new(&r, m, c, (int)o->ctx, o->all);
+		rc = runner_new(&r, m, c, (int)o->ctx, o->all || o->logprobs);
 	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
 		;
 	else if (o->predict)
 		rc = answers(&r, o, rd);
+	else if (o->logprobs)
+		rc = run_logprobs(&r, rd, stdout, "<stdout>");
 	else if (!(rc = stream_writer_init(&w, stdout, "<stdout>", 1, o->force)))
 		rc = run_logits(&r, rd, &w, o->all, (uint32_t)o->top);
 	if (o->verbose && c)
@@ -444,12 +499,43 @@ static int run(Options *o, Model *m)
 	return rc;
 }
 
+/* ---- the model file changing under the map ----------------------------- */
+
+static char sigbus_msg[512];
+static size_t sigbus_len;
+
+/* A page of the mapped weights that is no longer in the file (it was
+ * truncated or replaced in place while we run) raises SIGBUS: say so in one
+ * line and exit 3, rather than die without a word. */
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, sigbus_msg, sigbus_len) < 0)
+		_exit(ERR_IO);
+	_exit(ERR_IO);
+}
+
+static void catch_sigbus(const char *model)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	int n = snprintf(sigbus_msg, sizeof sigbus_msg, "%s: %s: model file changed while in use\n",
+			 cli_prog(), model);
+	if (n < 0 || (size_t)n >= sizeof sigbus_msg) {     /* a long path: cut, one line still */
+		n = sizeof sigbus_msg - 1;
+		sigbus_msg[n - 1] = '\n';
+	}
+	sigbus_len = (size_t)n;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	Options o = { 0 };
 	Model *m = NULL;
 	cli_init(argv[0]);
 	int rc = parse_options(&o, argc, argv);
+	if (!rc)
+		catch_sigbus(o.model);
 	if (!rc && (rc = load(&m, &o)))
 		cli_fail(rc);
 	else if (!rc && !(rc = check_against_model(&o, m))) {

@@ -43,7 +43,7 @@ check_eq "generate-seeded" "$a" "$b"
 [ "$a" != "$c" ] && ok generate-seed-matters || fail generate-seed-matters "seeds 7 and 8 gave $a"
 check_fails generate-bad-sampler 3 "sampler 'exit 3'.*status 3" \
 	sh -c "echo '$prompt' | '$BIN/ernie-run' -m '$dir' -n 2 --sampler 'exit 3'"
-check_fails generate-all-conflict 2 "--all and --top" "$BIN/ernie-run" -m "$dir" -n 2 --all
+check_fails generate-all-conflict 2 "-n generates ids: --all is for logits" "$BIN/ernie-run" -m "$dir" -n 2 --all
 check_fails generate-options-need-n 2 "need -n" "$BIN/ernie-run" -m "$dir" --temp 0
 check_fails generate-bad-temp 2 "ernie-run: --temp: '-1' is not a number >= 0" \
 	"$BIN/ernie-run" -m "$dir" -n 2 --temp -1

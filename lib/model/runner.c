@@ -168,9 +168,10 @@ int run_logprobs(Runner *r, StreamReader *rd, FILE *out, const char *name)
 			for (int j = 0; j < nb; j++) {
 				const float *before = j ? r->logits + (size_t)(j - 1) * V :
 						      have_last ? r->last : NULL;
-				if (before)
+				if (before) {
 					fprintf(out, "%s%.6f", sep, sample_logprob(before, V, rec.ids[i + j]));
-				sep = " ";
+					sep = " ";
+				}
 			}
 			memcpy(r->last, r->logits + (size_t)(nb - 1) * V, V * sizeof *r->last);
 			have_last = 1;

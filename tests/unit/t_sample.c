@@ -709,7 +709,7 @@ TEST(sample_proc_round_trip)
 	const float a[] = { 0.5f, 3, -1, 2 }, b[] = { 9, 1, 1, 1, 1, 1, 1 };
 	int32_t id = -1;
 
-	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--temp 0")), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--temp 0"), 0), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, a, 4, &id), 0);
 	CHECK_EQ_INT(id, 1);
 	CHECK_EQ_INT(sampler_proc_step(&sp, b, 7, &id), 0);
@@ -717,19 +717,19 @@ TEST(sample_proc_round_trip)
 	CHECK_EQ_INT(sampler_proc_end(&sp), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, a, 4, &id), 0);
 	CHECK_EQ_INT(id, 1);
-	CHECK_EQ_INT(sampler_proc_close(&sp), 0);
+	CHECK_EQ_INT(sampler_proc_close(&sp, 0), 0);
 
 	/* binary replies, and a whole vocabulary per frame (more than a pipe holds) */
 	static float big[103424];
 	for (int i = 0; i < 103424; i++)
 		big[i] = (float)(i % 1000) / 100;
 	big[77777] = 50;
-	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--temp 0 -b")), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--temp 0 -b"), 0), 0);
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ_INT(sampler_proc_step(&sp, big, 103424, &id), 0);
 		CHECK_EQ_INT(id, 77777);
 	}
-	CHECK_EQ_INT(sampler_proc_close(&sp), 0);
+	CHECK_EQ_INT(sampler_proc_close(&sp, 0), 0);
 }
 
 /* A child that ends early gives an error naming it and how it ended, and
@@ -740,26 +740,26 @@ TEST(sample_proc_child_dies)
 	SamplerProc sp;
 	int32_t id;
 
-	CHECK_EQ_INT(sampler_proc_start(&sp, "exit 3"), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, "exit 3", 0), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, big, 200000, &id), ERR_IO);
 	CHECK(strstr(err_msg(), "sampler 'exit 3'") && strstr(err_msg(), "exited with status 3"));
-	CHECK_EQ_INT(sampler_proc_close(&sp), ERR_IO);
+	CHECK_EQ_INT(sampler_proc_close(&sp, 0), ERR_IO);
 
-	CHECK_EQ_INT(sampler_proc_start(&sp, "head -c 100 >/dev/null"), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, "head -c 100 >/dev/null", 0), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, big, 200000, &id), ERR_IO);
 	CHECK(strstr(err_msg(), "without answering"));
-	sampler_proc_close(&sp);
+	sampler_proc_close(&sp, 0);
 
-	CHECK_EQ_INT(sampler_proc_start(&sp, "kill -9 $$"), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, "kill -9 $$", 0), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, big, 4, &id), ERR_IO);
 	CHECK(strstr(err_msg(), "killed by signal 9"));
-	sampler_proc_close(&sp);
+	sampler_proc_close(&sp, 0);
 
 	/* ernie-sample itself refusing its options: its status comes back */
-	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--top-p 7 2>/dev/null")), 0);
+	CHECK_EQ_INT(sampler_proc_start(&sp, sampler_cmd("--top-p 7 2>/dev/null"), 0), 0);
 	CHECK_EQ_INT(sampler_proc_step(&sp, big, 4, &id), ERR_IO);
 	CHECK(strstr(err_msg(), "exited with status 2"));
-	sampler_proc_close(&sp);
+	sampler_proc_close(&sp, 0);
 }
 
 TEST(sample_proc_bad_answers)
@@ -774,11 +774,11 @@ TEST(sample_proc_bad_answers)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		SamplerProc sp;
 		int32_t id;
-		CHECK_EQ_INT(sampler_proc_start(&sp, cases[i].cmd), 0);
+		CHECK_EQ_INT(sampler_proc_start(&sp, cases[i].cmd, 0), 0);
 		CHECK_EQ_INT(sampler_proc_step(&sp, v, 3, &id), ERR_DATA);
 		if (!strstr(err_msg(), cases[i].msg))
 			printf("  %s: message [%s] lacks [%s]\n", cases[i].cmd, err_msg(), cases[i].msg);
 		CHECK(strstr(err_msg(), cases[i].msg));
-		sampler_proc_close(&sp);
+		sampler_proc_close(&sp, 0);
 	}
 }
