@@ -99,3 +99,16 @@ ok = full.startswith(cut) and stop not in cut and 0 <= at - len(cut) < 32
 sys.exit(0 if ok else 1)
 PY
 then ok generate-stop-string; else fail generate-stop-string "stop [$stop] full [$full] cut [$cut]"; fi
+
+# --stop matches the text as ernie-detok shows it: an answer that begins with
+# a newline (id 23, forced by a bias; the presence penalty keeps it from
+# coming back) is not cut before it starts by --stop '\n'
+p=$("$BIN/ernie-prompt" -u hi | "$BIN/ernie-tok" -m $M)
+bias="-n 8 -s 1 --logit-bias 23=100 --presence-penalty 1000"
+want=$(echo "$p" | "$BIN/ernie-run" -m $M $bias | head -n 1)
+nl=$(printf '\n_')
+got=$(echo "$p" | "$BIN/ernie-run" -m $M $bias --stop "${nl%_}" | head -n 1)
+case "$want" in
+"23 "*) check_eq generate-stop-leading-newline "$(echo $want)" "$(echo $got)" ;;
+*) fail generate-stop-leading-newline "the bias gave no leading newline: [$want]" ;;
+esac

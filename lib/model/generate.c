@@ -12,7 +12,7 @@ typedef struct {
 	int32_t *ids;           /* [n] generated so far */
 	size_t *ends;           /* [n] text length after ids[i] */
 	int n, written;         /* ids[0..written) are out */
-	ByteBuf text;           /* decoded text of all ids */
+	ByteBuf text;           /* decoded text of all ids, as ernie-detok shows it */
 	Detok d;
 } Pending;
 
@@ -116,6 +116,16 @@ static int push(Pending *p, const GenParams *g, StreamWriter *w, int32_t id, int
 	int rc = g->nstops ? detok_put(&p->d, id, &p->text) : 0;
 	if (rc)
 		return rc;
+	/* ernie-detok leaves out an answer's leading newlines: so does the
+	 * text the stop strings are looked for in (empty until then) */
+	size_t lead = 0;
+	if (p->n == 0 || p->ends[p->n - 1] == 0)
+		while (lead < p->text.len && p->text.s[lead] == '\n')
+			lead++;
+	if (lead) {
+		memmove(p->text.s, p->text.s + lead, p->text.len - lead);
+		p->text.len -= lead;
+	}
 	p->ends[p->n++] = p->text.len;
 	if (!g->nstops)
 		return release(p, w, p->text.len);

@@ -8,7 +8,7 @@
  * sequence reaches its context limit.
  *
  * Stop strings: the ids are decoded as ernie-detok shows them by default
- * (special tokens skipped). An id is written only once the text up to its
+ * (special tokens skipped, the answer's leading newlines left out). An id is written only once the text up to its
  * end can no longer be the start of a stop string, so no part of the stop
  * string reaches the output; a token in which the stop string begins is not
  * written at all (with the text before the stop string in that token).
