@@ -88,10 +88,11 @@ int model_check_ids(const Model *m, const int32_t *ids, int n);
 int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, float *logits,
 	       int all);
 
-/* Bytes of KV cache per token of context, of scratch for a batch, and of
- * attention scratch for a context of ctx tokens computed on threads
- * threads. */
+/* Bytes of KV cache per token of context and for a context of ctx tokens,
+ * of scratch for a batch, and of attention scratch for a context of ctx
+ * tokens computed on threads threads: the sizes the State allocates. */
 uint64_t model_kv_bytes(const Model *m);
+uint64_t model_kv_cache_bytes(const Model *m, int64_t ctx);
 uint64_t model_scratch_bytes(const Model *m, int batch);
 uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx);
 
