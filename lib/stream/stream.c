@@ -284,8 +284,8 @@ int stream_input_until(StreamInput *in, int delim, const char **p, size_t *n, in
 {
 	size_t scanned = 0;
 	for (;;) {
-		const char *start = in->buf + in->pos, *end = NULL;
 		size_t avail = in->len - in->pos;
+		const char *start = avail ? in->buf + in->pos : NULL, *end = NULL;
 		if (delim >= 0 && avail > scanned)
 			end = memchr(start + scanned, delim, avail - scanned);
 		if (end || (in->eof && avail)) {
