@@ -149,9 +149,14 @@ static int load_error(Loader *L)
 				line++, col = 0;
 		return err(ERR_DATA, "%s:%zu:%zu: %s", L->name, line, col, p->problem);
 	}
-	return err(ERR_DATA, "%s:%zu:%zu: %s%s%s", L->name, p->problem_mark.line + 1,
+	/* libyaml gives up on a key 1024 characters after its start */
+	int long_key = p->context && !strcmp(p->context, "while scanning a simple key") &&
+		       p->problem_mark.index - p->context_mark.index > 1024;
+	return err(ERR_DATA, "%s:%zu:%zu: %s%s%s%s", L->name, p->problem_mark.line + 1,
 		   p->problem_mark.column + 1, p->problem ? p->problem : "syntax error",
-		   p->context ? " " : "", p->context ? p->context : "");
+		   p->context ? " " : "", p->context ? p->context : "",
+		   long_key ? " (a YAML key is at most 1024 characters on one line; JSON has "
+		   "no such limit)" : "");
 }
 
 static DocNode *node_new(DocKind kind, const yaml_mark_t *m)
