@@ -57,6 +57,21 @@ static long escape_u16(const char *p, const char *end)
 	return v;
 }
 
+/* The code point of the escape "\uXXXX" (or a surrogate pair of two) at
+ * p[0] == '\\' before q; *used gets its length. -1 if not one. */
+static long json_escape_u(const char *p, const char *q, size_t *used)
+{
+	long hi = escape_u16(p, q);
+	*used = 6;
+	if (hi < 0xD800 || hi > 0xDFFF)
+		return hi;
+	long lo = hi <= 0xDBFF ? escape_u16(p + 6, q) : -1;
+	if (lo < 0xDC00 || lo > 0xDFFF)
+		return -1;              /* a lone surrogate is no character */
+	*used = 12;
+	return 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+}
+
 /* Characters JSON allows raw in a string that YAML does not: DEL, the C1
  * controls (YAML folds a raw U+0085 into a space) and U+FFFE / U+FFFF.
  * Returns the length of the one at p, 0 if p is not one. */
@@ -105,14 +120,11 @@ static char *json_to_yaml(const char *in, size_t len, size_t *outlen)
 			continue;
 		}
 		if (quoted && in[r] == '\\') {
-			long hi = escape_u16(in + r, in + len);
-			long lo = escape_u16(in + r + 6, in + len);
-			if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
-				long cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-				out[w++] = (char)(0xF0 | (cp >> 18));
-				out[w++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-				out[w++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				out[w++] = (char)(0x80 | (cp & 0x3F));
+			size_t used;
+			long cp = json_escape_u(in + r, in + len, &used);
+			if (cp >= 0 && used == 12) {
+				w += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp,
+								  (utf8proc_uint8_t *)out + w);
 				r += 12;
 				continue;
 			}
@@ -340,33 +352,6 @@ static DocNode *json_node(Json *J, DocKind kind)
 	n->line = J->line;
 	n->col = J->col;
 	return n;
-}
-
-static long json_hex4(const char *p)
-{
-	long v = 0;
-	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
-/* The code point of the escape "\uXXXX" (or a surrogate pair of two) at
- * p[0] == '\\' before q; *used gets its length. -1 if not one. */
-static long json_escape_u(const char *p, const char *q, size_t *used)
-{
-	long hi = q - p >= 6 ? json_hex4(p + 2) : -1;
-	*used = 6;
-	if (hi < 0xD800 || hi > 0xDFFF)
-		return hi;
-	long lo = hi <= 0xDBFF && q - p >= 12 && p[6] == '\\' && p[7] == 'u' ? json_hex4(p + 8) : -1;
-	if (lo < 0xDC00 || lo > 0xDFFF)
-		return -1;              /* a lone surrogate is no character */
-	*used = 12;
-	return 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
 }
 
 /* The string at J->p (an opening quote) into n->str. */
