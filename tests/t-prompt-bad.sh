@@ -29,6 +29,9 @@ printf -- '- role: user\n  content: caf\351\n' >"$T/c7.yaml"
 check_fails prompt-bad-conv-utf8 1 'c7.yaml: invalid UTF-8 at byte offset 27$' $P -c "$T/c7.yaml"
 printf -- '- role: user\n  content: "a\\0b"\n' >"$T/c8.yaml"
 check_fails prompt-bad-conv-nul 1 'c8.yaml:2:12: message 1: content: NUL byte at byte offset 1' $P -c "$T/c8.yaml"
+# YAML (not JSON) keeps libyaml's limit on keys, and says what it is
+printf -- '- role: user\n  x%01100d: 1\n  content: c\n' 0 >"$T/c11.yaml"
+check_fails prompt-bad-yaml-long-key 1 'c11.yaml:2:1104: .*a YAML key is at most 1024 characters' $P -c "$T/c11.yaml"
 check_fails prompt-bad-conv-missing 3 'nonexistent.json: No such file or directory' $P -c "$T/nonexistent.json"
 
 # references files
