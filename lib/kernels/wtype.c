@@ -74,7 +74,7 @@ static void q4_0_row(float *dst, const void *src, int64_t n)
  * are the low six bits of bytes j and j + 4; the last four take their low
  * four bits from byte j + 4 and their top two from the spare bits of bytes
  * j - 4 and j. */
-static void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
+void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
 {
 	if (j < 4) {
 		*sc = q[j] & 63;

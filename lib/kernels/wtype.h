@@ -84,6 +84,10 @@ int wtype_from_ggml(uint32_t g, WType *t);
 /* The supported types' names, "f32, f16, ...", for messages. */
 const char *wtype_names(void);
 
+/* Scale *sc and min *m of sub-block j (< 8) of a Q4_K/Q5_K super-block,
+ * from its 12 packed bytes q. */
+void scale_min_k4(int j, const uint8_t *q, int *sc, int *m);
+
 /* IEEE half and bfloat16 to f32, exact. */
 float f16_to_f32(uint16_t h);
 float bf16_to_f32(uint16_t h);
