@@ -45,3 +45,8 @@ tr ' ' '\n' <"$TMP/ids" | awk '{ line = line (n ? " " : "") $1; n++ }
 	n == k + 1 { print line; line = ""; n = 0; k++ } END { if (n) print line }' >"$TMP/uneven"
 $RUN -m "$TMP/q-dense.gguf" --all <"$TMP/uneven" >"$TMP/unev" 2>"$TMP/err"
 check "gguf_quantised_600_uneven_records_equal_prefill" $Q compare "$TMP/unev" "$TMP/pre" 5e-4
+
+# --info on a GGUF: its weight types and what a run of -c costs
+$RUN -m "$TMP/q-moe.gguf" -c 4096 --info >"$TMP/info" 2>&1
+check "gguf_info_weight_types" grep -Eq '^weight types +f32 11 .*q4_K 6 .*q6_K 5 ' "$TMP/info"
+check "gguf_info_memory" grep -Eq '^memory at -c 4096 ' "$TMP/info"
