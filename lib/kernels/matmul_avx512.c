@@ -295,6 +295,21 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 	}
 }
 
+/* The quantised types: each panel's rows dequantised exactly (to_f32) into
+ * the second half of pack, then packed and multiplied as f32. */
+TARGET void avx512_gemm_quant(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			      int64_t r0, int64_t r1, void *pack)
+{
+	float *rows = (float *)pack + GEMM_PACK_ROWS * W->cols;
+	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
+		Mat F = { .type = WT_F32, .data = rows, .rows = j1 - j0, .cols = W->cols };
+		portable_to_f32(rows, W, j0, j1);
+		pack_rows(WT_F32, pack, &F, 0, j1 - j0);
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+	}
+}
+
 /* Y[m][j] for j < N: panels of GEMM_PANEL columns, panel q at B + q * pstride
  * with rows ldp floats apart. */
 TARGET static void panels(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
