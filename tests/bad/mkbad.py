@@ -183,6 +183,9 @@ def gguf(kind, path):
             struct.unpack_from('<Q', b, info['token_embd.weight'][1] + 4)[0])
     elif kind == 'past-end':
         put('<Q', info['output_norm.weight'][1] + 4, len(b))
+    elif kind == 'twice':               # general.file_type renamed general.alignment
+        i = kvs['general.file_type'][0] - 17
+        b[i:i + 17] = b'general.alignment'
     elif kind == 'arch':
         i = kvs['general.architecture'][1]
         b[i + 8:i + 16] = b'llama4_5'
