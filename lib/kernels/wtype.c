@@ -6,29 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-float bf16_to_f32(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-float f16_to_f32(uint16_t h)
-{
-	int e = h >> 10 & 0x1f;
-	float m = (float)(h & 0x3ff);
-	float v;
-
-	if (e == 0)
-		v = ldexpf(m, -24);                      /* subnormal */
-	else if (e == 31)
-		v = (h & 0x3ff) ? NAN : INFINITY;
-	else
-		v = ldexpf(m + 1024.0f, e - 25);
-	return (h & 0x8000) ? -v : v;
-}
-
 static void f32_to_f32(float *dst, const void *src, int64_t n)
 {
 	memcpy(dst, src, (size_t)n * 4);

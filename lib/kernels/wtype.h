@@ -13,6 +13,7 @@
 #define ERNIE_WTYPE_H
 
 #include <stdint.h>
+#include <string.h>
 
 typedef enum {
 	WT_F32,
@@ -88,8 +89,30 @@ const char *wtype_names(void);
  * from its 12 packed bytes q. */
 void scale_min_k4(int j, const uint8_t *q, int *sc, int *m);
 
-/* IEEE half and bfloat16 to f32, exact. */
-float f16_to_f32(uint16_t h);
-float bf16_to_f32(uint16_t h);
+/* IEEE half and bfloat16 to f32, exact (inline: the quantised kernels
+ * convert a scale every block). A half's exponent and mantissa, moved to
+ * the f32 positions, are its value times 2^-112 exactly, subnormals
+ * included; all-ones exponents are infinities and NaNs. */
+static inline float f16_to_f32(uint16_t h)
+{
+	uint32_t em = h & 0x7fffu, u = em << 13;
+	float f;
+	if (em >= 0x7c00u) {
+		u |= 0x7f800000u;
+		memcpy(&f, &u, 4);
+	} else {
+		memcpy(&f, &u, 4);
+		f *= 0x1p112f;
+	}
+	return (h & 0x8000u) ? -f : f;
+}
+
+static inline float bf16_to_f32(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
 
 #endif

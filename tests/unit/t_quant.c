@@ -12,6 +12,25 @@
 #include "kernels/matmul.h"
 #include "test.h"
 
+/* ---- scales ------------------------------------------------------------- */
+
+/* Every half against its definition: (-1)^s 2^(e-15) (1 + m/1024), or
+ * 2^-14 m/1024 for e = 0, infinities and NaNs for e = 31. */
+TEST(quant_f16_every_value)
+{
+	int bad = 0;
+	for (uint32_t h = 0; h < 65536; h++) {
+		int e = h >> 10 & 31, m = h & 1023;
+		double v = e == 0 ? ldexp(m / 1024.0, -14) : ldexp(1 + m / 1024.0, e - 15);
+		float f = f16_to_f32((uint16_t)h);
+		if (e == 31)
+			bad += m ? !isnan(f) : !(isinf(f) && (f < 0) == (h >> 15));
+		else
+			bad += f != (float)(h >> 15 ? -v : v) || !!signbit(f) != (int)(h >> 15);
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
 /* ---- hand-made blocks --------------------------------------------------- */
 
 TEST(quant_q8_0_by_hand)
