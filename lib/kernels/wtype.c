@@ -47,21 +47,6 @@ static void q4_0_row(float *dst, const void *src, int64_t n)
 	}
 }
 
-/* Scale and min of sub-block j of a Q4_K/Q5_K super-block: the first four
- * are the low six bits of bytes j and j + 4; the last four take their low
- * four bits from byte j + 4 and their top two from the spare bits of bytes
- * j - 4 and j. */
-void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
-{
-	if (j < 4) {
-		*sc = q[j] & 63;
-		*m = q[j + 4] & 63;
-	} else {
-		*sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
-		*m = (q[j + 4] >> 4) | (q[j] >> 6) << 4;
-	}
-}
-
 /* One Q4_K/Q5_K super-block: qs holds two sub-blocks per 32 bytes (low
  * nibbles first); qh, when not NULL, the fifth bits (bit 2p and 2p + 1 of
  * byte l for the pair p of sub-blocks). */

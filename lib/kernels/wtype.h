@@ -86,8 +86,19 @@ int wtype_from_ggml(uint32_t g, WType *t);
 const char *wtype_names(void);
 
 /* Scale *sc and min *m of sub-block j (< 8) of a Q4_K/Q5_K super-block,
- * from its 12 packed bytes q. */
-void scale_min_k4(int j, const uint8_t *q, int *sc, int *m);
+ * from its 12 packed bytes q: the first four are the low six bits of bytes
+ * j and j + 4; the last four take their low four bits from byte j + 4 and
+ * their top two from the spare bits of bytes j - 4 and j. */
+static inline void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
+		*m = (q[j + 4] >> 4) | (q[j] >> 6) << 4;
+	}
+}
 
 /* IEEE half and bfloat16 to f32, exact (inline: the quantised kernels
  * convert a scale every block). A half's exponent and mantissa, moved to
