@@ -2,7 +2,8 @@
 # ernie-run on GGUF files: the golden tiny models converted by bench/gguf.py
 # (f32 and bf16) give the logits of their safetensors directories bit for
 # bit; random models of every quantised type (tests/quant.py) give the
-# logits of their F32 twins, dequantised by numpy, within 5e-4; a 600-token
+# logits of their F32 twins, dequantised by numpy, within 5e-4 (every
+# instruction set the CPU has: decode and prefill); a 600-token
 # quantised run gives the same logits in one prefill, one token a record
 # and uneven records.
 . tests/lib.sh
@@ -33,6 +34,19 @@ for kind in dense moe; do
 	# decode: one token a record (the matrix-vector kernels)
 	echo "$ids" | tr ' ' '\n' | $RUN -m "$TMP/q-$kind.gguf" --precision f32 >"$TMP/d" 2>"$TMP/err"
 	check "gguf_quantised_${kind}_decode_equals_f32_reference" $Q compare "$TMP/d" "$TMP/f" 5e-4
+	# every instruction set's kernels, decode and prefill
+	for isa in portable avx2 avx512; do
+		if ! echo 1 | $RUN -m "$TMP/q-$kind.gguf" --isa $isa >/dev/null 2>&1; then
+			echo "skip gguf_quantised_${kind}_$isa: this CPU lacks $isa"
+			continue
+		fi
+		echo "$ids" | tr ' ' '\n' |
+			$RUN -m "$TMP/q-$kind.gguf" --isa $isa --precision f32 >"$TMP/i" 2>"$TMP/err"
+		echo "$ids" | $RUN -m "$TMP/q-$kind.gguf" --isa $isa --all --precision f32 >>"$TMP/i" \
+			2>"$TMP/err"
+		cat "$TMP/f" "$TMP/f" >"$TMP/ff"
+		check "gguf_quantised_${kind}_${isa}_equals_f32_reference" $Q compare "$TMP/i" "$TMP/ff" 5e-4
+	done
 done
 
 # 600 tokens: one prefill (batches of 512 + 88), one token a record, and
