@@ -122,8 +122,8 @@ INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r
 			quant_scales(t, b, s, o);
 #pragma GCC unroll 32
 			for (int e0 = 0; e0 < block; e0 += 8) {
-				__m256 w = _mm256_fmsub_ps(quants8(t, b, e0), _mm256_set1_ps(s[e0 / 16]),
-							   _mm256_set1_ps(o[e0 / 16]));
+				__m256 w = _mm256_fmsub_ps(quants8(t, b, e0), _mm256_set1_ps(s[e0 / quant_group(t)]),
+							   _mm256_set1_ps(o[e0 / quant_group(t)]));
 				a[e0 / 8 % 4] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xk + e0), a[e0 / 8 % 4]);
 			}
 		}

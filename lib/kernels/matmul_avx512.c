@@ -116,8 +116,8 @@ INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r
 			quant_scales(t, b, s, o);
 #pragma GCC unroll 16
 			for (int e0 = 0; e0 < block; e0 += 16) {
-				__m512 w = _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / 16]),
-							   _mm512_set1_ps(o[e0 / 16]));
+				__m512 w = _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / quant_group(t)]),
+							   _mm512_set1_ps(o[e0 / quant_group(t)]));
 				a[e0 / 16 % 4] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xk + e0), a[e0 / 16 % 4]);
 			}
 		}

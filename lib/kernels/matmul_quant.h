@@ -17,6 +17,7 @@
 #define ERNIE_MATMUL_QUANT_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "kernels/wtype.h"
 
@@ -52,7 +53,17 @@ static inline __attribute__((always_inline)) QuantBits quant_bits(WType t, int e
 	return (QuantBits){ 0, 0, 0, -1, 0, 0, 0 };
 }
 
-/* s[i] and o[i] for the elements 16 i .. 16 i + 15 of block b. */
+/* Elements that share one s and o: a Q6_K sub-block, or 32. */
+static inline __attribute__((always_inline)) int quant_group(WType t)
+{
+	return t == WT_Q6_K ? 16 : 32;
+}
+
+/* s[i] and o[i] for the elements of group i of block b. The K types' eight
+ * 6-bit scales and mins are unpacked four at a time from 32-bit words of
+ * their 12 bytes (the layout of scale_min_k4): scales 0-3 and mins 0-3 are
+ * the low six bits of words 0 and 1; scales and mins 4-7 the nibbles of
+ * word 2 with, as their bits 4-5, the top two bits of words 0 and 1. */
 static inline __attribute__((always_inline)) void quant_scales(WType t, const uint8_t *b,
 							       float s[16], float o[16])
 {
@@ -60,27 +71,36 @@ static inline __attribute__((always_inline)) void quant_scales(WType t, const ui
 	switch (t) {
 	case WT_Q8_0:
 	case WT_Q4_0:
-		s[0] = s[1] = f16_to_f32(d[0]);
-		o[0] = o[1] = 0;
+		s[0] = f16_to_f32(d[0]);
+		o[0] = 0;
 		break;
 	case WT_Q4_K:
 	case WT_Q5_K: {
+		uint32_t u[3];
+		uint8_t sc[8], m[8];
+		memcpy(u, b + offsetof(BlockQ4_K, scales), 12);
+		uint32_t sc_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+		uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (u[0] >> 2 & 0x30303030u);
+		uint32_t m_hi = (u[2] >> 4 & 0x0f0f0f0fu) | (u[1] >> 2 & 0x30303030u);
+		memcpy(sc, &sc_lo, 4);
+		memcpy(sc + 4, &sc_hi, 4);
+		memcpy(m, &m_lo, 4);
+		memcpy(m + 4, &m_hi, 4);
 		float dd = f16_to_f32(d[0]), dmin = f16_to_f32(d[1]);
+#pragma GCC unroll 8
 		for (int j = 0; j < 8; j++) {
-			int sc, m;
-			scale_min_k4(j, b + offsetof(BlockQ4_K, scales), &sc, &m);
-			s[2 * j] = s[2 * j + 1] = dd * (float)sc;
-			o[2 * j] = o[2 * j + 1] = dmin * (float)m;
+			s[j] = dd * (float)sc[j];
+			o[j] = dmin * (float)m[j];
 		}
 		break;
 	}
 	case WT_Q6_K: {
 		const BlockQ6_K *q = (const BlockQ6_K *)b;
 		float dd = f16_to_f32(q->d);
-		/* sub-blocks of 16: element 16 i has scale 8 h + 2 g + l / 16 */
+		/* sub-block i = 8 h + 2 g + l / 16 holds elements 16 i .. 16 i + 15 */
+#pragma GCC unroll 16
 		for (int i = 0; i < 16; i++) {
-			int e0 = 16 * i, h = e0 / 128, g = e0 % 128 / 32, l = e0 % 32;
-			s[i] = dd * (float)q->scales[8 * h + 2 * g + l / 16];
+			s[i] = dd * (float)q->scales[i];
 			o[i] = 0;
 		}
 		break;
