@@ -356,6 +356,9 @@ static void info(const Model *m, const char *dir, const Options *o)
 	       m->active);
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
 	       m->tensors.bytes, m->tensors.nfiles, m->tensors.skipped);
+	char types[256];
+	model_weight_types(m, types, sizeof types);
+	printf("%-22s %s\n", "weight types", types);
 	print_size(stdout, "mapped (read-only)", (double)mem.mapped);
 	print_size(stdout, "KV cache per token", (double)mem.kv_token);
 	char label[64];
