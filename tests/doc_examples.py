@@ -46,7 +46,6 @@ SKIPS = [
     (r"21B|300B", "needs a real mixture-of-experts model"),
     (r"\|\s*mail\b", "sends mail"),
     (r"tee (loop|ids)\b", "a sampling loop through a FIFO: runs until interrupted"),
-    (r"ernie-detok --raw \| cmp", "the round trip of issue 12 item 14, made true on another branch"),
 ]
 
 
