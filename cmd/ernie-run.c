@@ -11,6 +11,7 @@
 #include "model/generate.h"
 #include "model/model.h"
 #include "model/sampler_proc.h"
+#include "prompt/thinking.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
@@ -405,6 +406,7 @@ typedef struct {
 	float *logits;          /* [logit_rows()][V] */
 	Stat prompt;            /* records of several tokens (prefill) */
 	Stat eval;              /* records of one token (decode) */
+	int thinking;           /* the model's template is the Thinking one */
 } Runner;
 
 static double now_ms(void)
@@ -520,9 +522,10 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 
 /* ---- generate mode ------------------------------------------------------ */
 
-/* The ids that end an answer: the model's eos ids, its <|end_of_sentence|>
- * (from the tokenizer), and --stop-id. */
-static int stop_ids(const Options *o, const Model *m, const Tokenizer *t, int32_t *ids)
+/* The ids that end an answer: the model's eos ids, its template's end of a
+ * turn (from the tokenizer: prompt/thinking.h), and --stop-id. */
+static int stop_ids(const Options *o, const Model *m, const Tokenizer *t, int32_t *ids,
+		    int *thinking)
 {
 	int n = 0;
 	for (int i = 0; i < o->nstop_ids; i++)
@@ -531,15 +534,8 @@ static int stop_ids(const Options *o, const Model *m, const Tokenizer *t, int32_
 		return n;
 	for (int i = 0; i < m->cfg.n_eos; i++)
 		ids[n++] = m->cfg.eos[i];
-	if (t) {
-		static const char eos[] = "<|end_of_sentence|>";
-		int32_t id = tok_piece_id(t, eos, sizeof eos - 1);
-		size_t len;
-		const char *text = tok_id_text(t, id, &len);
-		if (text && len == sizeof eos - 1 && !memcmp(text, eos, len))
-			ids[n++] = id;
-	}
-	return n;
+	int k = t ? prompt_end_ids(o->model, t, ids + n, thinking) : 0;
+	return k < 0 ? -err_prefix(-k, "the model's chat template") : n + k;
 }
 
 /* ernie-sample in the directory of this program, else from PATH. */
@@ -586,6 +582,10 @@ static int answer(Runner *r, SamplerProc *sp, const GenParams *g, StreamWriter *
 		rc = generate(r->m, r->s, r->c, sp, g, r->logits, w, &st);
 		r->eval.tokens += (uint64_t)st.tokens;
 		r->eval.ms += st.eval_ms;
+		if (!rc && st.end == GEN_MAX && r->thinking)
+			fprintf(stderr, "%s: warning: the answer stopped at -n %d tokens, before the end "
+				"of the turn (a Thinking model reasons at length: raise -n)\n", cli_prog(),
+				g->max_tokens);
 		if (!rc && st.end == GEN_CONTEXT_FULL)
 			fprintf(stderr, "%s: warning: the answer stopped at the context limit of %d "
 				"tokens (raise it with -c N)\n", cli_prog(), state_limit(r->s));
@@ -640,9 +640,14 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 	/* the tokenizer names <|end_of_sentence|> and decodes for --stop */
 	if (tok_load(&t, o->model) && o->nstops)
 		return err_prefix(ERR_DATA, "--stop needs the model's tokenizer");
+	int nstop = stop_ids(o, r->m, t, ids, &r->thinking);
+	if (nstop < 0) {
+		tok_free(t);
+		return -nstop;
+	}
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
-		.nstop_ids = stop_ids(o, r->m, t, ids),
+		.nstop_ids = nstop,
 		.stops = o->stops, .nstops = o->nstops, .tok = t, .nids = t ? t->nids : 0,
 	};
 	if ((rc = start_sampler(&sp, o)) == 0) {

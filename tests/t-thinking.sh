@@ -44,3 +44,100 @@ out=$($P --template-name thinking -r "$TMP/refs.json" --date d -u q 2>"$TMP/err"
 check_eq thinking-prompt-search-neutral "2 1 1" "$(printf '%s' "$out" | grep -c '<|im_end|>') $(printf '%s' "$out" | grep -c '＜/think>') $(printf '%s' "$out" | grep -c '＜|im_end|>')"
 if grep -q 'neutralised 4 special-token literals' "$TMP/err"; then ok thinking-prompt-search-warning
 else fail thinking-prompt-search-warning "stderr: $(cat "$TMP/err")"; fi
+
+# ---- the model's output: ernie-detok --reasoning, --tool-calls ------------
+# A tiny random model with the template and the markers as added tokens.
+M=$TMP/model
+$PY examples/make-thinking-model.py "$M" || fail thinking-model "make-thinking-model.py failed"
+T=$BIN/ernie-tok
+DT=$BIN/ernie-detok
+printf 'Let me see.\n\nYes.\n</think>\n\n<response>\nIt is <b>4</b>.\n\nSure.\n</response>\n' |
+	$T -m "$M" >"$TMP/answer.ids"
+check_eq thinking-detok-markers-are-tokens "32040 32041 32042" \
+	"$(tr ' ' '\n' <"$TMP/answer.ids" | grep -E '^320(39|4[0-9])$' | tr '\n' ' ' | sed 's/ $//')"
+check_eq thinking-detok-strip-default "It is <b>4</b>.
+
+Sure." "$($DT -m "$M" <"$TMP/answer.ids")"
+check_eq thinking-detok-keep "Let me see.
+
+Yes.
+</think>
+
+<response>
+It is <b>4</b>.
+
+Sure.
+</response>" "$($DT -m "$M" --reasoning keep <"$TMP/answer.ids")"
+out=$($DT -m "$M" --reasoning split <"$TMP/answer.ids" 3>"$TMP/r3")
+check_eq thinking-detok-split-fd3 "It is <b>4</b>.
+
+Sure.|Let me see.
+
+Yes." "$out|$(cat "$TMP/r3")"
+out=$($DT -m "$M" --reasoning-file "$TMP/rf" <"$TMP/answer.ids")
+check_eq thinking-detok-split-file "It is <b>4</b>.
+
+Sure.|Let me see.
+
+Yes." "$out|$(cat "$TMP/rf")"
+check_fails thinking-detok-split-no-fd3 2 'file descriptor 3 is not open' $DT -m "$M" --reasoning split
+check_fails thinking-detok-bad-mode 2 "--reasoning: 'all' is not strip, keep or split" $DT -m "$M" --reasoning all
+# A PT model keeps its old output: no parsing unless asked.
+check_eq thinking-detok-pt-unchanged "a
+</think>
+b" "$(printf 'a\n</think>\nb' | $T -m examples/demo-model | $DT -m examples/demo-model)"
+check_eq thinking-detok-pt-asked "b" "$(printf 'a\n</think>\nb' | $T -m examples/demo-model |
+	$DT -m examples/demo-model --reasoning strip)"
+
+# Tool calls: one line of JSON each, nothing else; bare text after </think>.
+printf 'Need tools.\n</think>\n\n<tool_call>\n{"name": "date",\n "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "calc", "arguments": {"expression": "6*7", "note": "é\\n"}}\n</tool_call>\n' |
+	$T -m "$M" >"$TMP/calls.ids"
+check_eq thinking-detok-tool-calls '{"name": "date", "arguments": {}}
+{"name": "calc", "arguments": {"expression": "6*7", "note": "é\n"}}' "$($DT -m "$M" --tool-calls <"$TMP/calls.ids")"
+check_eq thinking-detok-tool-calls-answer "" "$($DT -m "$M" <"$TMP/calls.ids")"
+printf 'r\n</think>\n\n<tool_call>\nnot json [\n</tool_call>\n' | $T -m "$M" |
+	$DT -m "$M" --tool-calls >"$TMP/out" 2>"$TMP/err"
+check_eq thinking-detok-bad-call "|ernie-detok: warning: 1 <tool_call> block was not a JSON object, skipped" \
+	"$(cat "$TMP/out")|$(cat "$TMP/err")"
+check_eq thinking-detok-bare "just this" "$(printf 'r\n</think>\n\n\njust this\n' | $T -m "$M" | $DT -m "$M")"
+
+# Streaming: the answer is written while the generation goes on, a marker
+# split across tokens (here </response> as plain text pieces) held back.
+printf 'r\n</think>\n<response>\nHello' | $T -m "$M" >"$TMP/part1.ids"
+printf ' world\n</resp' | $T -m "$M" >"$TMP/part2.ids"
+printf 'onse>\n' | $T -m "$M" >"$TMP/part3.ids"
+{ tr '\n' ' ' <"$TMP/part1.ids"; echo; sleep 2; tr '\n' ' ' <"$TMP/part2.ids"; echo; sleep 2
+  cat "$TMP/part3.ids"; } | $DT -m "$M" >"$TMP/stream" &
+sleep 1.5
+first=$(cat "$TMP/stream")
+sleep 2
+second=$(cat "$TMP/stream")
+wait
+check_eq thinking-detok-streams "Hello|Hello world|Hello world" "$first|$second|$(cat "$TMP/stream")"
+
+# ---- generation: stops and defaults ---------------------------------------
+R=$BIN/ernie-run
+# A scripted sampler plays the model: it ends its answer with <|im_end|>,
+# which ernie-run must find in the tokenizer and stop at (not written).
+printf 'Thinking.\n</think>\n\n<response>\nDone.\n</response>\n<|im_end|>' | $T -m "$M" >"$TMP/script"
+im_end=$(printf '<|im_end|>' | $T -m "$M")
+$BIN/ernie-prompt -m "$M" -u Hi | $T -m "$M" |
+	$R -m "$M" -n 64 --sampler "$PY tests/script_sampler.py $TMP/script $TMP/state" >"$TMP/gen" 2>"$TMP/err"
+check_eq thinking-run-stops-at-im-end "$(sed "s/ $im_end\$//" "$TMP/script")|" "$(echo $(cat "$TMP/gen"))|$(cat "$TMP/err")"
+check_eq thinking-run-answer "Done." "$($DT -m "$M" <"$TMP/gen")"
+# </s> too, looked up by its text
+printf 'x</s>' | $T -m "$M" >"$TMP/script"
+$BIN/ernie-prompt -m "$M" -u Hi | $T -m "$M" |
+	$R -m "$M" -n 64 --sampler "$PY tests/script_sampler.py $TMP/script $TMP/state2" >"$TMP/gen"
+check_eq thinking-run-stops-at-eos "$(printf x | $T -m "$M")" "$(echo $(cat "$TMP/gen"))"
+# cut by -n: said on stderr, by ernie-run and by ernie-detok
+$BIN/ernie-prompt -m "$M" -u Hi | $T -m "$M" | $R -m "$M" -n 3 --seed 1 2>"$TMP/err" |
+	$DT -m "$M" >"$TMP/out" 2>"$TMP/err2"
+if grep -q 'stopped at -n 3 tokens, before the end of the turn' "$TMP/err"; then ok thinking-run-truncated
+else fail thinking-run-truncated "stderr: $(cat "$TMP/err")"; fi
+if grep -q 'ended in the reasoning (no </think>): no answer' "$TMP/err2"; then ok thinking-detok-truncated
+else fail thinking-detok-truncated "stderr: $(cat "$TMP/err2")"; fi
+# the sampler's defaults are the model's generation_config.json
+: | $BIN/ernie-sample -m "$M" -v 2>"$TMP/err"
+if grep -q 'temperature=0.6 top_k=0 top_p=0.95 ' "$TMP/err"; then ok thinking-sample-defaults
+else fail thinking-sample-defaults "$(cat "$TMP/err")"; fi

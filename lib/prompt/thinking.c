@@ -4,9 +4,12 @@
 #include "base/json.h"
 #include "base/readall.h"
 
+#include "prompt/prompt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const markers[] = {
 	"<|im_start|>", "<|im_end|>", "<think>", "</think>", "<response>", "</response>",
@@ -19,6 +22,43 @@ int prompt_thinking_specials(Specials *s)
 	for (size_t i = 0; !rc && i < sizeof markers / sizeof *markers; i++)
 		rc = specials_add(s, markers[i], strlen(markers[i]), -1, 1);
 	return rc;
+}
+
+/* ---- the end of a turn --------------------------------------------------- */
+
+/* Append to ids the ids whose text is exactly text: its SentencePiece piece
+ * and its added token (a tokenizer may have both); return how many. */
+static int exact_ids(const Tokenizer *t, const char *text, int32_t *ids)
+{
+	size_t n = strlen(text), len, which;
+	int k = 0;
+	int32_t id = tok_piece_id(t, text, n);
+	const char *got = tok_id_text(t, id, &len);
+	if (got && len == n && !memcmp(got, text, n))
+		ids[k++] = id;
+	if (specials_prefix(&t->split, text, n, &which) == n && t->split.v[which].id >= 0 &&
+	    (k == 0 || t->split.v[which].id != ids[0]))
+		ids[k++] = t->split.v[which].id;
+	return k;
+}
+
+int prompt_end_ids(const char *dir, const Tokenizer *t, int32_t *ids, int *thinking)
+{
+	static const char *const ends[] = { "<|end_of_sentence|>", "</s>", "<|im_end|>" };
+	struct stat st;
+	PromptModel pm = { 0 };
+	*thinking = 0;
+	if (dir && !stat(dir, &st) && S_ISDIR(st.st_mode)) {
+		int rc = prompt_model_load(&pm, dir);
+		if (rc)
+			return -rc;
+		*thinking = pm.thinking;
+		prompt_model_free(&pm);
+	}
+	int n = 0;
+	for (int i = 0; i < (*thinking ? 3 : 1); i++)
+		n += exact_ids(t, ends[i], ids + n);
+	return n;
 }
 
 /* ---- the tools list ------------------------------------------------------ */
