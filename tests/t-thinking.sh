@@ -102,16 +102,25 @@ check_eq thinking-detok-bad-call "|ernie-detok: warning: 1 <tool_call> block was
 check_eq thinking-detok-bare "just this" "$(printf 'r\n</think>\n\n\njust this\n' | $T -m "$M" | $DT -m "$M")"
 
 # Streaming: the answer is written while the generation goes on, a marker
-# split across tokens (here </response> as plain text pieces) held back.
+# split across tokens (here </response> as text pieces) held back. The
+# writer waits (up to 20 s) for each piece of output before it goes on.
 printf 'r\n</think>\n<response>\nHello' | $T -m "$M" >"$TMP/part1.ids"
 printf ' world\n</resp' | $T -m "$M" >"$TMP/part2.ids"
 printf 'onse>\n' | $T -m "$M" >"$TMP/part3.ids"
-{ tr '\n' ' ' <"$TMP/part1.ids"; echo; sleep 2; tr '\n' ' ' <"$TMP/part2.ids"; echo; sleep 2
-  cat "$TMP/part3.ids"; } | $DT -m "$M" >"$TMP/stream" &
-sleep 1.5
-first=$(cat "$TMP/stream")
-sleep 2
-second=$(cat "$TMP/stream")
+mkfifo "$TMP/fifo"
+$DT -m "$M" <"$TMP/fifo" >"$TMP/stream" &
+exec 4>"$TMP/fifo"
+await() {   # await TEXT: until $TMP/stream is TEXT, or 20 s
+	i=0
+	while [ "$(cat "$TMP/stream")" != "$1" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	cat "$TMP/stream"
+}
+tr '\n' ' ' <"$TMP/part1.ids" >&4; echo >&4
+first=$(await Hello)
+tr '\n' ' ' <"$TMP/part2.ids" >&4; echo >&4
+second=$(await "Hello world")
+cat "$TMP/part3.ids" >&4
+exec 4>&-
 wait
 check_eq thinking-detok-streams "Hello|Hello world|Hello world" "$first|$second|$(cat "$TMP/stream")"
 
@@ -141,3 +150,52 @@ else fail thinking-detok-truncated "stderr: $(cat "$TMP/err2")"; fi
 : | $BIN/ernie-sample -m "$M" -v 2>"$TMP/err"
 if grep -q 'temperature=0.6 top_k=0 top_p=0.95 ' "$TMP/err"; then ok thinking-sample-defaults
 else fail thinking-sample-defaults "$(cat "$TMP/err")"; fi
+
+# ---- examples/think.sh and examples/tools.sh --------------------------------
+# The random model cannot reason or call tools: a scripted sampler plays its
+# part, turn by turn, so what is tested is the plumbing (prompt, stop at
+# <|im_end|>, parse, run the tool, append, re-prompt, give up after N
+# rounds), not the model's judgement.
+PATH=$(pwd)/$BIN:$PATH
+export PATH
+script_sampler() {   # script_sampler NAME TEXT...: $TMP/sampler-NAME plays one turn per TEXT
+	s=$TMP/sampler-$1
+	shift
+	: >"$s.script"
+	for turn in "$@"; do
+		printf '%s<|im_end|>' "$turn" | ernie-tok -m "$M" >>"$s.script"
+	done
+	printf '#!/bin/sh\nexec %s %s %s %s\n' "$PY" "$(pwd)/tests/script_sampler.py" \
+		"$s.script" "$s.state" >"$s"
+	chmod +x "$s"
+}
+script_sampler think "$(printf 'Thinking hard.\n</think>\n\n<response>\nDone.\n</response>\n')"
+out=$(ERNIE_RUN_OPTS="--sampler $TMP/sampler-think" sh examples/think.sh -m "$M" -o "$TMP/why.txt" "Why?" 2>"$TMP/err")
+check_eq think-example "Done.|Thinking hard.|examples/think.sh: the reasoning is in $TMP/why.txt" \
+	"$out|$(cat "$TMP/why.txt")|$(cat "$TMP/err")"
+# the real random model, cut short: its noise streams, and stderr says why there is no answer
+out=$(cd "$TMP" && ERNIE_MODEL=$M ERNIE_RUN_OPTS="--seed 3 -t 1" sh "$OLDPWD/examples/think.sh" -n 4 "Why?" 2>"$TMP/err")
+if [ -f "$TMP/reasoning.txt" ] && grep -q 'stopped at -n 4 tokens' "$TMP/err"; then ok think-example-random-model
+else fail think-example-random-model "stderr: $(head -c 300 "$TMP/err")"; fi
+check_fails think-example-pt-model 1 'not ERNIE-4.5-21B-A3B-Thinking' sh examples/think.sh -m examples/demo-model q
+
+call() { printf 'Round %s.\n</think>\n\n<tool_call>\n%s\n</tool_call>\n' "$1" "$2"; }
+script_sampler loop "$(call 1 '{"name": "date", "arguments": {}}')" \
+	"$(call 2 '{"name": "calc", "arguments": {"expression": "(2+3)*4"}}')
+<tool_call>
+{\"name\": \"nope\", \"arguments\": {}}
+</tool_call>" \
+	"$(printf 'Got it.\n</think>\n\n<response>\nIt is "20".\n</response>\n')"
+out=$(ERNIE_RUN_OPTS="--sampler $TMP/sampler-loop" sh examples/tools.sh -m "$M" -n 64 -c "$TMP/conv.json" \
+	"What is (2+3)*4, and when?" 2>"$TMP/err")
+check_eq tools-example-answer 'It is "20".' "$out"
+check_eq tools-example-rounds "3 round 1: {\"name\": \"date\", \"arguments\": {}} -> $(date +%Y)|round 2: {\"name\": \"calc\", \"arguments\": {\"expression\": \"(2+3)*4\"}} -> 20|round 2: {\"name\": \"nope\", \"arguments\": {}} -> error: no tool named 'nope' (there are date and calc)" \
+	"$(wc -l <"$TMP/err") $(sed 's/^examples\/tools.sh: //' "$TMP/err" | sed '1s/ -> .* \([0-9][0-9][0-9][0-9]\)$/ -> \1/' | paste -sd'|')"
+# the last prompt: the reasoning of the loop's turns kept, the results merged
+ernie-prompt -m "$M" -c "$TMP/conv.json" >"$TMP/last"
+check_eq tools-example-conversation "6 3 2 1" "$($PY -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/conv.json") $(grep -c '<tool_output>' "$TMP/last") $(grep -c '^Round [12]\.$' "$TMP/last") $(grep -c '^<tool_output>"20"</tool_output>$' "$TMP/last")"
+# a model that keeps calling tools: given up after -r rounds
+script_sampler busy "$(call 1 '{"name": "date", "arguments": {}}')" "$(call 2 '{"name": "date", "arguments": {}}')"
+out=$(ERNIE_RUN_OPTS="--sampler $TMP/sampler-busy" sh examples/tools.sh -m "$M" -n 64 -r 2 q 2>"$TMP/err"; echo "|$?")
+check_eq tools-example-gives-up "|1|2|examples/tools.sh: no answer after 2 rounds of tool calls" \
+	"$out|$(wc -l <"$TMP/err")|$(tail -n 1 "$TMP/err")"
