@@ -192,8 +192,9 @@ static int drain_parsed(Out *w, int end)
 	if (rc)
 		return rc;
 	ByteBuf *out = w->o->tool_calls ? &r->calls : &r->answer;
-	fwrite(out->s, 1, out->len, stdout);
-	if (w->thoughts)
+	if (out->len)
+		fwrite(out->s, 1, out->len, stdout);
+	if (w->thoughts && r->reasoning.len)
 		fwrite(r->reasoning.s, 1, r->reasoning.len, w->thoughts);
 	r->answer.len = r->calls.len = r->reasoning.len = 0;
 	if (w->thoughts && (rc = cli_flush(w->thoughts, w->o->reasoning_file ?

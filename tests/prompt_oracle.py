@@ -477,14 +477,18 @@ def thinking_tests(rng, n):
                     for k in range(rng.randrange(1, 8))]
         tools = [random_tool(rng, specials) for _ in range(rng.randrange(0, 4))] \
             if rng.random() < 0.5 else None
-        form = rng.choice(["json", "json-ascii", "yaml", "openai"])
-        if form == "yaml":
-            path = write("conv.yaml", as_flow_yaml(messages))
+        form = rng.choice(["json", "json-ascii", "yaml", "openai", "args"])
+        flag = {"system": "-s", "user": "-u", "assistant": "-a"}
+        if form == "args" and any(m["role"] != "system" for m in messages) and \
+                all(set(m) == {"role", "content"} and m["role"] in flag for m in messages):
+            args = [a for m in messages for a in (flag[m["role"]], m["content"])]
+        elif form == "yaml":
+            args = ["-c", write("conv.yaml", as_flow_yaml(messages))]
         elif form == "openai":
-            path = write("conv.json", json.dumps({"model": "ernie", "messages": messages}))
+            args = ["-c", write("conv.json", json.dumps({"model": "ernie", "messages": messages}))]
         else:
-            path = write("conv.json", json.dumps(messages, ensure_ascii=form == "json-ascii"))
-        args = ["--template-name", "thinking", "-c", path]
+            args = ["-c", write("conv.json", json.dumps(messages, ensure_ascii=form == "json-ascii"))]
+        args = ["--template-name", "thinking"] + args
         if tools is not None:
             body = tools if rng.random() < 0.5 else {"model": "ernie", "tools": tools}
             if rng.random() < 0.6:

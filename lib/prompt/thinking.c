@@ -1,9 +1,9 @@
-/* thinking.c: the ERNIE-4.5-21B-A3B-Thinking chat template rendered natively (thinking.h). */
+/* thinking.c: the ERNIE-4.5-21B-A3B-Thinking chat template rendered natively,
+ * its markers and its end-of-turn ids (thinking.h). */
 #include "prompt/thinking.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/readall.h"
-
 #include "prompt/prompt.h"
 
 #include <stdio.h>
