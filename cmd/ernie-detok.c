@@ -1,6 +1,5 @@
 /* ernie-detok: token stream in, text out, written as soon as it is whole
  * UTF-8 so a generation streams. See man/ernie-detok.1. */
-#define _GNU_SOURCE     /* fopencookie (glibc, musl): see Input below */
 #include "cli.h"
 #include "base/err.h"
 #include "prompt/prompt.h"
@@ -8,10 +7,8 @@
 #include "text/reasoning.h"
 #include "text/tokenizer.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +44,8 @@ typedef struct {
 	int raw;                /* keep specials and newlines */
 	int skip;               /* drop specials even with --raw */
 	int pieces;             /* input is lines of pieces */
-	char end;               /* written at the end of a sequence: '\n' or '\0' (-0) */
+	int end;                /* written at the end of a sequence: '\n', '\0' (-0),
+	                           or nothing (-1: --raw without -0) */
 	int reasoning;          /* ReasonMode, or -1: R_STRIP for a Thinking model, else R_OFF */
 	const char *reasoning_file; /* --reasoning-file, or NULL (split: fd 3) */
 	int tool_calls;         /* write the tool calls only */
@@ -59,12 +57,14 @@ typedef struct {
 typedef struct {
 	const Options *o;
 	Detok d;
+	StreamWriter w;         /* stdout */
+	int nul_warned;         /* said once that -0's NUL is in the text too */
 	ByteBuf text;           /* decoded, not yet written */
 	int started;            /* some non-newline byte written in this sequence */
 	size_t held;            /* newlines held back */
 	Reasoning *rs;          /* the Thinking output parser (--reasoning strip/split,
 	                           --tool-calls), or NULL */
-	FILE *thoughts;         /* split: where the reasoning goes */
+	StreamWriter thoughts;  /* split: where the reasoning goes (fd -1: nowhere) */
 	unsigned long seq;      /* sequences ended */
 } Out;
 
@@ -77,7 +77,8 @@ static void usage(FILE *f)
 		"trailing newlines dropped, as the model card's decode does.\n"
 		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
 		"                          (default $ERNIE_MODEL)\n"
-		"      --raw               keep special tokens and newlines (exact round trip)\n"
+		"      --raw               keep special tokens and newlines, and add no\n"
+		"                          newline at the end (exact round trip)\n"
 		"      --skip-special      drop special tokens (also with --raw)\n"
 		"      --input_format=id|piece  ids (default) or lines of pieces\n"
 		"      --reasoning MODE    a Thinking model's output: strip (its default: the\n"
@@ -85,21 +86,22 @@ static void usage(FILE *f)
 		"                          split (the answer, and the reasoning to fd 3)\n"
 		"      --reasoning-file FILE  split, with the reasoning to FILE\n"
 		"      --tool-calls        write each <tool_call> as one line of JSON, nothing else\n"
-		"  -0, --null              end each sequence with NUL instead of newline\n"
+		"  -0, --null              end each sequence with NUL (also with --raw)\n"
 		"  -h, --help              this help\n"
 		"      --version           print the version\n",
 		cli_prog());
 }
 
-static int parse_args(int argc, char **argv, Options *o, int *done)
+static int parse_args(int argc, char **argv, Options *o)
 {
 	*o = (Options){ .end = '\n', .reasoning = -1 };
+	int null = 0;
 	int c;
 	opterr = 0;     /* our own one-line message */
 	while ((c = getopt_long(argc, argv, ":m:0h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
-		case '0': o->end = '\0'; break;
+		case '0': null = 1; break;
 		case OPT_RAW: o->raw = 1; break;
 		case OPT_SKIP: o->skip = 1; break;
 		case OPT_REASONING:
@@ -118,12 +120,16 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 			else
 				return cli_usage_error("--input_format: '%s' is not id or piece", optarg);
 			break;
-		case 'h': usage(stdout); *done = 1; return 0;
-		case OPT_VERSION: cli_version(); *done = 1; return 0;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':': return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (null)
+		o->end = '\0';
+	else if (o->raw)
+		o->end = -1;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s': the tokens come on standard input", argv[optind]);
 	o->model = cli_model(o->model);
@@ -159,19 +165,19 @@ static int default_reasoning(Options *o)
 }
 
 /* Where the reasoning goes with split: --reasoning-file, else fd 3. */
-static int open_thoughts(const Options *o, FILE **f)
+static int open_thoughts(const Options *o, StreamWriter *w)
 {
-	*f = NULL;
-	if (o->reasoning != R_SPLIT)
-		return 0;
-	if (o->reasoning_file) {
-		if (!(*f = fopen(o->reasoning_file, "w")))
+	int fd = -1;
+	if (o->reasoning == R_SPLIT && o->reasoning_file) {
+		if ((fd = open(o->reasoning_file, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0)
 			return err_errno(ERR_IO, "%s", o->reasoning_file);
-		return 0;
+	} else if (o->reasoning == R_SPLIT) {
+		if (fcntl(3, F_GETFD) == -1)
+			return err(ERR_USAGE, "--reasoning split: file descriptor 3 is not open (give "
+				   "--reasoning-file FILE, or 3>FILE)");
+		fd = 3;
 	}
-	if (fcntl(3, F_GETFD) == -1 || !(*f = fdopen(3, "w")))
-		return err(ERR_USAGE, "--reasoning split: file descriptor 3 is not open (give "
-			   "--reasoning-file FILE, or 3>FILE)");
+	stream_writer_init(w, fd, o->reasoning_file ? o->reasoning_file : "fd 3", 0);
 	return 0;
 }
 
@@ -189,43 +195,51 @@ static int drain_parsed(Out *w, int end)
 			"no answer; a larger ernie-run -n may let it finish\n", cli_prog(), w->seq + 1);
 	if (!rc && end)
 		rc = reasoning_end(r);
-	if (rc)
-		return rc;
 	ByteBuf *out = w->o->tool_calls ? &r->calls : &r->answer;
-	if (out->len)
-		fwrite(out->s, 1, out->len, stdout);
-	if (w->thoughts && r->reasoning.len)
-		fwrite(r->reasoning.s, 1, r->reasoning.len, w->thoughts);
+	if (!rc)
+		rc = stream_write_bytes(&w->w, out->s, out->len);
+	if (!rc && w->thoughts.fd >= 0 && !(rc = stream_write_bytes(&w->thoughts, r->reasoning.s,
+								     r->reasoning.len)))
+		rc = stream_flush(&w->thoughts);
 	r->answer.len = r->calls.len = r->reasoning.len = 0;
-	if (w->thoughts && (rc = cli_flush(w->thoughts, w->o->reasoning_file ?
-					   w->o->reasoning_file : "fd 3")))
-		return rc;
-	return cli_flush(stdout, "<stdout>");
+	return rc ? rc : stream_end_record(&w->w);
 }
 
 /* Write what was decoded, holding back newlines in model-card mode. */
 static int drain(Out *w)
 {
-	FILE *f = stdout;
 	if (w->rs)
 		return drain_parsed(w, 0);
+	const char *s = w->text.s;
+	size_t n = w->text.len;
+	int rc = 0;
+	if (w->o->end == '\0' && !w->nul_warned && n && memchr(s, 0, n)) {
+		fprintf(stderr, "%s: warning: the decoded text holds NUL bytes, which -0 "
+		        "writes at the end of a sequence too\n", cli_prog());
+		w->nul_warned = 1;
+	}
 	if (w->o->raw) {
-		fwrite(w->text.s, 1, w->text.len, f);
+		rc = stream_write_bytes(&w->w, s, n);
 	} else {
-		for (size_t i = 0; i < w->text.len; i++) {
-			char c = w->text.s[i];
-			if (c == '\n') {
+		for (size_t i = 0; !rc && i < n;) {
+			if (s[i] == '\n') {
 				w->held += w->started;
+				i++;
 				continue;
 			}
-			for (; w->held; w->held--)
-				putc('\n', f);
-			putc(c, f);
+			size_t j = i;
+			while (j < n && s[j] != '\n')
+				j++;
+			for (; !rc && w->held; w->held--)
+				rc = stream_write_bytes(&w->w, "\n", 1);
+			if (!rc)
+				rc = stream_write_bytes(&w->w, s + i, j - i);
 			w->started = 1;
+			i = j;
 		}
 	}
 	w->text.len = 0;
-	return cli_flush(f, "<stdout>");
+	return rc ? rc : stream_end_record(&w->w);
 }
 
 static int end_sequence(Out *w)
@@ -236,11 +250,13 @@ static int end_sequence(Out *w)
 	w->started = 0;
 	w->held = 0;
 	w->seq++;
-	if (!w->o->tool_calls)
-		putc(w->o->end, stdout);
-	if (w->thoughts)
-		putc(w->o->end, w->thoughts);
-	return rc ? rc : cli_flush(stdout, "<stdout>");
+	char end = (char)w->o->end;
+	if (!rc && w->o->end >= 0 && !w->o->tool_calls)
+		rc = stream_write_bytes(&w->w, &end, 1);
+	if (!rc && w->o->end >= 0 && w->thoughts.fd >= 0 &&
+	    !(rc = stream_write_bytes(&w->thoughts, &end, 1)))
+		rc = stream_flush(&w->thoughts);
+	return rc ? rc : stream_end_record(&w->w);
 }
 
 /* Decode one id: with a Thinking model's parsing, the special tokens that
@@ -258,56 +274,14 @@ static int put_id(Out *w, int32_t id)
 
 /* ---- input ------------------------------------------------------------ */
 
-/* Standard input through an unbuffered FILE over a buffer of our own, so we
- * know when everything that has arrived has been read. Text is written
- * then (a generation streams); while more input is already waiting, it is
- * held, so a bad id further on leaves nothing of its sequence on stdout. */
-typedef struct {
-	int fd;
-	char buf[1 << 16];
-	size_t pos, len;        /* unread bytes: buf[pos..len) */
-} Input;
-
-static ssize_t input_read(void *cookie, char *out, size_t n)
-{
-	Input *in = cookie;
-	if (in->pos == in->len) {
-		ssize_t k;
-		do
-			k = read(in->fd, in->buf, sizeof in->buf);
-		while (k < 0 && errno == EINTR);
-		if (k <= 0)
-			return k;
-		in->pos = 0;
-		in->len = (size_t)k;
-	}
-	size_t m = in->len - in->pos < n ? in->len - in->pos : n;
-	memcpy(out, in->buf + in->pos, m);
-	in->pos += m;
-	return (ssize_t)m;
-}
-
-/* Would the next read wait for the writer? */
-static int input_idle(Input *in)
-{
-	if (in->pos < in->len)
-		return 0;
-	struct pollfd p = { .fd = in->fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
-}
-
+/* Text is written once everything that has arrived is decoded (a generation
+ * streams); while more input is already waiting it is held, so a bad id
+ * further on leaves nothing of its sequence on stdout. */
 static int decode_ids(Out *w)
 {
-	static Input in;
-	in.fd = STDIN_FILENO;
-	FILE *f = fopencookie(&in, "r", (cookie_io_functions_t){ .read = input_read });
-	if (!f || setvbuf(f, NULL, _IONBF, 0))
-		return err(ERR_IO, "<stdin>: cannot set up reading");
-	StreamReader *r = stream_reader_new(f, "<stdin>");
-	if (!r) {
-		fclose(f);
+	StreamReader *r = stream_reader_new(STDIN_FILENO, "<stdin>", &w->w);
+	if (!r)
 		return err(ERR_IO, "out of memory");
-	}
 	int rc = 0, open = 0;
 	for (;;) {
 		int32_t id;
@@ -324,7 +298,7 @@ static int decode_ids(Out *w)
 			if (empty) {
 				rc = end_sequence(w);
 				open = 0;
-			} else if (w->text.len && input_idle(&in)) {
+			} else if (w->text.len && stream_reader_idle(r)) {
 				rc = drain(w);  /* the record's last id came with its end */
 			}
 		} else {
@@ -334,41 +308,37 @@ static int decode_ids(Out *w)
 				char where[64];
 				rc = err_prefix(rc, "<stdin>: %s", stream_where(r, where, sizeof where));
 			}
-			if (!rc && w->text.len && (w->text.len > HOLD_MAX || input_idle(&in)))
+			if (!rc && w->text.len && (w->text.len > HOLD_MAX || stream_reader_idle(r)))
 				rc = drain(w);
 		}
 		if (rc)
 			break;
 	}
 	stream_reader_free(r);
-	fclose(f);
 	return rc;
 }
 
 /* spm_decode --input_format=piece: each line is one sequence of pieces. */
 static int decode_pieces(Out *w)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-	while (!rc && (n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		for (ssize_t i = 0; !rc && i < n;) {
-			ssize_t j = i;
+	StreamInput in;
+	stream_input_init(&in, STDIN_FILENO, "<stdin>", &w->w);
+	const char *line;
+	size_t n;
+	int got = 1, rc = 0;
+	while (!rc && !(rc = stream_input_until(&in, '\n', &line, &n, &got)) && got) {
+		for (size_t i = 0; !rc && i < n;) {
+			size_t j = i;
 			while (j < n && line[j] != ' ')
 				j++;
 			if (j > i)
-				rc = detok_put_piece(&w->d, line + i, (size_t)(j - i), &w->text);
+				rc = detok_put_piece(&w->d, line + i, j - i, &w->text);
 			i = j + 1;
 		}
 		if (!rc)
 			rc = end_sequence(w);
 	}
-	if (!rc && ferror(stdin))
-		rc = err_errno(ERR_IO, "<stdin>: read error");
-	free(line);
+	stream_input_free(&in);
 	return rc;
 }
 
@@ -376,14 +346,15 @@ int main(int argc, char **argv)
 {
 	cli_init(argv[0]);
 	Options o;
-	int done = 0, rc = parse_args(argc, argv, &o, &done);
-	if (rc || done)
-		return rc;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == CLI_DONE ? 0 : rc;
 	Tokenizer *t;
 	if ((rc = tok_load(&t, o.model)))
 		return cli_fail(rc);
 	Out w = { .o = &o };
 	Reasoning rs = { 0 };
+	stream_writer_init(&w.w, STDOUT_FILENO, "<stdout>", 0);
 	detok_init(&w.d, t, o.raw && !o.skip);
 	if (!(rc = default_reasoning(&o)) && !(rc = open_thoughts(&o, &w.thoughts))) {
 		if (o.reasoning == R_STRIP || o.reasoning == R_SPLIT || o.tool_calls) {
@@ -392,11 +363,17 @@ int main(int argc, char **argv)
 		}
 		rc = o.pieces ? decode_pieces(&w) : decode_ids(&w);
 	}
+	int rc2 = stream_writer_close(&w.w);
+	if (!rc)
+		rc = rc2;
+	rc2 = stream_writer_close(&w.thoughts);
+	if (!rc)
+		rc = rc2;
+	if (w.thoughts.fd >= 0 && w.thoughts.fd != 3 && close(w.thoughts.fd) && !rc)
+		rc = err_errno(ERR_IO, "%s: write error", o.reasoning_file);
 	if (!rc && rs.bad_calls)
 		fprintf(stderr, "%s: warning: %zu <tool_call> block%s not a JSON object, skipped\n",
 			cli_prog(), rs.bad_calls, rs.bad_calls == 1 ? " was" : "s were");
-	if (w.thoughts && fclose(w.thoughts) && !rc)
-		rc = err_errno(ERR_IO, "%s: write error", o.reasoning_file ? o.reasoning_file : "fd 3");
 	reasoning_free(&rs);
 	free(w.text.s);
 	tok_free(t);

@@ -104,6 +104,7 @@ static void usage(void)
 		"      --allow-special        keep special-token text in content verbatim\n"
 		"  -l, --lines                each line of stdin is a question; prompts end in NUL\n"
 		"  -0, --null                 stdin holds NUL-separated questions; prompts end in NUL\n"
+		"                             (-l and -0 exclude each other)\n"
 		"  -h, --help                 this help\n"
 		"      --version              print the version\n",
 		cli_prog());
@@ -152,7 +153,7 @@ static int check_stdin(Options *o)
 	return 0;
 }
 
-/* Parse argv into o. Returns 0, -1 after --help/--version, or an ERR_* code
+/* Parse argv into o. Returns 0, CLI_DONE after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
 {
@@ -194,9 +195,13 @@ static int parse_args(int argc, char **argv, Options *o)
 			else return cli_usage_error("--template-name: '%s' is not pt or thinking", optarg);
 			break;
 		case OPT_TOOLS: o->tools = optarg; break;
-		case 'l': case '0': o->batch = c; break;
-		case 'h': usage(); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'l': case '0':
+			if (o->batch && o->batch != c)
+				return cli_usage_error("-l and -0 cut questions two ways: give one");
+			o->batch = c;
+			break;
+		case 'h': usage(); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':':
 			return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
@@ -219,7 +224,7 @@ typedef struct {
 	Options o;
 	PromptModel model;
 	Specials specials;          /* tokens to neutralise (empty with --allow-special) */
-	size_t neutralised;         /* literals neutralised so far */
+	Neutral neutralised;        /* literals neutralised so far */
 	Conversation base;          /* the messages of the options */
 	int thinking;               /* render the Thinking template */
 	ByteBuf tools;              /* --tools, laid out for <tool_list> */
@@ -504,6 +509,7 @@ static void job_free(Job *j)
 {
 	prompt_model_free(&j->model);
 	specials_free(&j->specials);
+	neutral_free(&j->neutralised);
 	conv_free(&j->base);
 	bytebuf_free(&j->tools);
 	free(j->tmpl);
@@ -519,7 +525,7 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &j.o);
 	if (rc) {
 		free(j.o.src);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	rc = run(&j);
 	if (!rc)
@@ -531,10 +537,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
 				cli_prog(), j.o.model);
-		if (j.neutralised)
+		if (j.neutralised.count)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
-				"input ('<' made '\xef\xbc\x9c'; --allow-special keeps them)\n",
-				cli_prog(), j.neutralised, j.neutralised == 1 ? "" : "s");
+				"input (%s; --allow-special keeps them)\n", cli_prog(),
+				j.neutralised.count, j.neutralised.count == 1 ? "" : "s",
+				j.neutralised.changes.s);
 	}
 	job_free(&j);
 	return rc;

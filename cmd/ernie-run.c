@@ -15,6 +15,7 @@
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,8 +236,8 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("--isa: unknown instruction set '%s'", optarg);
 			o->isa = (Isa)k;
 			break;
-		case 'h': usage(stdout); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -283,10 +285,7 @@ static int logit_rows(const Options *o)
 
 static uint64_t mapped_bytes(const Model *m)
 {
-	uint64_t n = 0;
-	for (int i = 0; i < m->st.nfiles; i++)
-		n += m->st.files[i].size;
-	return n;
+	return tensors_file_bytes(&m->tensors);
 }
 
 static void print_size(FILE *f, const char *label, double bytes)
@@ -344,7 +343,7 @@ static void info(const Model *m, const char *dir, const Options *o)
 	printf("%-22s %" PRIu64 " total, %" PRIu64 " active per token\n", "parameters", m->params,
 	       m->active);
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
-	       m->st.bytes, m->st.nfiles, m->st.skipped);
+	       m->tensors.bytes, m->tensors.nfiles, m->tensors.skipped);
 	print_size(stdout, "mapped (read-only)", (double)mapped);
 	print_size(stdout, "KV cache per token", (double)model_kv_bytes(m));
 	char label[64];
@@ -381,8 +380,8 @@ static int load(Model **m, const Options *o)
 	int tty = isatty(STDERR_FILENO);
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (mapped_bytes(*m) < ram / 2)
-		st_prefetch(&(*m)->st, o->threads > 0 ? o->threads : compute_default_threads(),
-			    tty ? progress : NULL, NULL);
+		tensors_prefetch(&(*m)->tensors, o->threads > 0 ? o->threads : compute_default_threads(),
+				 tty ? progress : NULL, NULL);
 	if (!tty)
 		return 0;
 	const Config *c = &(*m)->cfg;
@@ -481,9 +480,10 @@ static int check_record(Runner *r, StreamReader *rd, unsigned long recno, const 
 static int filter(Runner *r, const Options *o, StreamReader *rd)
 {
 	StreamWriter writer, *w = &writer;
-	int V = r->m->cfg.vocab, rc = stream_writer_init(w, stdout, "<stdout>", 1, o->force);
+	int V = r->m->cfg.vocab, rc = cli_binary_out(1, o->force);
 	if (rc)
 		return rc;
+	stream_writer_init(w, STDOUT_FILENO, "<stdout>", 1);
 	int32_t *top_ids = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_ids);
 	float *top_vals = malloc((size_t)(o->top ? o->top : 1) * sizeof *top_vals);
 	if (!top_ids || !top_vals)
@@ -517,7 +517,8 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 	}
 	free(top_ids);
 	free(top_vals);
-	return rc;
+	int rc2 = stream_writer_close(w);
+	return rc ? rc : rc2;
 }
 
 /* ---- generate mode ------------------------------------------------------ */
@@ -628,18 +629,30 @@ static int prompts(Runner *r, SamplerProc *sp, const GenParams *g, StreamReader 
 	return rc;
 }
 
+/* A model directory without tokenizer.model at all. */
+static int tok_absent(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+	return lstat(path, &st) && errno == ENOENT;
+}
+
 static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 {
 	StreamWriter w;
 	SamplerProc sp;
 	Tokenizer *t = NULL;
 	int32_t ids[2 * MAX_STOPS + CONFIG_MAX_EOS];
-	int rc = stream_writer_init(&w, stdout, "<stdout>", o->binary, o->force);
+	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
-	/* the tokenizer names <|end_of_sentence|> and decodes for --stop */
-	if (tok_load(&t, o->model) && o->nstops)
-		return err_prefix(ERR_DATA, "--stop needs the model's tokenizer");
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
+	/* the tokenizer names <|end_of_sentence|> and decodes for --stop; a
+	 * model without one generates all the same, unless --stop needs it */
+	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
+		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
+				  "the model's tokenizer");
 	int nstop = stop_ids(o, r->m, t, ids, &r->thinking);
 	if (nstop < 0) {
 		tok_free(t);
@@ -659,8 +672,9 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 		if (rc && WIFEXITED(sp.status) && WEXITSTATUS(sp.status) == ERR_USAGE)
 			rc = QUIET_USAGE;
 	}
+	int rc2 = stream_writer_close(&w);
 	tok_free(t);
-	return rc;
+	return rc ? rc : rc2;
 }
 
 static void print_stat(const char *what, const Stat *s)
@@ -674,11 +688,13 @@ static int run(const Options *o, Model *m)
 	Runner r = { .m = m };
 	StreamReader *rd = NULL;
 	int rc = compute_new(&r.c, o->threads, o->prec, o->isa);
+	if (rc == ERR_DATA)
+		rc = ERR_USAGE;         /* --isa or --precision that this CPU cannot do */
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
 		rc = err(ERR_IO, "out of memory");
-	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
+	if (!rc && !(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc)
 		rc = o->predict ? generate_mode(&r, o, rd) : filter(&r, o, rd);
@@ -704,7 +720,7 @@ int main(int argc, char **argv)
 	int rc = parse_options(&o, argc, argv);
 	if (rc) {
 		options_free(&o);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	if ((rc = load(&m, &o))) {
 		options_free(&o);

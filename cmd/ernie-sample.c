@@ -152,7 +152,7 @@ static int parse_bias(const char *arg, Options *o)
 	return 0;
 }
 
-/* Parse argv into o. Returns 0, -1 after --help/--version, or an ERR_* code
+/* Parse argv into o. Returns 0, CLI_DONE after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
 {
@@ -179,8 +179,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		case 'b': o->binary = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->verbose = 1; break;
-		case 'h': usage(stdout); return -1;
-		case OPT_VERSION: cli_version(); return -1;
+		case 'h': usage(stdout); return CLI_DONE;
+		case OPT_VERSION: return cli_version();
 		case ':':
 			return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
 		case '?':
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	Sampler *s = NULL;
 	uint64_t ntok = 0;
 	double ms = 0;
-	int rc;
+	int rc, rc2;
 
 	cli_init(argv[0]);
 	sample_params_default(&o.p);
@@ -302,16 +302,16 @@ int main(int argc, char **argv)
 	if (rc) {
 		free(o.set);
 		sample_params_free(&o.p);
-		return rc < 0 ? 0 : rc;
+		return rc == CLI_DONE ? 0 : rc;
 	}
 	if (!o.seeded)
 		o.p.seed = random_seed();
 	if (o.verbose)
 		print_params(&o.p);
-	if ((rc = stream_writer_init(&w, stdout, "<stdout>", o.binary, o.force)) ||
-	    (rc = sampler_new(&s, &o.p)))
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o.binary);
+	if ((rc = cli_binary_out(o.binary, o.force)) || (rc = sampler_new(&s, &o.p)))
 		goto out;
-	if (!(r = stream_reader_new(stdin, "<stdin>"))) {
+	if (!(r = stream_reader_new(STDIN_FILENO, "<stdin>", &w))) {
 		rc = err(ERR_IO, "out of memory");
 		goto out;
 	}
@@ -320,6 +320,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sample: %" PRIu64 " tokens, %.2f ms, %.3f ms/token\n",
 		        ntok, ms, ntok ? ms / ntok : 0.0);
 out:
+	rc2 = stream_writer_close(&w);
+	if (!rc)
+		rc = rc2;
 	stream_reader_free(r);
 	sampler_free(s);
 	sample_params_free(&o.p);

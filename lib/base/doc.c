@@ -1,6 +1,7 @@
 /* doc.c: YAML/JSON into a DocNode tree, from libyaml's event parser. */
 #include "base/doc.h"
 #include "base/err.h"
+#include "base/readall.h"
 
 #include <errno.h>
 #include <math.h>
@@ -222,7 +223,7 @@ static int load_node(Loader *L, yaml_event_t *ev, DocNode **out)
 {
 	int rc = 0;
 	DocNode *n = NULL;
-	switch (ev->type) {
+	switch ((int)ev->type) {        /* libyaml's enum: the other events are errors */
 	case YAML_SCALAR_EVENT:
 		n = node_new(DOC_SCALAR, &ev->start_mark);
 		if (n) {
@@ -324,9 +325,9 @@ int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len)
 int doc_load_file(Doc *d, const char *path)
 {
 	memset(d, 0, sizeof *d);
-	FILE *f = fopen(path, "rb");
+	FILE *f = readall_fopen(path);
 	if (!f)
-		return err_errno(ERR_IO, "%s", path);
+		return ERR_IO;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	int rc = 0;

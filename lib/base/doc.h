@@ -29,8 +29,9 @@ typedef struct {
 	char *name;         /* file name used in messages */
 } Doc;
 
-/* Parse a file / a buffer. On error: ERR_IO (cannot read) or ERR_DATA with
- * "name:line:col: problem". */
+/* Parse a file (a regular file only: a model's files are never pipes, and a
+ * FIFO is refused rather than waited on) / a buffer. On error: ERR_IO
+ * (cannot read) or ERR_DATA with "name:line:col: problem". */
 int doc_load_file(Doc *d, const char *path);
 int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len);
 void doc_free(Doc *d);

@@ -150,8 +150,9 @@ static int write_scalar(const DocNode *n, ByteBuf *out)
 			return bytebuf_adds(out, "0");
 		return bytebuf_add(out, n->str, n->len);
 	case JSON_FLOAT: return write_float(strtod(n->str, NULL), out);
-	default: return json_write_string(n->str, n->len, out);
+	case JSON_STRING: break;
 	}
+	return json_write_string(n->str, n->len, out);
 }
 
 int json_write(const DocNode *n, ByteBuf *out)

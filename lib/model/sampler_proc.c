@@ -91,11 +91,11 @@ static int spawn(SamplerProc *sp, const char *path, char *const argv[], int sear
 		goto out;
 	}
 	in[1] = out[0] = -1;
-	if (!(sp->r = stream_reader_new(sp->from, sp->name))) {
+	if (!(sp->r = stream_reader_new(fileno(sp->from), sp->name, NULL))) {
 		rc = err(ERR_IO, "%s: out of memory", sp->name);
 		goto out;
 	}
-	stream_writer_init(&sp->w, sp->to, sp->name, 1, 1);
+	stream_writer_init(&sp->w, fileno(sp->to), sp->name, 1);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
@@ -230,6 +230,7 @@ int sampler_proc_close(SamplerProc *sp)
 		rc = ended(sp);
 	stream_reader_free(sp->r);
 	sp->r = NULL;
+	stream_writer_close(&sp->w);    /* holds nothing: each frame went out */
 	free(sp->name);
 	sp->name = NULL;
 	return rc;

@@ -43,11 +43,13 @@ const char *role_name(Role r);
 int conv_add(Conversation *c, Role role, const char *text, size_t len);
 
 /* Append the messages of a YAML or JSON file ("-" is stdin): a list of maps
- * with string keys "role" (system, user, assistant or tool) and "content" (a
- * string; null or absent for an assistant message with tool calls), an
- * assistant's optional "thoughts" (a string) and "tool_calls" (a list),
- * other keys ignored; or a map whose "messages" key holds such a
- * list (an OpenAI-style request body). Returns 0, ERR_IO, or ERR_DATA with
+ * with string keys "role" (system, user, assistant or tool; OpenAI's
+ * "developer" is system) and "content" (a string, or a list of OpenAI-style
+ * text parts {"type": "text", "text": ...} joined with newlines; null or
+ * absent for an assistant message with tool calls), an assistant's optional
+ * "thoughts" (a string) and "tool_calls" (a list), other keys ignored; or a
+ * map whose "messages" key holds such a list (a request body). Returns 0,
+ * ERR_IO, or ERR_DATA with
  * "file:line:col: message N: ..." (N counts from 1). */
 int conv_load(Conversation *c, const char *path);
 

@@ -29,9 +29,10 @@ static int active(const Reasoning *r, int m)
 		return m == M_RESPONSE_END || m == M_CALL || m == M_IM_END;
 	case RS_CALL:           /* JSON may quote any marker but its end */
 		return m == M_CALL_END;
-	default:
+	case RS_END:
 		return 0;
 	}
+	return 0;
 }
 
 int reasoning_is_marker(const char *text, size_t n)
@@ -127,7 +128,9 @@ static int text_byte(Reasoning *r, char c)
 		return bytebuf_add(&r->call, &c, 1);
 	case RS_END:
 		return 0;
-	default:
+	case RS_THINK:
+	case RS_ANSWER:
+	case RS_BARE:
 		break;
 	}
 	if (c == '\n') {
