@@ -147,14 +147,15 @@ static int parse_args(int argc, char **argv, Options *o)
 }
 
 /* The default --reasoning: strip for a model directory whose chat template
- * is the Thinking one (ids only: pieces are not read for markers). */
+ * is the Thinking one (ids only: pieces are not read for markers; --raw is
+ * the exact text). */
 static int default_reasoning(Options *o)
 {
 	struct stat st;
 	if (o->reasoning >= 0)
 		return 0;
 	o->reasoning = R_OFF;
-	if (o->pieces || stat(o->model, &st) || !S_ISDIR(st.st_mode))
+	if (o->pieces || o->raw || stat(o->model, &st) || !S_ISDIR(st.st_mode))
 		return 0;
 	PromptModel pm;
 	int rc = prompt_model_load(&pm, o->model);

@@ -68,6 +68,8 @@ It is <b>4</b>.
 
 Sure.
 </response>" "$($DT -m "$M" --reasoning keep <"$TMP/answer.ids")"
+check_eq thinking-detok-raw "$(printf 'Let me see.\n\nYes.\n</think>\n\n<response>\nIt is <b>4</b>.\n\nSure.\n</response>\n.')" \
+	"$($DT -m "$M" --raw <"$TMP/answer.ids"; printf .)"
 out=$($DT -m "$M" --reasoning split <"$TMP/answer.ids" 3>"$TMP/r3")
 check_eq thinking-detok-split-fd3 "It is <b>4</b>.
 
