@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "model/runner.h"
 #include "model/sampler_proc.h"
+#include "prompt/thinking.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
@@ -426,19 +427,27 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	SamplerProc sp;
 	SampleParams p = { 0 };
 	Picker pk;
-	int32_t ids[MAX_STOPS + CONFIG_MAX_EOS + 1];
+	int32_t ids[MAX_STOPS + CONFIG_MAX_EOS + PROMPT_MAX_END_IDS], ends[PROMPT_MAX_END_IDS];
+	int thinking = 0;
 	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
 	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
-	/* the tokenizer names <|end_of_sentence|> and decodes for --stop; a
-	 * model without one generates all the same, unless --stop needs it */
+	/* the tokenizer names the template's ends of a turn and decodes for
+	 * --stop; a model without one generates all the same, unless --stop
+	 * needs it */
 	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
 		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
 				  "the model's tokenizer");
+	int nends = t ? prompt_end_ids(o->model, t, ends, &thinking) : 0;
+	if (nends < 0) {
+		tok_free(t);
+		return err_prefix(-nends, "the model's chat template");
+	}
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
-		.nstop_ids = gen_stop_ids(r->m, t, o->stop_ids, o->nstop_ids, o->ignore_eos, ids),
+		.nstop_ids = gen_stop_ids(r->m, ends, nends, o->stop_ids, o->nstop_ids,
+					  o->ignore_eos, ids),
 		.stops = o->stops, .nstops = o->nstops, .tok = t, .nids = t ? t->nids : 0,
 	};
 	if (o->sampler) {
@@ -454,6 +463,10 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 			rc = run_answers(r, rd, &w, &pk, &g);
 		}
 	}
+	if (!rc && r->cut && thinking)
+		fprintf(stderr, "%s: warning: %d answer%s stopped at -n %d tokens, before the end of "
+			"the turn (a Thinking model reasons at length: raise -n)\n", cli_prog(), r->cut,
+			r->cut == 1 ? "" : "s", (int)o->predict);
 	if (!rc && r->context_full)
 		fprintf(stderr, "%s: warning: %d answer%s stopped at the context limit of %d tokens "
 			"(raise it with -c N)\n", cli_prog(), r->context_full,

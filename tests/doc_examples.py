@@ -46,6 +46,8 @@ SKIPS = [
     (r"21B|300B", "needs a real mixture-of-experts model"),
     (r"\|\s*mail\b", "sends mail"),
     (r"tee (loop|ids)\b", "a sampling loop through a FIFO: runs until interrupted"),
+    (r"think\.sh|tools\.sh|--reasoning|--tool-calls",
+     "needs a model with the Thinking template (tests/t-thinking.sh runs these on a tiny one)"),
 ]
 
 

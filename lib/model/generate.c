@@ -54,8 +54,8 @@ Picker picker_proc(SamplerProc *sp)
 	return (Picker){ pick_proc, end_proc, sp };
 }
 
-int gen_stop_ids(const Model *m, const Tokenizer *t, const int32_t *extra, int nextra,
-		 int ignore_eos, int32_t *ids)
+int gen_stop_ids(const Model *m, const int32_t *ends, int nends, const int32_t *extra,
+		 int nextra, int ignore_eos, int32_t *ids)
 {
 	int n = 0;
 	for (int i = 0; i < nextra; i++)
@@ -64,14 +64,8 @@ int gen_stop_ids(const Model *m, const Tokenizer *t, const int32_t *extra, int n
 		return n;
 	for (int i = 0; i < m->cfg.n_eos; i++)
 		ids[n++] = m->cfg.eos[i];
-	if (t) {
-		static const char eos[] = "<|end_of_sentence|>";
-		int32_t id = tok_piece_id(t, eos, sizeof eos - 1);
-		size_t len;
-		const char *text = tok_id_text(t, id, &len);
-		if (text && len == sizeof eos - 1 && !memcmp(text, eos, len))
-			ids[n++] = id;
-	}
+	for (int i = 0; i < nends; i++)
+		ids[n++] = ends[i];
 	return n;
 }
 

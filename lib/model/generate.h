@@ -55,11 +55,12 @@ typedef struct {
 	GenEnd end;
 } GenStats;
 
-/* The ids that end an answer, into ids (room for nextra + CONFIG_MAX_EOS + 1):
- * extra[nextra] (--stop-id), then unless ignore_eos the model's eos ids and
- * the tokenizer's <|end_of_sentence|> (t may be NULL). Returns how many. */
-int gen_stop_ids(const Model *m, const Tokenizer *t, const int32_t *extra, int nextra,
-		 int ignore_eos, int32_t *ids);
+/* The ids that end an answer, into ids (room for nextra + CONFIG_MAX_EOS +
+ * nends): extra[nextra] (--stop-id), then unless ignore_eos the model's eos
+ * ids and ends[nends], its chat template's ends of a turn (found in its
+ * tokenizer by prompt_end_ids). Returns how many. */
+int gen_stop_ids(const Model *m, const int32_t *ends, int nends, const int32_t *extra,
+		 int nextra, int ignore_eos, int32_t *ids);
 
 /* logits[V] holds the prompt's next-token logits on entry (and is
  * overwritten). The generated ids go to w as one streamed record

@@ -193,6 +193,7 @@ static int answer(Runner *r, const Picker *pk, const GenParams *g, StreamWriter 
 		r->eval.tokens += (uint64_t)st.tokens;
 		r->eval.ms += st.eval_ms;
 		r->context_full += !rc && st.end == GEN_CONTEXT_FULL && g->max_tokens > 0;
+		r->cut += !rc && st.end == GEN_MAX && g->max_tokens > 0;
 		if (!rc)
 			rc = pk->end(pk->ctx);
 	}

@@ -38,6 +38,7 @@ typedef struct {
 	RunStat prompt;         /* records of several tokens (prefill) */
 	RunStat eval;           /* records of one token, and generated tokens (decode) */
 	int context_full;       /* answers cut at the context limit (max_tokens > 0) */
+	int cut;                /* answers cut at max_tokens */
 } Runner;
 
 /* A sequence of at most ctx tokens (0: the model's maximum) computed on c;
