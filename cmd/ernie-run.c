@@ -282,10 +282,7 @@ static int logit_rows(const Options *o)
 
 static uint64_t mapped_bytes(const Model *m)
 {
-	uint64_t n = 0;
-	for (int i = 0; i < m->st.nfiles; i++)
-		n += m->st.files[i].size;
-	return n;
+	return tensors_file_bytes(&m->tensors);
 }
 
 static void print_size(FILE *f, const char *label, double bytes)
@@ -343,7 +340,7 @@ static void info(const Model *m, const char *dir, const Options *o)
 	printf("%-22s %" PRIu64 " total, %" PRIu64 " active per token\n", "parameters", m->params,
 	       m->active);
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
-	       m->st.bytes, m->st.nfiles, m->st.skipped);
+	       m->tensors.bytes, m->tensors.nfiles, m->tensors.skipped);
 	print_size(stdout, "mapped (read-only)", (double)mapped);
 	print_size(stdout, "KV cache per token", (double)model_kv_bytes(m));
 	char label[64];
@@ -380,8 +377,8 @@ static int load(Model **m, const Options *o)
 	int tty = isatty(STDERR_FILENO);
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (mapped_bytes(*m) < ram / 2)
-		st_prefetch(&(*m)->st, o->threads > 0 ? o->threads : compute_default_threads(),
-			    tty ? progress : NULL, NULL);
+		tensors_prefetch(&(*m)->tensors, o->threads > 0 ? o->threads : compute_default_threads(),
+				 tty ? progress : NULL, NULL);
 	if (!tty)
 		return 0;
 	const Config *c = &(*m)->cfg;

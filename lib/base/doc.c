@@ -222,7 +222,7 @@ static int load_node(Loader *L, yaml_event_t *ev, DocNode **out)
 {
 	int rc = 0;
 	DocNode *n = NULL;
-	switch (ev->type) {
+	switch ((int)ev->type) {        /* libyaml's enum: the other events are errors */
 	case YAML_SCALAR_EVENT:
 		n = node_new(DOC_SCALAR, &ev->start_mark);
 		if (n) {

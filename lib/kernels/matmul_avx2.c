@@ -8,28 +8,26 @@
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
-/* Eight weights from w + k as f32. */
-INLINE __m256 load8(DType t, const void *w, int64_t k)
+/* Eight weights from w + k as f32, for the plain types (t a constant: f32,
+ * f16 or bf16; the quantised types have kernels of their own). */
+INLINE __m256 load8(WType t, const void *w, int64_t k)
 {
-	switch (t) {
-	case DT_BF16:
+	if (t == WT_BF16)
 		return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(
 			_mm_loadu_si128((const __m128i *)((const uint16_t *)w + k))), 16));
-	case DT_F16:
+	if (t == WT_F16)
 		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + k)));
-	default:
-		return _mm256_loadu_ps((const float *)w + k);
-	}
+	return _mm256_loadu_ps((const float *)w + k);
 }
 
 /* One weight, for the tails. */
-INLINE float load1(DType t, const void *w, int64_t k)
+INLINE float load1(WType t, const void *w, int64_t k)
 {
-	switch (t) {
-	case DT_BF16: return bf16_to_f32(((const uint16_t *)w)[k]);
-	case DT_F16: return f16_to_f32(((const uint16_t *)w)[k]);
-	default: return ((const float *)w)[k];
-	}
+	if (t == WT_BF16)
+		return bf16_to_f32(((const uint16_t *)w)[k]);
+	if (t == WT_F16)
+		return f16_to_f32(((const uint16_t *)w)[k]);
+	return ((const float *)w)[k];
 }
 
 INLINE float hsum(__m256 v)
@@ -40,21 +38,15 @@ INLINE float hsum(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-INLINE const void *row(const Mat *W, int64_t r)
-{
-	size_t size = W->dtype == DT_F32 ? 4 : 2;
-	return (const char *)W->data + (size_t)r * (size_t)W->cols * size;
-}
-
 /* One row at a time, front to back: the weights are read as one sequential
  * stream, which the hardware prefetcher follows (interleaving several rows
  * defeats it); x stays in L1. Four accumulators hide the FMA latency. */
-INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K32 = K & ~(int64_t)31;
 
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		__m256 a[4];
 		int64_t k = 0;
 #pragma GCC unroll 8
@@ -74,19 +66,26 @@ INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0
 	}
 }
 
+/* One instance per plain type. */
 TARGET static void vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: vec_rows(DT_BF16, y, W, x, r0, r1); break;
-	case DT_F16: vec_rows(DT_F16, y, W, x, r0, r1); break;
-	default: vec_rows(DT_F32, y, W, x, r0, r1); break;
-	}
+	vec_rows(WT_F32, y, W, x, r0, r1);
 }
 
-INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
+TARGET static void vec_f16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_F16, y, W, x, r0, r1);
+}
+
+TARGET static void vec_bf16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_BF16, y, W, x, r0, r1);
+}
+
+INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		float *d = dst + (r - r0) * W->cols;
 		int64_t k = 0;
 		for (; k + 8 <= W->cols; k += 8)
@@ -98,15 +97,26 @@ INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 
 TARGET static void to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: convert(DT_BF16, dst, W, r0, r1); break;
-	case DT_F16: convert(DT_F16, dst, W, r0, r1); break;
-	default: convert(DT_F32, dst, W, r0, r1); break;
-	}
+	convert(WT_F32, dst, W, r0, r1);
+}
+
+TARGET static void f16_to_f32s(float *dst, const Mat *W, int64_t r0, int64_t r1)
+{
+	convert(WT_F16, dst, W, r0, r1);
+}
+
+TARGET static void bf16_to_f32s(float *dst, const Mat *W, int64_t r0, int64_t r1)
+{
+	convert(WT_BF16, dst, W, r0, r1);
 }
 
 const Kernels kernels_avx2 = {
-	.vec_f32 = vec_f32,
-	.to_f32 = to_f32,
+	.vec = { [WT_F32] = vec_f32, [WT_F16] = vec_f16, [WT_BF16] = vec_bf16,
+		 [WT_Q8_0] = portable_vec, [WT_Q4_0] = portable_vec, [WT_Q4_K] = portable_vec,
+		 [WT_Q5_K] = portable_vec, [WT_Q6_K] = portable_vec },
+	.to_f32 = { [WT_F32] = to_f32, [WT_F16] = f16_to_f32s, [WT_BF16] = bf16_to_f32s,
+		    [WT_Q8_0] = portable_to_f32, [WT_Q4_0] = portable_to_f32,
+		    [WT_Q4_K] = portable_to_f32, [WT_Q5_K] = portable_to_f32,
+		    [WT_Q6_K] = portable_to_f32 },
 };
 #endif

@@ -10,25 +10,17 @@
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
-/* Weights w[k .. k+16) as f32; lanes outside mask m read nothing, are 0. */
-INLINE __m512 load16(DType t, const void *w, int64_t k, __mmask16 m)
+/* Weights w[k .. k+16) as f32 for the plain types (t a constant: f32, f16
+ * or bf16); lanes outside mask m read nothing, are 0. */
+INLINE __m512 load16(WType t, const void *w, int64_t k, __mmask16 m)
 {
 	const uint16_t *h = (const uint16_t *)w + k;
-	switch (t) {
-	case DT_BF16:
+	if (t == WT_BF16)
 		return _mm512_castsi512_ps(_mm512_slli_epi32(
 			_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h)), 16));
-	case DT_F16:
+	if (t == WT_F16)
 		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h));
-	default:
-		return _mm512_maskz_loadu_ps(m, (const float *)w + k);
-	}
-}
-
-INLINE const void *row(const Mat *W, int64_t r)
-{
-	size_t size = W->dtype == DT_F32 ? 4 : 2;
-	return (const char *)W->data + (size_t)r * (size_t)W->cols * size;
+	return _mm512_maskz_loadu_ps(m, (const float *)w + k);
 }
 
 INLINE __mmask16 tail_mask(int64_t n)
@@ -40,14 +32,14 @@ INLINE __mmask16 tail_mask(int64_t n)
  * stream, which the hardware prefetcher follows (interleaving several rows
  * defeats it), with VEC_PREFETCH to start each stream sooner; x stays in
  * L1. Four accumulators hide the FMA latency. */
-INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K64 = K & ~(int64_t)63;
-	const int64_t size = t == DT_F32 ? 4 : 2;
+	const int64_t size = t == WT_F32 ? 4 : 2;
 	const __mmask16 all = 0xffff;
 
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		__m512 a[4];
 #pragma GCC unroll 8
 		for (int i = 0; i < 4; i++)
@@ -71,17 +63,23 @@ INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0
 
 TARGET void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: vec_rows(DT_BF16, y, W, x, r0, r1); break;
-	case DT_F16: vec_rows(DT_F16, y, W, x, r0, r1); break;
-	default: vec_rows(DT_F32, y, W, x, r0, r1); break;
-	}
+	vec_rows(WT_F32, y, W, x, r0, r1);
 }
 
-INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
+TARGET void avx512_vec_f16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_F16, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_bf16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_BF16, y, W, x, r0, r1);
+}
+
+INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		float *d = dst + (r - r0) * W->cols;
 		for (int64_t k = 0; k < W->cols; k += 16) {
 			__mmask16 m = W->cols - k >= 16 ? 0xffff : tail_mask(W->cols - k);
@@ -90,12 +88,16 @@ INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 	}
 }
 
+/* The plain types (the table gives the quantised ones to portable_to_f32). */
 TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: convert(DT_BF16, dst, W, r0, r1); break;
-	case DT_F16: convert(DT_F16, dst, W, r0, r1); break;
-	default: convert(DT_F32, dst, W, r0, r1); break;
+	switch (W->type) {
+	case WT_BF16: convert(WT_BF16, dst, W, r0, r1); break;
+	case WT_F16: convert(WT_F16, dst, W, r0, r1); break;
+	case WT_F32: convert(WT_F32, dst, W, r0, r1); break;
+	case WT_Q8_0: case WT_Q4_0: case WT_Q4_K: case WT_Q5_K: case WT_Q6_K: case WT_COUNT:
+		portable_to_f32(dst, W, r0, r1);
+		break;
 	}
 }
 
@@ -112,7 +114,7 @@ TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 /* Rows [j0, j1) of W as f32: pack[k * GEMM_PACK_ROWS + i] = W[j0 + i][k],
  * zero past the matrix, for the 16-row groups the tiles read; 16 x 16
  * blocks are converted and transposed in registers. */
-INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
+INLINE void pack_rows(WType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
 {
 	const int64_t K = W->cols;
 	for (int64_t g = j0; g < j1; g += 16) {
@@ -122,7 +124,7 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 			__m512i r[16];
 #pragma GCC unroll 16
 			for (int i = 0; i < 16; i++)
-				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, row(W, g + i), k0, m))
+				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, mat_row(W, g + i), k0, m))
 						  : _mm512_setzero_si512();
 			transpose16(r);
 			for (int j = 0; j < 16 && k0 + j < K; j++)
@@ -131,12 +133,15 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 	}
 }
 
+/* The plain types (the table has no gemm_f32 for the quantised ones). */
 TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
 {
-	switch (W->dtype) {
-	case DT_BF16: pack_rows(DT_BF16, pack, W, j0, j1); break;
-	case DT_F16: pack_rows(DT_F16, pack, W, j0, j1); break;
-	default: pack_rows(DT_F32, pack, W, j0, j1); break;
+	switch (W->type) {
+	case WT_BF16: pack_rows(WT_BF16, pack, W, j0, j1); break;
+	case WT_F16: pack_rows(WT_F16, pack, W, j0, j1); break;
+	case WT_F32: pack_rows(WT_F32, pack, W, j0, j1); break;
+	case WT_Q8_0: case WT_Q4_0: case WT_Q4_K: case WT_Q5_K: case WT_Q6_K: case WT_COUNT:
+		break;
 	}
 }
 
@@ -239,10 +244,6 @@ TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, c
 }
 
 const Kernels kernels_avx512 = {
-	.vec_f32 = avx512_vec_f32,
-	.to_f32 = avx512_to_f32,
-	.gemm_f32 = avx512_gemm_f32,
-	.gemm_np = avx512_gemm_np,
-	.gemm_nn = avx512_gemm_nn,
+	AVX512_TABLE,
 };
 #endif

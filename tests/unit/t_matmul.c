@@ -30,33 +30,33 @@ static double uniform(void)     /* [-1, 1) */
 	return (double)(rng >> 11) / 4503599627370496.0 - 1.0;
 }
 
-static uint16_t bits16(float f, DType t)
+static uint16_t bits16(float f, WType t)
 {
 	uint32_t u;
 	memcpy(&u, &f, 4);
-	if (t == DT_BF16)
+	if (t == WT_BF16)
 		return (uint16_t)(u >> 16);
 	/* f16 from a value in [-1, 1): sign, exponent 8..14, random mantissa */
 	return (uint16_t)((u >> 31) << 15 | (8 + (rng >> 40) % 7) << 10 | (rng >> 20 & 0x3ff));
 }
 
 /* A random rows x cols matrix of dtype t; the exact f32 values in ref. */
-static void *random_mat(Mat *W, DType t, int64_t rows, int64_t cols, double *ref)
+static void *random_mat(Mat *W, WType t, int64_t rows, int64_t cols, double *ref)
 {
 	size_t n = (size_t)(rows * cols);
-	void *data = malloc(n * (t == DT_F32 ? 4 : 2) + 1);
+	void *data = malloc(n * (t == WT_F32 ? 4 : 2) + 1);
 	for (size_t i = 0; i < n; i++) {
 		float f = (float)uniform();
-		if (t == DT_F32) {
+		if (t == WT_F32) {
 			((float *)data)[i] = f;
 			ref[i] = f;
 		} else {
 			uint16_t h = bits16(f, t);
 			((uint16_t *)data)[i] = h;
-			ref[i] = t == DT_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+			ref[i] = t == WT_BF16 ? bf16_to_f32(h) : f16_to_f32(h);
 		}
 	}
-	W->dtype = t;
+	W->type = t;
 	W->data = data;
 	W->rows = rows;
 	W->cols = cols;
@@ -102,7 +102,7 @@ static const int batch[] = {1, 2, 3, 4, 5, 9, 17, 40};
 static int rounds(const Compute *c, const Mat *W, int n)
 {
 	Precision p = compute_precision(c);
-	return W->dtype == DT_BF16 && n >= MAT_BF16_MIN_ROWS &&
+	return W->type == WT_BF16 && n >= MAT_BF16_MIN_ROWS &&
 	       (p == PREC_BF16_ALL || (p == PREC_BF16 && W->approx));
 }
 
@@ -112,7 +112,7 @@ static void check_compute(Compute *c)
 {
 	for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
 		int64_t rows = shapes[s][0], cols = shapes[s][1];
-		for (DType t = DT_F32; t <= DT_F16; t++) {
+		for (WType t = WT_F32; t <= WT_BF16; t++) {
 			Mat W;
 			double *ref = malloc(sizeof *ref * rows * cols);
 			void *data = random_mat(&W, t, rows, cols, ref);
@@ -169,7 +169,7 @@ static void check_vecs(Compute *c)
 	float *y[K], *x[K];
 	for (int m = 0; m < K; m++) {
 		ref[m] = malloc(sizeof *ref[m] * rows[m] * cols[m]);
-		data[m] = random_mat(&W[m], (DType)(m % 3), rows[m], cols[m], ref[m]);
+		data[m] = random_mat(&W[m], (WType)(m % 3), rows[m], cols[m], ref[m]);
 		W[m].approx = 1;
 		y[m] = malloc(sizeof *y[m] * rows[m]);
 		x[m] = malloc(sizeof *x[m] * cols[m]);
@@ -204,7 +204,7 @@ static void check_muls(Compute *c, int mixed)
 		x[i] = (float)uniform();
 	for (int m = 0; m < K; m++) {
 		ref[m] = malloc(sizeof *ref[m] * rows[m] * COLS);
-		data[m] = random_mat(&W[m], mixed ? (DType)m : DT_BF16, rows[m], COLS, ref[m]);
+		data[m] = random_mat(&W[m], mixed ? (WType)m : WT_BF16, rows[m], COLS, ref[m]);
 		W[m].approx = !mixed || m % 2;
 		y[m] = malloc(sizeof *y[m] * rows[m] * N);
 		Wp[m] = &W[m];
