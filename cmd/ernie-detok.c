@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "base/err.h"
 #include "stream/stream.h"
+#include "model/gguf_vocab.h"
 #include "text/tokenizer.h"
 
 #include <errno.h>
@@ -56,7 +57,7 @@ static void usage(FILE *f)
 		"Decode a token stream (text or binary) into text, as it arrives.\n"
 		"By default special tokens are skipped and the answer's leading and\n"
 		"trailing newlines dropped, as the model card's decode does.\n"
-		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
+		"  -m, --model PATH        model directory, SentencePiece .model or GGUF file\n"
 		"                          (default $ERNIE_MODEL)\n"
 		"      --raw               keep special tokens and newlines (exact round trip)\n"
 		"      --skip-special      drop special tokens (also with --raw)\n"
@@ -258,7 +259,7 @@ int main(int argc, char **argv)
 	if (rc || done)
 		return rc;
 	Tokenizer *t;
-	if ((rc = tok_load(&t, o.model)))
+	if ((rc = tokenizer_open(&t, o.model)))
 		return cli_fail(rc);
 	Out w = { .o = &o };
 	detok_init(&w.d, t, o.raw && !o.skip);

@@ -11,6 +11,7 @@
 #include "base/readall.h"
 #include "prompt/references.h"
 #include "text/specials.h"
+#include "model/gguf_vocab.h"
 #include "base/bytebuf.h"
 
 #include <getopt.h>
@@ -81,8 +82,8 @@ static void usage(void)
 		"  -c, --conversation FILE    messages from a YAML/JSON list of {role, content}\n"
 		"                             (without -u, -a, -c: stdin is the user message)\n"
 		"      --no-generation-prompt do not end with \"Assistant: \"\n"
-		"  -m, --model DIR            model directory (default $ERNIE_MODEL): its special\n"
-		"                             tokens and chat template are checked\n"
+		"  -m, --model DIR            model directory or GGUF file (default $ERNIE_MODEL):\n"
+		"                             its special tokens and chat template are checked\n"
 		"  -r, --references FILE      web search: fill the official search prompt with\n"
 		"                             these references and the last user message\n"
 		"      --search               web search (implied by -r, which it needs)\n"
@@ -233,9 +234,35 @@ static int load_specials(Job *j)
 	return rc;
 }
 
+/* A GGUF file: its tokenizer.chat_template, and its split tokens as the
+ * model's own. */
+static int load_gguf(Job *j)
+{
+	Gguf g;
+	GgufStr tmpl;
+	Tokenizer *t = NULL;
+	int rc = gguf_open(&g, j->o.model, NULL);
+	if (rc)
+		return rc;
+	rc = prompt_model_load(&j->model, NULL);
+	if (!rc && gguf_find(&g, "tokenizer.chat_template") &&
+	    !(rc = gguf_str(&g, "tokenizer.chat_template", &tmpl)))
+		j->model.known = tmpl.len == strlen(prompt_chat_template) &&
+				 !memcmp(tmpl.s, prompt_chat_template, tmpl.len);
+	if (!rc && !j->o.allow_special && !(rc = specials_builtin(&j->specials)))
+		rc = gguf_vocab_tokenizer(&t, &g);
+	for (size_t i = 0; !rc && t && i < t->split.n; i++)
+		rc = specials_add(&j->specials, t->split.v[i].text, t->split.v[i].len, t->split.v[i].id, 0);
+	tok_free(t);
+	gguf_close(&g);
+	return rc;
+}
+
 static int load_model(Job *j)
 {
 	struct stat st;
+	if (j->o.model && gguf_is_file(j->o.model))
+		return load_gguf(j);
 	if (j->o.model && stat(j->o.model, &st) != 0)
 		return err_errno(ERR_IO, "%s", j->o.model);
 	if (j->o.model && !S_ISDIR(st.st_mode))
@@ -462,9 +489,9 @@ int main(int argc, char **argv)
 		cli_fail(rc);
 	} else {
 		if (!j.model.known)
-			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
+			fprintf(stderr, "%s: warning: %s%s: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
-				cli_prog(), j.o.model);
+				cli_prog(), j.o.model, gguf_is_file(j.o.model) ? "" : "/tokenizer_config.json");
 		if (j.neutralised)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
 				"input ('<' made '\xef\xbc\x9c'; --allow-special keeps them)\n",

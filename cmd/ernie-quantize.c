@@ -1,11 +1,14 @@
-/* ernie-quantize: a model (Hugging Face "-PT" directory) in, a GGUF file
- * for llama.cpp's ernie4_5 / ernie4_5-moe architectures out, its matrices
- * quantised with llama.cpp's mix rules. See man/ernie-quantize.1. */
+/* ernie-quantize: a model (Hugging Face "-PT" directory or GGUF file) in,
+ * a GGUF file for llama.cpp's ernie4_5 / ernie4_5-moe architectures out,
+ * its matrices quantised with llama.cpp's mix rules. See
+ * man/ernie-quantize.1. */
 #include "cli.h"
 #include "base/doc.h"
 #include "base/err.h"
 #include "kernels/quantize.h"
 #include "model/config.h"
+#include "model/gguf.h"
+#include "model/gguf_vocab.h"
 #include "model/gguf_write.h"
 #include "model/safetensors.h"
 #include "text/tokenizer.h"
@@ -58,9 +61,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] IN OUT TYPE\n"
-		"Write the model IN (a Hugging Face \"-PT\" directory) as the GGUF file OUT\n"
-		"for llama.cpp (and ernie-run), its matrices of type TYPE with llama.cpp's\n"
-		"mix rules: q8_0, q4_0, q4_k_m, q5_k_m, q6_k, bf16, f16 or f32.\n"
+		"Write the model IN (a Hugging Face \"-PT\" directory or a GGUF file) as the\n"
+		"GGUF file OUT for llama.cpp (and ernie-run), its matrices of type TYPE with\n"
+		"llama.cpp's mix rules: q8_0, q4_0, q4_k_m, q5_k_m, q6_k, bf16, f16 or f32.\n"
 		"OUT appears only when complete.\n"
 		"  -h, --help              this help\n"
 		"      --version           print the version\n",
@@ -110,7 +113,8 @@ typedef struct {
 
 typedef struct {
 	const Config *c;
-	const Safetensors *st;
+	const Tensors *ts;
+	const Gguf *g;           /* the input when it is a GGUF file, else NULL */
 	const char *dir;
 	Mix mix;
 	int tied;               /* no output.weight: token_embd serves both */
@@ -214,19 +218,18 @@ static const Tensor *src(const Plan *p, int64_t rows, int64_t cols, const char *
 	va_start(ap, fmt);
 	vsnprintf(name, sizeof name, fmt, ap);
 	va_end(ap);
-	const Tensor *t = st_find(p->st, name);
+	const Tensor *t = tensors_find(p->ts, name);
 	if (!t) {
 		err(ERR_DATA, "%s: tensor '%s' missing", p->dir, name);
 		return NULL;
 	}
 	int ok = cols < 0 ? t->nelem == rows && (t->ndim == 1 || (t->ndim == 2 && t->shape[0] == 1))
 			  : t->ndim == 2 && t->shape[0] <= rows && t->shape[1] <= cols;
-	if (strcmp(t->dtype, "BF16") && strcmp(t->dtype, "F16") && strcmp(t->dtype, "F32"))
-		ok = 0;
 	if (!ok) {
-		err(ERR_DATA, "%s: tensor '%s': %s of %lld elements, expected %s [%lld, %lld]", p->dir,
-		    name, t->dtype, (long long)t->nelem, cols < 0 ? "a vector" : "a matrix", (long long)rows,
-		    (long long)cols);
+		char have[96];
+		tensors_shape_str(have, sizeof have, t->shape, t->ndim);
+		err(ERR_DATA, "%s: tensor '%s': shape %s, expected %s of [%lld, %lld] at most", p->dir, name,
+		    have, cols < 0 ? "a vector" : "a matrix", (long long)rows, (long long)(cols < 0 ? 1 : cols));
 		return NULL;
 	}
 	return t;
@@ -291,7 +294,7 @@ static int has(const Plan *p, const char *fmt, int i)
 {
 	char name[256];
 	snprintf(name, sizeof name, fmt, i);
-	return st_find(p->st, name) != NULL;
+	return tensors_find(p->ts, name) != NULL;
 }
 
 /* One layer. llama.cpp makes every layer from leading_dense_block_count on
@@ -350,7 +353,7 @@ static int plan_build(Plan *p)
 {
 	const Config *c = p->c;
 	int rc;
-	p->tied = c->tie || !st_find(p->st, "lm_head.weight");
+	p->tied = c->tie || !tensors_find(p->ts, "lm_head.weight");
 	if (c->moe) {
 		p->moe_start = c->moe_start;
 		for (int i = 0; p->moe_start < 0 && i < c->layers; i++)
@@ -369,7 +372,7 @@ static int plan_build(Plan *p)
 				snprintf(n, sizeof n, "model.layers.%d.mlp.shared_experts.gate_proj.weight", i);
 			else
 				snprintf(n, sizeof n, "model.layers.%d.mlp.gate_proj.weight", i);
-			const Tensor *t = st_find(p->st, n);
+			const Tensor *t = tensors_find(p->ts, n);
 			if (t && t->ndim == 2 && t->shape[0] > p->sw)
 				p->sw = (int)t->shape[0];
 		}
@@ -397,17 +400,24 @@ static void plan_free(Plan *p)
 
 /* ---- metadata ------------------------------------------------------------ */
 
-static int add_hparams(GgufWriter *w, const Plan *p, const char *name)
+/* The general.* keys; name NULL: the input's (copied with the rest). */
+static int add_general(GgufWriter *w, const Plan *p, const char *name)
+{
+	int rc = 0;
+	if (!rc && name) rc = gguf_w_str(w, "general.architecture", p->c->moe ? "ernie4_5-moe" : "ernie4_5");
+	if (!rc && name) rc = gguf_w_str(w, "general.name", name);
+	if (!rc) rc = gguf_w_u32(w, "general.file_type", mixes[p->mix].ftype);
+	if (!rc) rc = gguf_w_u32(w, "general.quantization_version", 2);
+	return rc;
+}
+
+static int add_hparams(GgufWriter *w, const Plan *p)
 {
 	const Config *c = p->c;
 	const char *arch = c->moe ? "ernie4_5-moe" : "ernie4_5";
 	char k[96];
 	int rc = 0;
 #define KEY(s) (snprintf(k, sizeof k, "%s.%s", arch, s), k)
-	if (!rc) rc = gguf_w_str(w, "general.architecture", arch);
-	if (!rc) rc = gguf_w_str(w, "general.name", name);
-	if (!rc) rc = gguf_w_u32(w, "general.file_type", mixes[p->mix].ftype);
-	if (!rc) rc = gguf_w_u32(w, "general.quantization_version", 2);
 	if (!rc) rc = gguf_w_u32(w, KEY("vocab_size"), (uint32_t)c->vocab);
 	if (!rc) rc = gguf_w_u32(w, KEY("context_length"), (uint32_t)c->max_pos);
 	if (!rc) rc = gguf_w_u32(w, KEY("embedding_length"), (uint32_t)c->hidden);
@@ -567,6 +577,15 @@ static int add_tokenizer(GgufWriter *w, const Plan *p)
 	/* the model card's pipeline adds no BOS: the chat template writes it */
 	if (!rc) rc = gguf_w_bool(w, "tokenizer.ggml.add_bos_token", 0);
 	if (!rc) rc = gguf_w_bool(w, "tokenizer.ggml.add_eos_token", 0);
+	int32_t *split = t ? malloc((size_t)t->nids * sizeof *split) : NULL, nsplit = 0;
+	if (t && !split && !rc)
+		rc = err(ERR_IO, "out of memory");
+	for (int32_t i = 0; split && i < t->nids; i++)
+		if (t->special[i])
+			split[nsplit++] = i;
+	if (!rc && split)
+		rc = gguf_w_arr_i32(w, GGUF_SPLIT_KEY, split, (uint64_t)nsplit);
+	free(split);
 	if (!rc && (s = config_str(&d, "chat_template")))
 		rc = gguf_w_str(w, "tokenizer.chat_template", s);
 	vocab_free(&v);
@@ -597,18 +616,20 @@ static void progress(uint64_t done, uint64_t total, const char *name)
 		fputs("\r\033[K", stderr);
 }
 
-/* Row r of matrix e of o as f32, zero-padded. */
+/* Row r of matrix e of o as f32, zero-padded: a source of 3 dimensions
+ * (a GGUF input's stacked experts) holds all the matrices, one of 2 only
+ * matrix e, a vector one row. */
 static void source_row(const OutT *o, int64_t e, int64_t r, float *x)
 {
 	const Tensor *t = o->src[e];
-	int64_t rows = !t ? 0 : t->ndim == 2 && o->ndim > 1 ? t->shape[0] : 1;
-	int64_t cols = !t ? 0 : o->ndim > 1 ? t->shape[t->ndim - 1] : t->nelem;
+	int vec = o->ndim == 1 || !t || t->ndim < 2;
+	int64_t rows = !t ? 0 : vec ? 1 : t->shape[t->ndim - 2];
+	int64_t cols = !t ? 0 : vec ? t->nelem : t->shape[t->ndim - 1];
 	memset(x, 0, (size_t)o->ne[0] * sizeof *x);
 	if (r >= rows)
 		return;
-	const unsigned char *p = (const unsigned char *)t->data + (size_t)(r * cols * t->elsize);
-	const WType from = !strcmp(t->dtype, "F32") ? WT_F32 : !strcmp(t->dtype, "F16") ? WT_F16 : WT_BF16;
-	wtype_info[from].to_f32(x, p, cols);
+	int64_t row = t->ndim == 3 ? e * rows + r : r;
+	wtype_info[t->type].to_f32(x, (const unsigned char *)t->data + row * wtype_row_bytes(t->type, cols), cols);
 }
 
 static int write_data(GgufWriter *w, const Plan *p)
@@ -642,30 +663,75 @@ static int write_data(GgufWriter *w, const Plan *p)
 	return rc;
 }
 
+/* A GGUF input keeps its tensors (names, shapes, order) and its metadata;
+ * only the types change. */
+static int plan_copy(Plan *p)
+{
+	p->tied = !tensors_find(p->ts, "output.weight");
+	for (size_t i = 0; i < p->ts->n; i++) {
+		const Tensor *t = &p->ts->t[i], *srcs[1024];
+		int64_t ne[3] = { 1, 1, 1 };
+		if (t->ndim > 3 || (t->ndim == 3 && t->shape[0] > 1024))
+			return err(ERR_DATA, "%s: tensor '%s': %d dimensions", p->dir, t->name, t->ndim);
+		for (int d = 0; d < t->ndim; d++)
+			ne[d] = t->shape[t->ndim - 1 - d];
+		for (int64_t e = 0; e < ne[2]; e++)
+			srcs[e] = t;
+		int rc = add(p, t->name, t->ndim, ne[0], ne[1], ne[2], srcs);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Every key of the input but those this file sets anew. */
+static int copy_metadata(GgufWriter *w, const Gguf *g)
+{
+	static const char *const fresh[] = { "general.file_type", "general.quantization_version",
+					     "general.alignment" };
+	for (uint64_t i = 0; i < g->nkv; i++) {
+		int skip = 0;
+		for (size_t k = 0; k < sizeof fresh / sizeof fresh[0]; k++)
+			skip |= !strcmp(g->kv[i].key, fresh[k]);
+		int rc = skip ? 0 : gguf_w_kv(w, &g->kv[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int quantize(const Options *o)
 {
 	struct stat sb;
 	Config c;
-	Safetensors st = { 0 };
+	Tensors ts = { 0 };
+	Gguf g = { 0 };
 	GgufWriter w;
-	Plan p = { .mix = o->mix, .dir = o->in };
+	Plan p = { .mix = o->mix, .dir = o->in, .c = &c, .ts = &ts };
+	const char *base = strrchr(o->in, '/');
+	char name[256];
 	int rc;
 
 	gguf_w_init(&w);
 	if (stat(o->in, &sb))
 		return err_errno(ERR_IO, "%s", o->in);
-	if (!S_ISDIR(sb.st_mode))
-		return err(ERR_DATA, "%s: not a model directory", o->in);
-	if ((rc = config_load(&c, o->in)) || (rc = st_open_dir(&st, o->in)))
-		return rc;
-	p.c = &c;
-	p.st = &st;
-	const char *base = strrchr(o->in, '/');
-	char name[256];
 	snprintf(name, sizeof name, "%s", base && base[1] ? base + 1 : o->in);
-	rc = plan_build(&p);
-	if (!rc) rc = add_hparams(&w, &p, name);
-	if (!rc) rc = add_tokenizer(&w, &p);
+	if (S_ISDIR(sb.st_mode)) {
+		if ((rc = config_load(&c, o->in)) || (rc = st_open_dir(&ts, o->in)))
+			return rc;
+		rc = plan_build(&p);
+		if (!rc) rc = add_general(&w, &p, name);
+		if (!rc) rc = add_hparams(&w, &p);
+		if (!rc) rc = add_tokenizer(&w, &p);
+	} else {
+		if ((rc = gguf_open(&g, o->in, &ts)))
+			return rc;
+		p.g = &g;
+		rc = config_from_gguf(&c, &g);
+		if (!rc) rc = plan_copy(&p);
+		if (!rc) rc = add_general(&w, &p, NULL);
+		if (!rc) rc = copy_metadata(&w, &g);
+	}
 	for (size_t i = 0; i < p.n && !rc; i++)
 		rc = gguf_w_tensor(&w, p.t[i].name, p.t[i].type, p.t[i].ndim, p.t[i].ne);
 	if (!rc) {
@@ -677,7 +743,9 @@ static int quantize(const Options *o)
 	tmp_path = NULL;
 	gguf_w_free(&w);
 	plan_free(&p);
-	st_close(&st);
+	if (p.g)
+		gguf_close(&g);
+	tensors_close(&ts);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "model/sampler_proc.h"
 #include "stream/stream.h"
+#include "model/gguf_vocab.h"
 #include "text/tokenizer.h"
 
 #include <getopt.h>
@@ -635,7 +636,7 @@ static int generate_mode(Runner *r, const Options *o, StreamReader *rd)
 	if (rc)
 		return rc;
 	/* the tokenizer names <|end_of_sentence|> and decodes for --stop */
-	if (tok_load(&t, o->model) && o->nstops)
+	if (tokenizer_open(&t, o->model) && o->nstops)
 		return err_prefix(ERR_DATA, "--stop needs the model's tokenizer");
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,

@@ -3,6 +3,7 @@
  * See man/ernie-sample.1; the steps are in lib/sample/sample.h. */
 #include "cli.h"
 #include "base/err.h"
+#include "model/gguf_vocab.h"
 #include "sample/sample.h"
 #include "stream/stream.h"
 
@@ -93,7 +94,8 @@ static void usage(FILE *f)
 		"      --frequency-penalty A   minus A times the number of times it was chosen\n"
 		"      --logit-bias ID=BIAS    add BIAS (a number or -inf) to id ID's logit (repeats)\n"
 		"  -s, --seed N                seed of the random numbers (default: random)\n"
-		"  -m, --model DIR             defaults from DIR/generation_config.json\n"
+		"  -m, --model DIR             defaults from DIR/generation_config.json (a GGUF\n"
+		"                              file: the model card's)\n"
 		"                              (default DIR: $ERNIE_MODEL)\n"
 		"  -b, --binary                write ETOK frames instead of text\n"
 		"  -f, --force                 write binary even to a terminal\n"
@@ -203,7 +205,8 @@ static int settle_params(Options *o)
 {
 	int rc;
 
-	if (o->model && (rc = sample_params_load(&o->p, o->model)))
+	/* a GGUF file has no generation_config: the model card's values */
+	if (o->model && !gguf_is_file(o->model) && (rc = sample_params_load(&o->p, o->model)))
 		return cli_fail(rc);
 	for (size_t i = 0; i < o->nset; i++) {
 		double v;

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "base/err.h"
 #include "stream/stream.h"
+#include "model/gguf_vocab.h"
 #include "text/tokenizer.h"
 
 #include <errno.h>
@@ -58,7 +59,7 @@ static void usage(FILE *f)
 		"usage: %s [-m DIR | -m FILE.model] [options] [FILE...]\n"
 		"Encode text into token ids with an ERNIE (SentencePiece) tokenizer.\n"
 		"The whole input is one document and one token record, unless -l or -0.\n"
-		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
+		"  -m, --model PATH        model directory, SentencePiece .model or GGUF file\n"
 		"                          (default $ERNIE_MODEL)\n"
 		"  -l, --lines             each line is a document (like spm_encode)\n"
 		"  -0, --null              documents are NUL-separated; each record is\n"
@@ -318,7 +319,7 @@ int main(int argc, char **argv)
 		rc = stream_writer_init(&r.w, out, "<stdout>", o.binary, 1);
 	double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if (!rc)
-		rc = tok_load(&r.t, o.model);
+		rc = tokenizer_open(&r.t, o.model);
 	double t1 = now_ms(CLOCK_MONOTONIC), c1 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if (!rc) {
 		r.bos = tok_bos(r.t);

@@ -15,7 +15,7 @@ check help "$Q" --help
 check_fails usage:none 2 'expected IN OUT TYPE' "$Q"
 check_fails usage:type 2 "TYPE 'q3_k' is not one of" "$Q" "$G/tiny-dense" "$TMP/x.gguf" q3_k
 check_fails missing-in 3 'nope' "$Q" "$TMP/nope" "$TMP/x.gguf" q8_0
-check_fails in-not-dir 1 'not a model directory' "$Q" "$G/tiny-dense/config.json" "$TMP/x.gguf" q8_0
+check_fails in-not-gguf 1 'config.json' "$Q" "$G/tiny-dense/config.json" "$TMP/x.gguf" q8_0
 # a checkpoint without one tensor: exit 1, and neither OUT nor OUT.tmp
 mkdir "$TMP/broken"
 cp "$G/tiny-dense/config.json" "$TMP/broken/"
@@ -38,7 +38,49 @@ for m in tiny-dense tiny-moe; do
 		"$Q" "$G/$m" "$TMP/$m-$t.gguf" "$t" 2>"$TMP/err" || fail "quantize:$m:$t" "$(cat "$TMP/err")"
 	done
 	ok "quantize:$m"
+	# from a GGUF: the same tensors as from the directory
+	"$Q" "$TMP/$m-f32.gguf" "$TMP/$m-q4_k_m-2.gguf" q4_k_m 2>"$TMP/err" &&
+		$T same "$TMP/$m-q4_k_m.gguf" "$TMP/$m-q4_k_m-2.gguf" >"$TMP/diff" 2>&1
+	check_eq "from-gguf:$m" "" "$(cat "$TMP/err" "$TMP/diff")"
 done
+
+# the tokenizer travels: a GGUF made from ernie-like-a.modeldir (with the
+# tiny-dense weights, embeddings widened to its 32037 ids) encodes and
+# decodes the directory's golden cases
+L=$TMP/likea
+mkdir "$L"
+cp "$DATA/tokenizer/ernie-like-a.modeldir/"*.json "$L/"
+cp "$DATA/tokenizer/ernie-like-a.model" "$L/tokenizer.model"
+$PY - "$G/tiny-dense" "$L" <<'PYEOF'
+import json, struct, sys
+c = json.load(open(sys.argv[1] + "/config.json"))
+c["vocab_size"] = 32037
+json.dump(c, open(sys.argv[2] + "/config.json", "w"))
+b = open(sys.argv[1] + "/model.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h, out, data = json.loads(b[8:8 + n]), {}, b""
+for k, v in h.items():
+    if k == "__metadata__":
+        continue
+    d = b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+    if k == "model.embed_tokens.weight":
+        v["shape"], d = [32037, 64], (d * 40)[:32037 * 64 * 2]
+    out[k] = {"dtype": v["dtype"], "shape": v["shape"], "data_offsets": [len(data), len(data) + len(d)]}
+    data += d
+j = json.dumps(out).encode()
+j += b" " * (-len(j) % 8)
+open(sys.argv[2] + "/model.safetensors", "wb").write(struct.pack("<Q", len(j)) + j + data)
+PYEOF
+if "$Q" "$L" "$TMP/likea.gguf" q8_0 2>"$TMP/err"; then
+	$PY tests/tok_golden.py "$BIN" "$DATA/tokenizer" "$TMP/likea.gguf"
+else fail gguf-tokenizer "$(cat "$TMP/err")"; fi
+# ernie-prompt: the file's chat template and special tokens as the directory's
+prompt() { "$BIN/ernie-prompt" -m "$1" -s "Be brief." -u "hi <|LOC_0|> <mask:1>" 2>&1 | od -c; }
+check_eq gguf-prompt "$(prompt "$L")" "$(prompt "$TMP/likea.gguf")"
+# ernie-sample: no generation_config in a GGUF, so the model card's values
+echo "1 5 9" | "$BIN/ernie-run" -m "$G/tiny-dense" >"$TMP/logits"
+check_eq gguf-sample "$("$BIN/ernie-sample" -s 7 <"$TMP/logits")" \
+	"$("$BIN/ernie-sample" -m "$TMP/tiny-dense-f32.gguf" -s 7 <"$TMP/logits")"
 
 LLAMA=$(sh tests/oracles/llama.sh --check) || {
 	echo "skip llama-quantize: the llama.cpp oracle is not built (sh tests/oracles/llama.sh)"

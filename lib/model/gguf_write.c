@@ -9,8 +9,6 @@
 
 #include "base/err.h"
 
-/* GGUF metadata value types */
-enum { GV_U32 = 4, GV_I32 = 5, GV_F32 = 6, GV_BOOL = 7, GV_STR = 8, GV_ARR = 9 };
 
 void gguf_w_init(GgufWriter *w)
 {
@@ -51,37 +49,37 @@ static int key(GgufWriter *w, const char *k, uint32_t type)
 
 int gguf_w_str(GgufWriter *w, const char *k, const char *val)
 {
-	return key(w, k, GV_STR) || put_str(&w->kv, val, strlen(val)) ? ERR_IO : 0;
+	return key(w, k, GGUF_STRING) || put_str(&w->kv, val, strlen(val)) ? ERR_IO : 0;
 }
 
 int gguf_w_u32(GgufWriter *w, const char *k, uint32_t val)
 {
-	return key(w, k, GV_U32) || put_u(&w->kv, val, 4) ? ERR_IO : 0;
+	return key(w, k, GGUF_U32) || put_u(&w->kv, val, 4) ? ERR_IO : 0;
 }
 
 int gguf_w_i32(GgufWriter *w, const char *k, int32_t val)
 {
-	return key(w, k, GV_I32) || put_u(&w->kv, (uint32_t)val, 4) ? ERR_IO : 0;
+	return key(w, k, GGUF_I32) || put_u(&w->kv, (uint32_t)val, 4) ? ERR_IO : 0;
 }
 
 int gguf_w_f32(GgufWriter *w, const char *k, float val)
 {
-	return key(w, k, GV_F32) || put_f32(&w->kv, val) ? ERR_IO : 0;
+	return key(w, k, GGUF_F32) || put_f32(&w->kv, val) ? ERR_IO : 0;
 }
 
 int gguf_w_bool(GgufWriter *w, const char *k, int val)
 {
-	return key(w, k, GV_BOOL) || put_u(&w->kv, val != 0, 1) ? ERR_IO : 0;
+	return key(w, k, GGUF_BOOL) || put_u(&w->kv, val != 0, 1) ? ERR_IO : 0;
 }
 
 static int arr(GgufWriter *w, const char *k, uint32_t etype, uint64_t n)
 {
-	return key(w, k, GV_ARR) || put_u(&w->kv, etype, 4) || put_u(&w->kv, n, 8) ? ERR_IO : 0;
+	return key(w, k, GGUF_ARRAY) || put_u(&w->kv, etype, 4) || put_u(&w->kv, n, 8) ? ERR_IO : 0;
 }
 
 int gguf_w_arr_str(GgufWriter *w, const char *k, const char *const *s, const uint32_t *len, uint64_t n)
 {
-	if (arr(w, k, GV_STR, n))
+	if (arr(w, k, GGUF_STRING, n))
 		return ERR_IO;
 	for (uint64_t i = 0; i < n; i++)
 		if (put_str(&w->kv, s[i], len[i]))
@@ -91,7 +89,7 @@ int gguf_w_arr_str(GgufWriter *w, const char *k, const char *const *s, const uin
 
 int gguf_w_arr_f32(GgufWriter *w, const char *k, const float *v, uint64_t n)
 {
-	if (arr(w, k, GV_F32, n))
+	if (arr(w, k, GGUF_F32, n))
 		return ERR_IO;
 	for (uint64_t i = 0; i < n; i++)
 		if (put_f32(&w->kv, v[i]))
@@ -101,10 +99,41 @@ int gguf_w_arr_f32(GgufWriter *w, const char *k, const float *v, uint64_t n)
 
 int gguf_w_arr_i32(GgufWriter *w, const char *k, const int32_t *v, uint64_t n)
 {
-	if (arr(w, k, GV_I32, n))
+	if (arr(w, k, GGUF_I32, n))
 		return ERR_IO;
 	for (uint64_t i = 0; i < n; i++)
 		if (put_u(&w->kv, (uint32_t)v[i], 4))
+			return ERR_IO;
+	return 0;
+}
+
+/* Bytes of a number of GGUF type t (0 for strings and arrays). */
+static int number_size(GgufType t)
+{
+	switch (t) {
+	case GGUF_U8: case GGUF_I8: case GGUF_BOOL: return 1;
+	case GGUF_U16: case GGUF_I16: return 2;
+	case GGUF_U32: case GGUF_I32: case GGUF_F32: return 4;
+	case GGUF_U64: case GGUF_I64: case GGUF_F64: return 8;
+	case GGUF_STRING: case GGUF_ARRAY: case GGUF_TYPE_COUNT: return 0;
+	}
+	return 0;
+}
+
+int gguf_w_kv(GgufWriter *w, const GgufKv *kv)
+{
+	if (key(w, kv->key, kv->type))
+		return ERR_IO;
+	if (kv->type == GGUF_STRING)
+		return put_str(&w->kv, kv->str.s, kv->str.len);
+	if (kv->type != GGUF_ARRAY)
+		return put(&w->kv, kv->data, (size_t)number_size(kv->type));
+	if (put_u(&w->kv, kv->elem, 4) || put_u(&w->kv, kv->n, 8))
+		return ERR_IO;
+	if (kv->elem != GGUF_STRING)
+		return put(&w->kv, kv->data, (size_t)(kv->n * (uint64_t)number_size(kv->elem)));
+	for (uint64_t i = 0; i < kv->n; i++)
+		if (put_str(&w->kv, kv->strs[i].s, kv->strs[i].len))
 			return ERR_IO;
 	return 0;
 }

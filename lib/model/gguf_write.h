@@ -24,6 +24,7 @@
 
 #include "base/bytebuf.h"
 #include "kernels/wtype.h"
+#include "model/gguf.h"
 
 #define GGUF_W_ALIGN 32
 #define GGUF_W_MAX_DIMS 4
@@ -62,6 +63,9 @@ int gguf_w_bool(GgufWriter *w, const char *key, int val);
 int gguf_w_arr_str(GgufWriter *w, const char *key, const char *const *s, const uint32_t *len, uint64_t n);
 int gguf_w_arr_f32(GgufWriter *w, const char *key, const float *v, uint64_t n);
 int gguf_w_arr_i32(GgufWriter *w, const char *key, const int32_t *v, uint64_t n);
+
+/* A key/value of a file read by gguf.h, as it is. */
+int gguf_w_kv(GgufWriter *w, const GgufKv *kv);
 
 /* Declare a tensor of type t and shape ne[0..ndim) (ggml order). ERR_DATA
  * when ne[0] is not a whole number of the type's blocks. */

@@ -265,8 +265,25 @@ static int split_from_model(Tokenizer *t)
 	return 0;
 }
 
-/* Give every split token an id and build the id tables. */
-static int index_split(Tokenizer *t, const char *dir)
+/* A GGUF vocabulary: the pieces split[0..n). */
+static int split_from_ids(Tokenizer *t, const int32_t *split, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (split[i] < 0 || split[i] >= t->m.n)
+			return err(ERR_DATA, "%s: split token %d out of range (%d pieces)", t->m.path,
+				   (int)split[i], (int)t->m.n);
+		const SpmPiece *p = &t->m.pieces[split[i]];
+		int rc = specials_add(&t->split, p->text.s, p->text.len, split[i], 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Give every split token an id and build the id tables; with specials,
+ * the split tokens decode as specials (as a directory's named and added
+ * tokens do), else as sentencepiece decodes them. */
+static int index_split(Tokenizer *t, const char *dir, int specials)
 {
 	int32_t n = t->m.n, nids = n;
 	for (size_t i = 0; i < t->split.n; i++) {
@@ -292,22 +309,24 @@ static int index_split(Tokenizer *t, const char *dir)
 		return err(ERR_IO, "out of memory");
 	for (size_t i = 0; i < t->split.n; i++) {
 		const Special *s = &t->split.v[i];
-		t->special[s->id] = dir != NULL;
+		t->special[s->id] = specials;
 		if (s->id >= n && !t->added[s->id - n])
 			t->added[s->id - n] = s->text;
 	}
 	return 0;
 }
 
-/* Index t->m and set up the split set (from dir's JSON files, or from the
- * model when dir is NULL). */
-static int init(Tokenizer *t, const char *dir)
+/* Index t->m and set up the split set: from dir's JSON files, or the
+ * pieces split[0..nsplit), or else the model's own; the first two decode as
+ * specials. */
+static int init(Tokenizer *t, const char *dir, const int32_t *split, size_t nsplit)
 {
 	int rc = index_pieces(t);
 	if (!rc)
-		rc = dir ? specials_load(&t->split, dir) : split_from_model(t);
+		rc = dir ? specials_load(&t->split, dir) : split ? split_from_ids(t, split, nsplit)
+			 : split_from_model(t);
 	if (!rc)
-		rc = index_split(t, dir);
+		rc = index_split(t, dir, dir || split);
 	if (!rc)
 		rc = normalizer_init(&t->nz, &t->m, &t->user);
 	return rc;
@@ -331,7 +350,7 @@ int tok_load(Tokenizer **out, const char *path)
 	else
 		rc = spm_model_load(&t->m, model);
 	if (!rc)
-		rc = init(t, dir ? path : NULL);
+		rc = init(t, dir ? path : NULL, NULL, 0);
 	if (rc) {
 		tok_free(t);
 		return rc;
@@ -340,7 +359,7 @@ int tok_load(Tokenizer **out, const char *path)
 	return 0;
 }
 
-int tok_load_model(Tokenizer **out, SpmModel *m)
+int tok_load_model(Tokenizer **out, SpmModel *m, const int32_t *split, size_t nsplit)
 {
 	*out = NULL;
 	Tokenizer *t = calloc(1, sizeof *t);
@@ -350,7 +369,7 @@ int tok_load_model(Tokenizer **out, SpmModel *m)
 	}
 	t->m = *m;
 	memset(m, 0, sizeof *m);
-	int rc = init(t, NULL);
+	int rc = init(t, NULL, split, nsplit);
 	if (rc) {
 		tok_free(t);
 		return rc;
