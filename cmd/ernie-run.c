@@ -109,7 +109,7 @@ static void usage(FILE *f)
 		"Run an ERNIE 4.5 model over a token stream: each token record is appended to\n"
 		"the sequence and the next-token logits are written as an ELOG frame; an empty\n"
 		"record starts a new sequence.\n"
-		"  -m, --model DIR       model directory (default: $ERNIE_MODEL)\n"
+		"  -m, --model DIR|FILE  model directory, or a GGUF file (default: $ERNIE_MODEL)\n"
 		"  -a, --all             one frame per position of each record, not just the last\n"
 		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
 		"  -c, --ctx N           context limit in tokens (default: the model's maximum)\n"
@@ -342,6 +342,9 @@ static void info(const Model *m, const char *dir, const Options *o)
 	       m->active);
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
 	       m->tensors.bytes, m->tensors.nfiles, m->tensors.skipped);
+	char types[256];
+	model_weight_types(m, types, sizeof types);
+	printf("%-22s %s\n", "weight types", types);
 	print_size(stdout, "mapped (read-only)", (double)mapped);
 	print_size(stdout, "KV cache per token", (double)model_kv_bytes(m));
 	char label[64];

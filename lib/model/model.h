@@ -71,6 +71,10 @@ typedef struct State State;
 int model_load(Model **m, const char *path);
 void model_free(Model *m);
 
+/* "q4_K 120 (3.2 GB), f32 50 (1.1 MB)": the tensors of each weight type
+ * and their bytes, into buf. */
+void model_weight_types(const Model *m, char *buf, size_t size);
+
 /* A sequence of at most limit tokens (0: the model's maximum). */
 int state_new(State **s, const Model *m, int limit);
 void state_free(State *s);
