@@ -4,6 +4,7 @@
 #include "base/err.h"
 #include "prompt/prompt.h"
 #include "stream/stream.h"
+#include "model/gguf_vocab.h"
 #include "text/reasoning.h"
 #include "text/tokenizer.h"
 
@@ -75,7 +76,7 @@ static void usage(FILE *f)
 		"Decode a token stream (text or binary) into text, as it arrives.\n"
 		"By default special tokens are skipped and the answer's leading and\n"
 		"trailing newlines dropped, as the model card's decode does.\n"
-		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
+		"  -m, --model PATH        model directory, SentencePiece .model or GGUF file\n"
 		"                          (default $ERNIE_MODEL)\n"
 		"      --raw               keep special tokens and newlines, and add no\n"
 		"                          newline at the end (exact round trip)\n"
@@ -351,7 +352,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == CLI_DONE ? 0 : rc;
 	Tokenizer *t;
-	if ((rc = tok_load(&t, o.model)))
+	if ((rc = tokenizer_open(&t, o.model)))
 		return cli_fail(rc);
 	Out w = { .o = &o };
 	Reasoning rs = { 0 };

@@ -12,6 +12,7 @@
 #include "prompt/references.h"
 #include "prompt/thinking.h"
 #include "text/specials.h"
+#include "model/gguf_vocab.h"
 #include "base/bytebuf.h"
 
 #include <getopt.h>
@@ -86,13 +87,13 @@ static void usage(void)
 		"  -c, --conversation FILE    messages from a YAML/JSON list of {role, content}\n"
 		"                             (without -u, -a, -c: stdin is the user message)\n"
 		"      --no-generation-prompt do not end with \"Assistant: \"\n"
-		"  -m, --model DIR            model directory (default $ERNIE_MODEL): its special\n"
-		"                             tokens and chat template (PT or Thinking) are used\n"
+		"  -m, --model DIR|FILE       model directory or GGUF file (default $ERNIE_MODEL):\n"
+		"                             its special tokens and chat template (PT or\n"
+		"                             Thinking) are used\n"
 		"      --template-name NAME   pt or thinking (ERNIE-4.5-21B-A3B-Thinking's template;\n"
-		"                             default: the model directory's, else pt)\n"
+		"                             default: the model's, else pt)\n"
 		"      --tools FILE           an OpenAI tools list (YAML/JSON) for <tool_list>\n"
-		"                             (thinking only)\n"
-		"  -r, --references FILE      web search: fill the official search prompt with\n"
+		"                             (thinking only)\n"		"  -r, --references FILE      web search: fill the official search prompt with\n"
 		"                             these references and the last user message\n"
 		"      --search               web search (implied by -r, which it needs)\n"
 		"      --raw                  print the filled search prompt alone\n"
@@ -270,17 +271,53 @@ static int load_specials(Job *j)
 	return rc;
 }
 
-static int load_model(Job *j)
+/* A GGUF file: its tokenizer.chat_template, and its split tokens as the
+ * model's own. */
+static int load_gguf(Job *j)
+{
+	Gguf g;
+	GgufStr tmpl;
+	Tokenizer *t = NULL;
+	int rc = gguf_open(&g, j->o.model, NULL);
+	if (rc)
+		return rc;
+	rc = prompt_model_load(&j->model, NULL);
+	if (!rc && gguf_find(&g, "tokenizer.chat_template") &&
+	    !(rc = gguf_str(&g, "tokenizer.chat_template", &tmpl))) {
+		j->model.thinking = tmpl.len == strlen(prompt_thinking_template) &&
+				    !memcmp(tmpl.s, prompt_thinking_template, tmpl.len);
+		j->model.known = j->model.thinking || (tmpl.len == strlen(prompt_chat_template) &&
+						       !memcmp(tmpl.s, prompt_chat_template, tmpl.len));
+	}
+	if (!rc && !j->o.allow_special && !(rc = specials_builtin(&j->specials)))
+		rc = gguf_vocab_tokenizer(&t, &g);
+	for (size_t i = 0; !rc && t && i < t->split.n; i++)
+		rc = specials_add(&j->specials, t->split.v[i].text, t->split.v[i].len, t->split.v[i].id, 0);
+	tok_free(t);
+	gguf_close(&g);
+	return rc;
+}
+
+/* The model's template and special tokens, from a directory or a GGUF file. */
+static int load_model_files(Job *j)
 {
 	struct stat st;
+	if (j->o.model && gguf_is_file(j->o.model))
+		return load_gguf(j);
 	if (j->o.model && stat(j->o.model, &st) != 0)
 		return err_errno(ERR_IO, "%s", j->o.model);
 	if (j->o.model && !S_ISDIR(st.st_mode))
 		return err(ERR_IO, "%s: not a directory", j->o.model);
 	int rc = prompt_model_load(&j->model, j->o.model);
-	j->thinking = j->o.thinking >= 0 ? j->o.thinking : !rc && j->model.thinking;
 	if (!rc && !j->o.allow_special)
 		rc = load_specials(j);
+	return rc;
+}
+
+static int load_model(Job *j)
+{
+	int rc = load_model_files(j);
+	j->thinking = j->o.thinking >= 0 ? j->o.thinking : !rc && j->model.thinking;
 	if (!rc && j->thinking && !j->o.allow_special)
 		rc = prompt_thinking_specials(&j->specials);
 	if (rc)
@@ -534,9 +571,9 @@ int main(int argc, char **argv)
 		cli_fail(rc);
 	} else {
 		if (!j.model.known)
-			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
+			fprintf(stderr, "%s: warning: %s%s: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
-				cli_prog(), j.o.model);
+				cli_prog(), j.o.model, gguf_is_file(j.o.model) ? "" : "/tokenizer_config.json");
 		if (j.neutralised.count)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
 				"input (%s; --allow-special keeps them)\n", cli_prog(),

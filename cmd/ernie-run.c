@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "sample_opts.h"
 #include "base/err.h"
+#include "model/gguf_vocab.h"
 #include "model/model.h"
 #include "model/runner.h"
 #include "model/sampler_proc.h"
@@ -436,7 +437,7 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	/* the tokenizer names the template's ends of a turn and decodes for
 	 * --stop; a model without one generates all the same, unless --stop
 	 * needs it */
-	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
+	if ((rc = tokenizer_open(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
 		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
 				  "the model's tokenizer");
 	int nends = t ? prompt_end_ids(o->model, t, ends, &thinking) : 0;

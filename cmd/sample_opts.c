@@ -2,6 +2,7 @@
 #include "sample_opts.h"
 #include "cli.h"
 #include "base/err.h"
+#include "model/gguf_vocab.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -109,7 +110,8 @@ int sample_opts_settle(SampleOpts *so, const char *model, SampleParams *p)
 {
 	int rc;
 	sample_params_default(p);
-	if (model && (rc = sample_params_load(p, model)))
+	/* a GGUF file has no generation_config: the model card's values */
+	if (model && !gguf_is_file(model) && (rc = sample_params_load(p, model)))
 		return rc;
 	for (size_t i = 0; i < sample_nparams; i++) {
 		const SampleParamSpec *s = &sample_param_specs[i];

@@ -14,7 +14,7 @@ Q="$PY tests/quant.py"
 LLAMA=${LLAMA_BIN:-}
 [ -z "$LLAMA" ] && [ -f tests/oracles/llama.sh ] && LLAMA=$(sh tests/oracles/llama.sh --check 2>/dev/null)
 if [ -z "$LLAMA" ] || [ ! -x "$LLAMA/llama-quantize" ]; then
-	echo "skip gguf_llama_quantize: the llama.cpp oracle is not built (sh tests/oracles/llama.sh)"
+	skip gguf_llama_quantize "the llama.cpp oracle is not built (sh tests/oracles/llama.sh)"
 	exit 0
 fi
 lq() { "$LLAMA/llama-quantize" "$@" >"$TMP/lq.log" 2>&1 || { tail -n 3 "$TMP/lq.log" >&2; return 1; }; }

@@ -36,8 +36,8 @@ for kind in dense moe; do
 	check "gguf_quantised_${kind}_decode_equals_f32_reference" $Q compare "$TMP/d" "$TMP/f" 5e-4
 	# every instruction set's kernels, decode and prefill
 	for isa in portable avx2 avx512; do
-		if ! echo 1 | $RUN -m "$TMP/q-$kind.gguf" --isa $isa >/dev/null 2>&1; then
-			echo "skip gguf_quantised_${kind}_$isa: this CPU lacks $isa"
+		if ! cpu_has $isa; then
+			skip "gguf_quantised_${kind}_$isa" "this CPU has no $isa"
 			continue
 		fi
 		echo "$ids" | tr ' ' '\n' |

@@ -3,7 +3,6 @@
  * are tested against these. */
 #include "kernels/wtype.h"
 
-#include <math.h>
 #include <string.h>
 
 static void f32_to_f32(float *dst, const void *src, int64_t n)
@@ -124,7 +123,7 @@ _Static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Bloc
 int64_t wtype_row_bytes(WType t, int64_t cols)
 {
 	const WTypeInfo *w = &wtype_info[t];
-	if (cols < 0 || cols % w->block)
+	if (cols < 0 || cols % w->block || cols / w->block > INT64_MAX / w->bytes)
 		return -1;
 	return cols / w->block * w->bytes;
 }

@@ -371,7 +371,7 @@ static int rd_info(Cursor *c, Tensor *t, uint64_t *offset)
 	int64_t row = wtype_row_bytes(t->type, (int64_t)ne[0]);
 	if (row < 0)
 		return err(ERR_DATA, "%s: tensor '%s': rows of %llu elements are not whole %s blocks "
-			   "of %d", c->name, t->name, (unsigned long long)ne[0],
+			   "of %d (or too long)", c->name, t->name, (unsigned long long)ne[0],
 			   wtype_info[t->type].name, wtype_info[t->type].block);
 	if (__builtin_mul_overflow((uint64_t)row, nelem / ne[0], &t->bytes))
 		return err(ERR_DATA, "%s: tensor '%s': too large", c->name, t->name);
