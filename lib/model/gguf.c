@@ -410,8 +410,10 @@ static int rd_tensors(Gguf *g, Cursor *c, Tensors *ts, int fi)
 				 "section (%llu bytes)", c->name, t[i].name,
 				 (unsigned long long)t[i].bytes, (unsigned long long)r[i].b,
 				 (unsigned long long)datalen);
-		r[i].e = r[i].b + t[i].bytes;
-		t[i].data = c->p + start + r[i].b;
+		else {
+			r[i].e = r[i].b + t[i].bytes;
+			t[i].data = c->p + start + r[i].b;
+		}
 	}
 	if (!rc && n) {
 		qsort(r, n, sizeof *r, cmp_range);

@@ -1,7 +1,13 @@
 /* libFuzzer target: GGUF files (lib/model/gguf.c), through the public API
  * on a real file: every tensor handed to the table must lie inside the
  * file's map (its bytes are read), and every key/value is looked up with
- * each typed getter, array elements read. */
+ * each typed getter, array elements read.
+ *
+ * Seed corpus (tests/fuzz/corpus/gguf), written with bench/gguf.py's
+ * Writer: meta.gguf (key/values of each kind, arrays of strings, f32 and
+ * i32, no tensors), tensors.gguf (f32, q8_0, q4_K and a 3-D q6_K tensor)
+ * and align64.gguf (the same with general.alignment 64); regress-* are
+ * inputs that once failed. t_gguf.c reads meta.gguf and tensors.gguf too. */
 #include "fuzzfile.h"
 #include "model/gguf.h"
 
