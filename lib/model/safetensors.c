@@ -149,10 +149,16 @@ static int parse_entry(const Doc *d, const char *name, const DocNode *v,
 	if (b < 0 || e < b || (uint64_t)e > datalen)
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] outside the "
 			   "data (%llu bytes)", path, name, b, e, (unsigned long long)datalen);
-	if (__builtin_mul_overflow(nelem, (uint64_t)t->elsize, &bytes) || bytes != (uint64_t)(e - b))
+	if (__builtin_mul_overflow(nelem, (uint64_t)t->elsize, &bytes) || bytes != (uint64_t)(e - b)) {
+		char dims[ST_MAX_DIMS * 22 + 3] = "[";
+		for (int i = 0; i < t->ndim; i++)
+			snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%lld",
+				 i ? ", " : "", (long long)t->shape[i]);
+		strcat(dims, "]");
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] hold %lld bytes, "
-			   "shape x %s needs %llu", path, name, b, e, e - b, t->dtype,
+			   "shape %s of %s needs %llu", path, name, b, e, e - b, dims, t->dtype,
 			   (unsigned long long)nelem * (unsigned long long)t->elsize);
+	}
 	/* The map is page-aligned, so the file offset decides the alignment. */
 	if ((8 + hdrlen + (uint64_t)b) % (uint64_t)t->elsize)
 		return err(ERR_DATA, "%s: tensor '%s': data at file offset %llu not aligned to "
