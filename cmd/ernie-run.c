@@ -413,6 +413,12 @@ static int tok_absent(const char *dir)
 	return lstat(path, &st) && errno == ENOENT;
 }
 
+static void warn_context_full(int limit)
+{
+	fprintf(stderr, "%s: warning: the answer stopped at the context limit of %d tokens "
+		"(raise it with -c N)\n", cli_prog(), limit);
+}
+
 /* -n: the answers, with the sampler of this process or --sampler CMD. */
 static int answers(Runner *r, Options *o, StreamReader *rd)
 {
@@ -449,10 +455,6 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 			rc = run_answers(r, rd, &w, &pk, &g);
 		}
 	}
-	if (!rc && r->context_full)
-		fprintf(stderr, "%s: warning: %d answer%s stopped at the context limit of %d tokens "
-			"(raise it with -c N)\n", cli_prog(), r->context_full,
-			r->context_full == 1 ? "" : "s", state_limit(r->s));
 	sampler_free(s);
 	sample_params_free(&p);
 	tok_free(t);
@@ -480,8 +482,10 @@ static int run(Options *o, Model *m)
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
 		;
-	else if (o->predict)
+	else if (o->predict) {
+		r.context_full = warn_context_full;
 		rc = answers(&r, o, rd);
+	}
 	else if (o->logprobs)
 		rc = run_logprobs(&r, rd, stdout, "<stdout>");
 	else if (!(rc = stream_writer_init(&w, stdout, "<stdout>", 1, o->force)))

@@ -37,7 +37,9 @@ typedef struct {
 	float *last;            /* [V] the last position's logits (run_logprobs) */
 	RunStat prompt;         /* records of several tokens (prefill) */
 	RunStat eval;           /* records of one token, and generated tokens (decode) */
-	int context_full;       /* answers cut at the context limit (max_tokens > 0) */
+	/* called (when set) after an answer that the context limit cut short of
+	 * max_tokens (> 0), with the limit: the command's warning */
+	void (*context_full)(int limit);
 } Runner;
 
 /* A sequence of at most ctx tokens (0: the model's maximum) computed on c;
