@@ -10,7 +10,7 @@ PKGS = openblas yaml-0.1 libutf8proc
 # C11 with POSIX (mmap, getline, clock_gettime). No -march=native: the build
 # runs on any x86-64 or aarch64; SIMD kernels are chosen at run time.
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVERSION=\"$(VERSION)\"
-CFLAGS = -std=c11 -O2 -g -Wall -Wextra -pthread
+CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Wswitch-enum -pthread
 LDFLAGS = -pthread
 LDLIBS = -lm
 

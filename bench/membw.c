@@ -175,7 +175,7 @@ static double matmul_gflops(Compute *c)
 	for (int rep = 0; rep < 3; rep++) {
 		double t0 = now();
 		for (size_t s = 0; s < NSHAPES - 1; s++) {
-			Mat W = {DT_BF16, w, shapes[s].rows, shapes[s].cols};
+			Mat W = {WT_BF16, w, shapes[s].rows, shapes[s].cols};
 			mat_mul(c, Y, &W, X, BATCH);
 		}
 		double g = layer_flops() / (now() - t0) / 1e9;
@@ -202,7 +202,7 @@ static void set_new(Set *s)
 		for (size_t i = 0; i < NSHAPES; i++)
 			if (shapes[i].count == 18 || l == 0) {
 				int64_t r = shapes[i].rows, c = shapes[i].cols;
-				s->W[s->n++] = (Mat){DT_BF16, random_bf16(r * c), r, c};
+				s->W[s->n++] = (Mat){WT_BF16, random_bf16(r * c), r, c};
 				s->bytes += 2.0 * r * c;
 			}
 	s->x = calloc(103424, sizeof *s->x);

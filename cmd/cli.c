@@ -7,12 +7,30 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef VERSION
 #define VERSION "unknown"
 #endif
 
 static const char *prog = "ernie";
+static int reported;    /* an error message went out: the exit status is set */
+
+/* What GNU's close_stdout does: output that --help or --version could not
+ * write is an error too. */
+static void close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout), e = errno;
+	/* a closed stdout that nothing was written to is no error */
+	if (fclose(stdout) != 0 && errno != EBADF && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad && !reported) {
+		fprintf(stderr, "%s: <stdout>: write error: %s\n", prog, strerror(e));
+		_exit(ERR_IO);
+	}
+}
 
 void cli_init(const char *argv0)
 {
@@ -21,6 +39,7 @@ void cli_init(const char *argv0)
 		prog = slash ? slash + 1 : argv0;
 	}
 	signal(SIGPIPE, SIG_DFL);
+	atexit(close_stdout);
 }
 
 const char *cli_prog(void)
@@ -30,6 +49,7 @@ const char *cli_prog(void)
 
 int cli_fail(int code)
 {
+	reported = 1;
 	fprintf(stderr, "%s: %s\n", prog, err_msg());
 	return code;
 }
@@ -37,6 +57,7 @@ int cli_fail(int code)
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	reported = 1;
 	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -55,6 +76,13 @@ int cli_version(void)
 {
 	printf("%s %s\n", prog, VERSION);
 	return CLI_DONE;
+}
+
+int cli_binary_out(int binary, int force)
+{
+	if (binary && !force && isatty(STDOUT_FILENO))
+		return err(ERR_USAGE, "<stdout> is a terminal: refusing to write binary frames (use -f to force)");
+	return 0;
 }
 
 int cli_flush(FILE *f, const char *name)

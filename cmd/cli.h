@@ -6,7 +6,9 @@
 #include <stdio.h>
 
 /* Remember the program name (basename of argv0) and restore SIGPIPE's
- * default action, so `| head` ends the program quietly. */
+ * default action, so `| head` ends the program quietly. At exit, standard
+ * output is closed and a write error there (--help >/dev/full) not reported
+ * yet is: "prog: <stdout>: write error: ...", exit status 3. */
 void cli_init(const char *argv0);
 const char *cli_prog(void);
 
@@ -26,6 +28,10 @@ const char *cli_model(const char *given);
 
 /* "PROG VERSION" on stdout; returns CLI_DONE. */
 int cli_version(void);
+
+/* Binary frames go to a terminal only when forced (the gzip convention):
+ * ERR_USAGE with a message when binary, not force and stdout is a terminal. */
+int cli_binary_out(int binary, int force);
 
 /* Flush f and report a write error (ERR_IO, "name: write error: ...") or 0. */
 int cli_flush(FILE *f, const char *name);

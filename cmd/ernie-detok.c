@@ -1,14 +1,11 @@
 /* ernie-detok: token stream in, text out, written as soon as it is whole
  * UTF-8 so a generation streams. See man/ernie-detok.1. */
-#define _GNU_SOURCE     /* fopencookie (glibc, musl): see Input below */
 #include "cli.h"
 #include "base/err.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +32,8 @@ typedef struct {
 	int raw;                /* keep specials and newlines */
 	int skip;               /* drop specials even with --raw */
 	int pieces;             /* input is lines of pieces */
-	char end;               /* written at the end of a sequence: '\n' or '\0' (-0) */
+	int end;                /* written at the end of a sequence: '\n', '\0' (-0),
+	                           or nothing (-1: --raw without -0) */
 } Options;
 
 /* Output of one sequence. In the default (model card) mode the answer's
@@ -44,6 +42,8 @@ typedef struct {
 typedef struct {
 	const Options *o;
 	Detok d;
+	StreamWriter w;         /* stdout */
+	int nul_warned;         /* said once that -0's NUL is in the text too */
 	ByteBuf text;           /* decoded, not yet written */
 	int started;            /* some non-newline byte written in this sequence */
 	size_t held;            /* newlines held back */
@@ -58,10 +58,11 @@ static void usage(FILE *f)
 		"trailing newlines dropped, as the model card's decode does.\n"
 		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
 		"                          (default $ERNIE_MODEL)\n"
-		"      --raw               keep special tokens and newlines (exact round trip)\n"
+		"      --raw               keep special tokens and newlines, and add no\n"
+		"                          newline at the end (exact round trip)\n"
 		"      --skip-special      drop special tokens (also with --raw)\n"
 		"      --input_format=id|piece  ids (default) or lines of pieces\n"
-		"  -0, --null              end each sequence with NUL instead of newline\n"
+		"  -0, --null              end each sequence with NUL (also with --raw)\n"
 		"  -h, --help              this help\n"
 		"      --version           print the version\n",
 		cli_prog());
@@ -70,12 +71,13 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, Options *o)
 {
 	*o = (Options){ .end = '\n' };
+	int null = 0;
 	int c;
 	opterr = 0;     /* our own one-line message */
 	while ((c = getopt_long(argc, argv, ":m:0h", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
-		case '0': o->end = '\0'; break;
+		case '0': null = 1; break;
 		case OPT_RAW: o->raw = 1; break;
 		case OPT_SKIP: o->skip = 1; break;
 		case OPT_FORMAT:
@@ -92,6 +94,10 @@ static int parse_args(int argc, char **argv, Options *o)
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (null)
+		o->end = '\0';
+	else if (o->raw)
+		o->end = -1;
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s': the tokens come on standard input", argv[optind]);
 	o->model = cli_model(o->model);
@@ -105,24 +111,36 @@ static int parse_args(int argc, char **argv, Options *o)
 /* Write what was decoded, holding back newlines in model-card mode. */
 static int drain(Out *w)
 {
-	FILE *f = stdout;
+	const char *s = w->text.s;
+	size_t n = w->text.len;
+	int rc = 0;
+	if (w->o->end == '\0' && !w->nul_warned && n && memchr(s, 0, n)) {
+		fprintf(stderr, "%s: warning: the decoded text holds NUL bytes, which -0 "
+		        "writes at the end of a sequence too\n", cli_prog());
+		w->nul_warned = 1;
+	}
 	if (w->o->raw) {
-		fwrite(w->text.s, 1, w->text.len, f);
+		rc = stream_write_bytes(&w->w, s, n);
 	} else {
-		for (size_t i = 0; i < w->text.len; i++) {
-			char c = w->text.s[i];
-			if (c == '\n') {
+		for (size_t i = 0; !rc && i < n;) {
+			if (s[i] == '\n') {
 				w->held += w->started;
+				i++;
 				continue;
 			}
-			for (; w->held; w->held--)
-				putc('\n', f);
-			putc(c, f);
+			size_t j = i;
+			while (j < n && s[j] != '\n')
+				j++;
+			for (; !rc && w->held; w->held--)
+				rc = stream_write_bytes(&w->w, "\n", 1);
+			if (!rc)
+				rc = stream_write_bytes(&w->w, s + i, j - i);
 			w->started = 1;
+			i = j;
 		}
 	}
 	w->text.len = 0;
-	return cli_flush(f, "<stdout>");
+	return rc ? rc : stream_end_record(&w->w);
 }
 
 static int end_sequence(Out *w)
@@ -132,62 +150,22 @@ static int end_sequence(Out *w)
 		rc = drain(w);
 	w->started = 0;
 	w->held = 0;
-	putc(w->o->end, stdout);
-	return rc ? rc : cli_flush(stdout, "<stdout>");
+	char end = (char)w->o->end;
+	if (!rc && w->o->end >= 0)
+		rc = stream_write_bytes(&w->w, &end, 1);
+	return rc ? rc : stream_end_record(&w->w);
 }
 
 /* ---- input ------------------------------------------------------------ */
 
-/* Standard input through an unbuffered FILE over a buffer of our own, so we
- * know when everything that has arrived has been read. Text is written
- * then (a generation streams); while more input is already waiting, it is
- * held, so a bad id further on leaves nothing of its sequence on stdout. */
-typedef struct {
-	int fd;
-	char buf[1 << 16];
-	size_t pos, len;        /* unread bytes: buf[pos..len) */
-} Input;
-
-static ssize_t input_read(void *cookie, char *out, size_t n)
-{
-	Input *in = cookie;
-	if (in->pos == in->len) {
-		ssize_t k;
-		do
-			k = read(in->fd, in->buf, sizeof in->buf);
-		while (k < 0 && errno == EINTR);
-		if (k <= 0)
-			return k;
-		in->pos = 0;
-		in->len = (size_t)k;
-	}
-	size_t m = in->len - in->pos < n ? in->len - in->pos : n;
-	memcpy(out, in->buf + in->pos, m);
-	in->pos += m;
-	return (ssize_t)m;
-}
-
-/* Would the next read wait for the writer? */
-static int input_idle(Input *in)
-{
-	if (in->pos < in->len)
-		return 0;
-	struct pollfd p = { .fd = in->fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 0;
-}
-
+/* Text is written once everything that has arrived is decoded (a generation
+ * streams); while more input is already waiting it is held, so a bad id
+ * further on leaves nothing of its sequence on stdout. */
 static int decode_ids(Out *w)
 {
-	static Input in;
-	in.fd = STDIN_FILENO;
-	FILE *f = fopencookie(&in, "r", (cookie_io_functions_t){ .read = input_read });
-	if (!f || setvbuf(f, NULL, _IONBF, 0))
-		return err(ERR_IO, "<stdin>: cannot set up reading");
-	StreamReader *r = stream_reader_new(f, "<stdin>");
-	if (!r) {
-		fclose(f);
+	StreamReader *r = stream_reader_new(STDIN_FILENO, "<stdin>", &w->w);
+	if (!r)
 		return err(ERR_IO, "out of memory");
-	}
 	int rc = 0, open = 0;
 	for (;;) {
 		int32_t id;
@@ -212,41 +190,37 @@ static int decode_ids(Out *w)
 				char where[64];
 				rc = err_prefix(rc, "<stdin>: %s", stream_where(r, where, sizeof where));
 			}
-			if (!rc && w->text.len && (w->text.len > HOLD_MAX || input_idle(&in)))
+			if (!rc && w->text.len && (w->text.len > HOLD_MAX || stream_reader_idle(r)))
 				rc = drain(w);
 		}
 		if (rc)
 			break;
 	}
 	stream_reader_free(r);
-	fclose(f);
 	return rc;
 }
 
 /* spm_decode --input_format=piece: each line is one sequence of pieces. */
 static int decode_pieces(Out *w)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-	while (!rc && (n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		for (ssize_t i = 0; !rc && i < n;) {
-			ssize_t j = i;
+	StreamInput in;
+	stream_input_init(&in, STDIN_FILENO, "<stdin>", &w->w);
+	const char *line;
+	size_t n;
+	int got = 1, rc = 0;
+	while (!rc && !(rc = stream_input_until(&in, '\n', &line, &n, &got)) && got) {
+		for (size_t i = 0; !rc && i < n;) {
+			size_t j = i;
 			while (j < n && line[j] != ' ')
 				j++;
 			if (j > i)
-				rc = detok_put_piece(&w->d, line + i, (size_t)(j - i), &w->text);
+				rc = detok_put_piece(&w->d, line + i, j - i, &w->text);
 			i = j + 1;
 		}
 		if (!rc)
 			rc = end_sequence(w);
 	}
-	if (!rc && ferror(stdin))
-		rc = err_errno(ERR_IO, "<stdin>: read error");
-	free(line);
+	stream_input_free(&in);
 	return rc;
 }
 
@@ -261,8 +235,12 @@ int main(int argc, char **argv)
 	if ((rc = tok_load(&t, o.model)))
 		return cli_fail(rc);
 	Out w = { .o = &o };
+	stream_writer_init(&w.w, STDOUT_FILENO, "<stdout>", 0);
 	detok_init(&w.d, t, o.raw && !o.skip);
 	rc = o.pieces ? decode_pieces(&w) : decode_ids(&w);
+	int rc2 = stream_writer_close(&w.w);
+	if (!rc)
+		rc = rc2;
 	free(w.text.s);
 	tok_free(t);
 	return rc ? cli_fail(rc) : 0;

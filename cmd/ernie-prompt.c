@@ -95,6 +95,7 @@ static void usage(void)
 		"      --allow-special        keep special-token text in content verbatim\n"
 		"  -l, --lines                each line of stdin is a question; prompts end in NUL\n"
 		"  -0, --null                 stdin holds NUL-separated questions; prompts end in NUL\n"
+		"                             (-l and -0 exclude each other)\n"
 		"  -h, --help                 this help\n"
 		"      --version              print the version\n",
 		cli_prog());
@@ -178,7 +179,11 @@ static int parse_args(int argc, char **argv, Options *o)
 			search_only = "--max-ref-chars";
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
-		case 'l': case '0': o->batch = c; break;
+		case 'l': case '0':
+			if (o->batch && o->batch != c)
+				return cli_usage_error("-l and -0 cut questions two ways: give one");
+			o->batch = c;
+			break;
 		case 'h': usage(); return CLI_DONE;
 		case OPT_VERSION: return cli_version();
 		case ':':
@@ -203,7 +208,7 @@ typedef struct {
 	Options o;
 	PromptModel model;
 	Specials specials;          /* tokens to neutralise (empty with --allow-special) */
-	size_t neutralised;         /* literals neutralised so far */
+	Neutral neutralised;        /* literals neutralised so far */
 	Conversation base;          /* the messages of the options */
 	char *tmpl;                 /* --template file contents, or NULL */
 	size_t tmpl_len;
@@ -439,6 +444,7 @@ static void job_free(Job *j)
 {
 	prompt_model_free(&j->model);
 	specials_free(&j->specials);
+	neutral_free(&j->neutralised);
 	conv_free(&j->base);
 	free(j->tmpl);
 	bytebuf_free(&j->refs);
@@ -465,10 +471,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
 				cli_prog(), j.o.model);
-		if (j.neutralised)
+		if (j.neutralised.count)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
-				"input ('<' made '\xef\xbc\x9c'; --allow-special keeps them)\n",
-				cli_prog(), j.neutralised, j.neutralised == 1 ? "" : "s");
+				"input (%s; --allow-special keeps them)\n", cli_prog(),
+				j.neutralised.count, j.neutralised.count == 1 ? "" : "s",
+				j.neutralised.changes.s);
 	}
 	job_free(&j);
 	return rc;

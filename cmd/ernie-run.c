@@ -94,7 +94,7 @@ static void usage(FILE *f)
 		"Run an ERNIE 4.5 model over a token stream: each token record is appended to\n"
 		"the sequence and the next-token logits are written as an ELOG frame; an empty\n"
 		"record starts a new sequence.\n"
-		"  -m, --model DIR       model directory (default: $ERNIE_MODEL)\n"
+		"  -m, --model DIR|FILE  model directory, or a GGUF file (default: $ERNIE_MODEL)\n"
 		"  -a, --all             one frame per position of each record, not just the last\n"
 		"      --top K           ETOP frames with the K largest logits instead of ELOG\n"
 		"      --logprobs        instead of frames, a text line per record: the natural\n"
@@ -355,7 +355,10 @@ static void info(const Model *m, const char *dir, const Options *o)
 	printf("%-22s %" PRIu64 " total, %" PRIu64 " active per token\n", "parameters", m->params,
 	       m->active);
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
-	       m->st.bytes, m->st.nfiles, m->st.skipped);
+	       m->tensors.bytes, m->tensors.nfiles, m->tensors.skipped);
+	char types[256];
+	model_weight_types(m, types, sizeof types);
+	printf("%-22s %s\n", "weight types", types);
 	print_size(stdout, "mapped (read-only)", (double)mem.mapped);
 	print_size(stdout, "KV cache per token", (double)mem.kv_token);
 	char label[64];
@@ -391,8 +394,9 @@ static int load(Model **m, const Options *o)
 	RunMemory mem;
 	runner_memory(*m, 1, 0, 0, &mem);
 	if (mem.mapped < ram / 2)
-		st_prefetch(&(*m)->st, o->threads > 0 ? (int)o->threads : compute_default_threads(),
-			    tty ? progress : NULL, NULL);
+		tensors_prefetch(&(*m)->tensors,
+				 o->threads > 0 ? (int)o->threads : compute_default_threads(),
+				 tty ? progress : NULL, NULL);
 	if (!tty)
 		return 0;
 	const Config *c = &(*m)->cfg;
@@ -429,7 +433,7 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	SampleParams p = { 0 };
 	Picker pk;
 	int32_t ids[MAX_STOPS + CONFIG_MAX_EOS + 1];
-	int rc = stream_writer_init(&w, stdout, "<stdout>", o->binary, o->force);
+	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
 	/* the tokenizer names <|end_of_sentence|> and decodes for --stop; a
@@ -437,6 +441,7 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	if ((rc = tok_load(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
 		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
 				  "the model's tokenizer");
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
 		.nstop_ids = gen_stop_ids(r->m, t, o->stop_ids, o->nstop_ids, o->ignore_eos, ids),
@@ -455,10 +460,11 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 			rc = run_answers(r, rd, &w, &pk, &g);
 		}
 	}
+	int rc2 = stream_writer_close(&w);
 	sampler_free(s);
 	sample_params_free(&p);
 	tok_free(t);
-	return rc;
+	return rc ? rc : rc2;
 }
 
 static void print_stat(const char *what, const RunStat *s)
@@ -478,7 +484,7 @@ static int run(Options *o, Model *m)
 		rc = ERR_USAGE;         /* --isa or --precision that this CPU cannot do */
 	if (!rc)
 		rc = runner_new(&r, m, c, (int)o->ctx, o->all || o->logprobs);
-	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
+	if (!rc && !(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
 		;
@@ -488,8 +494,12 @@ static int run(Options *o, Model *m)
 	}
 	else if (o->logprobs)
 		rc = run_logprobs(&r, rd, stdout, "<stdout>");
-	else if (!(rc = stream_writer_init(&w, stdout, "<stdout>", 1, o->force)))
+	else if (!(rc = cli_binary_out(1, o->force))) {
+		stream_writer_init(&w, STDOUT_FILENO, "<stdout>", 1);
 		rc = run_logits(&r, rd, &w, o->all, (uint32_t)o->top);
+		int rc2 = stream_writer_close(&w);
+		rc = rc ? rc : rc2;
+	}
 	if (o->verbose && c)
 		fprintf(stderr, "compute: %d threads, %s kernels, %s precision\n",
 			compute_threads(c), compute_isa_name(c), precs[compute_precision(c)]);

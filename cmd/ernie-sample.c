@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	int rc = parse_args(argc, argv, &o);
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o.binary);
 	if (rc) {
 		sample_opts_free(&o.so);
 		return rc == CLI_DONE ? 0 : rc;
@@ -153,10 +154,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (o.verbose)
 		sample_opts_print(&p);
-	if ((rc = stream_writer_init(&w, stdout, "<stdout>", o.binary, o.force)) ||
-	    (rc = sampler_new(&s, &p)))
+	if ((rc = cli_binary_out(o.binary, o.force)) || (rc = sampler_new(&s, &p)))
 		goto out;
-	if (!(r = stream_reader_new(stdin, "<stdin>"))) {
+	if (!(r = stream_reader_new(STDIN_FILENO, "<stdin>", &w))) {
 		rc = err(ERR_IO, "out of memory");
 		goto out;
 	}
@@ -165,6 +165,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sample: %" PRIu64 " tokens, %.2f ms, %.3f ms/token\n",
 		        ntok, ms, ntok ? ms / ntok : 0.0);
 out:
+	if (!rc)
+		rc = stream_writer_close(&w);
+	else
+		stream_writer_close(&w);
 	stream_reader_free(r);
 	sampler_free(s);
 	sample_params_free(&p);

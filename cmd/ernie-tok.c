@@ -1,15 +1,12 @@
 /* ernie-tok: text in, token stream out (the SentencePiece model of an ERNIE
  * model directory, with its special tokens). See man/ernie-tok.1. */
-#define _GNU_SOURCE     /* fopencookie (glibc, musl): see "input and output" */
 #include "cli.h"
 #include "base/err.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <unistd.h>
 #include <time.h>
 #include <stdio.h>
@@ -46,7 +43,9 @@ typedef struct {
 typedef struct {
 	Tokenizer *t;
 	const Options *o;
-	StreamWriter w;
+	StreamWriter w;         /* stdout */
+	StreamInput in;         /* the input being read */
+	int nul_warned;         /* said once that a NUL was read without -0 */
 	TokList toks;
 	int32_t bos, eos;
 	size_t bytes, tokens;   /* encoded so far, for -v */
@@ -60,9 +59,10 @@ static void usage(FILE *f)
 		"The whole input is one document and one token record, unless -l or -0.\n"
 		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
 		"                          (default $ERNIE_MODEL)\n"
-		"  -l, --lines             each line is a document (like spm_encode)\n"
+		"  -l, --lines             each line is a document (like spm_encode; not with -0)\n"
 		"  -0, --null              documents are NUL-separated; each record is\n"
-		"                          followed by an empty record (end of sequence)\n"
+		"                          followed by an empty record (end of sequence);\n"
+		"                          without it a NUL is text, with a warning\n"
 		"  -b, --binary            write binary ETOK frames\n"
 		"  -f, --force             write binary even to a terminal\n"
 		"      --output_format=id|piece, --pieces\n"
@@ -78,13 +78,13 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, Options *o)
 {
 	*o = (Options){ .delim = -1, .parse_special = 1 };
-	int c;
+	int c, lines = 0, null = 0;
 	opterr = 0;     /* our own one-line message */
 	while ((c = getopt_long(argc, argv, ":m:l0bfvh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
-		case 'l': o->delim = '\n'; break;
-		case '0': o->delim = '\0'; break;
+		case 'l': o->delim = '\n'; lines = 1; break;
+		case '0': o->delim = '\0'; null = 1; break;
 		case 'b': o->binary = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -106,6 +106,8 @@ static int parse_args(int argc, char **argv, Options *o)
 		default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (lines && null)
+		return cli_usage_error("-l and -0 cut documents two ways: give one");
 	if (o->pieces && o->binary)
 		return cli_usage_error("pieces are written in text form only (drop -b)");
 	o->model = cli_model(o->model);
@@ -119,16 +121,18 @@ static int parse_args(int argc, char **argv, Options *o)
 static int write_pieces(Run *r)
 {
 	const TokList *l = &r->toks;
-	FILE *f = r->w.f;
 	size_t start = 0;
-	for (size_t i = 0; i < l->n; i++) {
+	int rc = 0;
+	for (size_t i = 0; !rc && i < l->n; i++) {
 		if (i)
-			putc(' ', f);
-		fwrite(l->pieces.s + start, 1, l->ends[i] - start, f);
+			rc = stream_write_bytes(&r->w, " ", 1);
+		if (!rc)
+			rc = stream_write_bytes(&r->w, l->pieces.s + start, l->ends[i] - start);
 		start = l->ends[i];
 	}
-	putc('\n', f);
-	return cli_flush(f, r->w.name);
+	if (!rc)
+		rc = stream_write_bytes(&r->w, "\n", 1);
+	return rc ? rc : stream_end_record(&r->w);
 }
 
 static int add_named(Run *r, int32_t id)
@@ -157,6 +161,11 @@ static int document(Run *r, const char *text, size_t len)
 		return rc;
 	r->bytes += len;
 	r->tokens += l->n;
+	if (o->delim != '\0' && !r->nul_warned && memchr(text, 0, len)) {
+		fprintf(stderr, "%s: warning: %s: NUL bytes encoded as text (give -0 if they "
+		        "separate documents)\n", cli_prog(), r->in.name);
+		r->nul_warned = 1;
+	}
 	/* -0: the record, then an empty record to end the sequence; an empty
 	 * document is that empty record alone */
 	if (o->delim == '\0' && l->n == 0)
@@ -167,126 +176,34 @@ static int document(Run *r, const char *text, size_t len)
 	return rc;
 }
 
-/* ---- input and output -------------------------------------------------
- *
- * The stream writer flushes each record so that a reader can act on it at
- * once. That matters when the input trickles in; when it is all there, a
- * write() per line costs more than the encoding. So stdout is a FILE over a
- * buffer of our own that holds the flushed records until it is full or until
- * we are about to wait for input; documents are cut out of a read() buffer.
- */
+/* ---- input ------------------------------------------------------------ */
 
-#define IO_CHUNK (1 << 16)
-
-static ByteBuf held;            /* records flushed but not yet written */
-
-static int release(void)
-{
-	for (size_t done = 0; done < held.len;) {
-		ssize_t k = write(STDOUT_FILENO, held.s + done, held.len - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		done += (size_t)k;
-	}
-	held.len = 0;
-	return 0;
-}
-
-static ssize_t out_write(void *cookie, const char *p, size_t n)
-{
-	(void)cookie;
-	if (bytebuf_add(&held, p, n) || (held.len >= IO_CHUNK && release()))
-		return -1;
-	return (ssize_t)n;
-}
-
-typedef struct {
-	int fd;
-	const char *name;       /* for messages */
-	ByteBuf buf;            /* unread input: buf.s[pos..buf.len) */
-	size_t pos;
-	int eof;
-} Input;
-
-/* Read more; write out what is held first if the read would wait. */
-static int fill(Input *in)
-{
-	struct pollfd p = { .fd = in->fd, .events = POLLIN };
-	if (held.len && poll(&p, 1, 0) == 0 && release())
-		return err_errno(ERR_IO, "<stdout>: write error");
-	if (in->pos) {          /* keep only the unread bytes */
-		memmove(in->buf.s, in->buf.s + in->pos, in->buf.len - in->pos);
-		in->buf.len -= in->pos;
-		in->pos = 0;
-	}
-	int rc = bytebuf_reserve(&in->buf, IO_CHUNK);
-	if (rc)
-		return rc;
-	ssize_t k;
-	do
-		k = read(in->fd, in->buf.s + in->buf.len, in->buf.cap - in->buf.len);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return err_errno(ERR_IO, "%s: read error", in->name);
-	in->buf.len += (size_t)k;
-	in->eof = k == 0;
-	return 0;
-}
-
-/* The next document up to delim (or the whole input, delim < 0) in *doc,
- * *len; *got is 0 at the end. *doc is valid until the next call. */
-static int next_doc(Input *in, int delim, const char **doc, size_t *len, int *got)
-{
-	size_t scanned = 0;
-	for (;;) {
-		const char *start = in->buf.s + in->pos, *end = NULL;
-		size_t avail = in->buf.len - in->pos;
-		if (delim >= 0 && avail > scanned)
-			end = memchr(start + scanned, delim, avail - scanned);
-		if (end || (in->eof && avail)) {
-			*doc = start;
-			*len = end ? (size_t)(end - start) : avail;
-			in->pos += *len + (end != NULL);
-			*got = 1;
-			return 0;
-		}
-		if (in->eof) {
-			*got = 0;
-			return 0;
-		}
-		scanned = avail;
-		int rc = fill(in);
-		if (rc)
-			return rc;
-	}
-}
-
-static int each_input(Run *r, int argc, char **argv, Input *in)
+/* Each file (or stdin) in turn: with -l or -0 its documents are encoded as
+ * they are cut out; without, the files are read up to the end, one document. */
+static int each_input(Run *r, int argc, char **argv)
 {
 	int nfiles = argc > 0 ? argc : 1, rc = 0;
 	for (int i = 0; !rc && i < nfiles; i++) {
 		const char *path = argc > 0 ? argv[i] : "-";
 		int std = !strcmp(path, "-");
-		in->fd = std ? STDIN_FILENO : open(path, O_RDONLY);
-		in->name = std ? "<stdin>" : path;
-		in->eof = 0;
-		if (in->fd < 0)
+		int fd = std ? STDIN_FILENO : open(path, O_RDONLY);
+		if (fd < 0)
 			return err_errno(ERR_IO, "%s", path);
-		if (r->o->delim < 0) {  /* the whole input is one document: read it all */
-			while (!rc && !in->eof)
-				rc = fill(in);
-		} else {
-			const char *doc;
-			size_t len;
-			int got = 1;
-			while (!rc && got && !(rc = next_doc(in, r->o->delim, &doc, &len, &got)) && got)
+		stream_input_next_fd(&r->in, fd, std ? "<stdin>" : path);
+		const char *doc;
+		size_t len;
+		int got = 1;
+		if (r->o->delim < 0)
+			while (!rc && !r->in.eof)
+				rc = stream_input_fill(&r->in);
+		else
+			while (!rc && got && !(rc = stream_input_until(&r->in, r->o->delim, &doc, &len, &got)) && got)
 				rc = document(r, doc, len);
-		}
 		if (!std)
-			close(in->fd);
+			close(fd);
 	}
+	if (!rc && r->o->delim < 0)
+		rc = document(r, r->in.buf ? r->in.buf + r->in.pos : "", r->in.len - r->in.pos);
 	return rc;
 }
 
@@ -306,16 +223,9 @@ int main(int argc, char **argv)
 		return rc == CLI_DONE ? 0 : rc;
 	Run r = { .o = &o };
 	r.toks.want_pieces = o.pieces;
-	FILE *out = fopencookie(NULL, "w", (cookie_io_functions_t){ .write = out_write });
-	if (!out || setvbuf(out, NULL, _IOFBF, IO_CHUNK)) {
-		if (out)
-			fclose(out);
-		return cli_fail(err(ERR_IO, "<stdout>: cannot set up writing"));
-	}
-	if (o.binary && !o.force && isatty(STDOUT_FILENO))
-		rc = err(ERR_USAGE, "<stdout> is a terminal: refusing to write binary frames (use -f to force)");
-	if (!rc)
-		rc = stream_writer_init(&r.w, out, "<stdout>", o.binary, 1);
+	stream_writer_init(&r.w, STDOUT_FILENO, "<stdout>", o.binary);
+	stream_input_init(&r.in, STDIN_FILENO, "<stdin>", &r.w);
+	rc = cli_binary_out(o.binary, o.force);
 	double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if (!rc)
 		rc = tok_load(&r.t, o.model);
@@ -327,15 +237,13 @@ int main(int argc, char **argv)
 			rc = err(ERR_DATA, "%s: the model has no %s piece", o.model,
 				 o.bos && r.bos < 0 ? "BOS" : "EOS");
 	}
-	Input in = { 0 };
 	if (!rc)
-		rc = each_input(&r, argc - optind, argv + optind, &in);
-	if (!rc && o.delim < 0)
-		rc = document(&r, in.buf.s ? in.buf.s : "", in.buf.len);
+		rc = each_input(&r, argc - optind, argv + optind);
 	/* the records of the documents before a failing one go out too */
-	if ((fflush(out) || release()) && !rc)
-		rc = err_errno(ERR_IO, "<stdout>: write error");
-	free(in.buf.s);
+	int rc2 = stream_writer_close(&r.w);
+	if (!rc)
+		rc = rc2;
+	stream_input_free(&r.in);
 	if (!rc && o.verbose) {
 		double ms = now_ms(CLOCK_MONOTONIC) - t1;
 		fprintf(stderr, "load: %ld pieces, %.2f ms, %.2f ms CPU\n", (long)r.t->nids, t1 - t0, c1 - c0);
@@ -344,7 +252,5 @@ int main(int argc, char **argv)
 	}
 	toklist_free(&r.toks);
 	tok_free(r.t);
-	fclose(out);
-	free(held.s);
 	return rc ? cli_fail(rc) : 0;
 }

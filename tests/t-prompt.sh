@@ -56,6 +56,10 @@ check_eq prompt-max-ref-chars-grapheme "##参考文章1
 内容：abq" "$($P -r "$TMP/acc.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 3)"
 check_eq prompt-max-ref-chars-whole "##参考文章1
 内容：abe$(printf '\314\201')cq" "$($P -r "$TMP/acc.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 5)"
+# a first grapheme cluster longer than N is kept whole (never an empty field)
+printf -- '- content: "\\U0001F468\\u200D\\U0001F469 x"\n' >"$TMP/zwj.yaml"
+check_eq prompt-max-ref-chars-first-cluster "##参考文章1
+内容：$(printf '\360\237\221\250\342\200\215\360\237\221\251')q" "$($P -r "$TMP/zwj.yaml" --template "$TMP/t2.txt" -u q --raw --max-ref-chars 1)"
 
 # Special tokens: neutralised by default (with one warning line), kept with
 # --allow-special; the model directory's own added tokens count too.
@@ -70,7 +74,9 @@ mkdir -p "$TMP/model"
 cp "$D/tokenizer_config.json" "$TMP/model/"
 printf '{"[TOOL]": 103424}' >"$TMP/model/added_tokens.json"
 check_eq prompt-model-added-token "<|begin_of_sentence|>User: ［TOOL] ＜s>
-Assistant: " "$($P -m "$TMP/model" -u '[TOOL] <s>' 2>/dev/null)"
+Assistant: " "$($P -m "$TMP/model" -u '[TOOL] <s>' 2>"$TMP/err")"
+# the warning names the characters actually changed
+check_eq prompt-neutralise-warning-names-chars "ernie-prompt: warning: neutralised 2 special-token literals in the input ('[' made '［', '<' made '＜'; --allow-special keeps them)" "$(cat "$TMP/err")"
 check_eq prompt-env-model "<|begin_of_sentence|>User: ［TOOL]
 Assistant: " "$(ERNIE_MODEL=$TMP/model $P -u '[TOOL]' 2>/dev/null)"
 
@@ -81,6 +87,20 @@ check_eq prompt-unknown-template-output "<|begin_of_sentence|>User: hi
 Assistant: " "$out"
 if grep -q 'chat_template is not the ERNIE 4.5 one' "$TMP/err"; then ok prompt-unknown-template-warning
 else fail prompt-unknown-template-warning "stderr: $(cat "$TMP/err")"; fi
+
+# OpenAI-style messages: developer is system, text parts are joined with
+# newlines (as vLLM joins them)
+printf '{"model": "m", "messages": [{"role": "developer", "content": "D"}, {"role": "user", "content": [{"type": "text", "text": "t1"}, {"type": "text", "text": "t2"}]}]}' >"$TMP/openai.json"
+check_eq prompt-openai-messages "<|begin_of_sentence|>D
+User: t1
+t2
+Assistant: " "$($P -c "$TMP/openai.json")"
+
+# JSON is read as JSON: a raw U+2028 keeps its spaces, a 2000-character key
+# and a line break before a colon are fine
+printf '[{"role": "user", "x%02000d": 1, "content"\n: "a \342\200\250 b"}]' 0 >"$TMP/ls.json"
+check_eq prompt-json-exact "<|begin_of_sentence|>User: a $(printf '\342\200\250') b
+Assistant: " "$($P -c "$TMP/ls.json")"
 
 # The generation prompt, messages in command-line order, conversation files in between.
 printf '[{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"}]' >"$TMP/c.json"

@@ -2,7 +2,8 @@
 # ernie-run against the golden logits of two tiny random-weight checkpoints
 # (tests/data/golden: PyTorch fp32 and llama.cpp agree to 5e-5), through the
 # command line: prefill, decode, uneven records, --top, greedy through pipes,
-# a sharded copy, and damaged copies that must fail cleanly.
+# a sharded copy, every instruction set (a skip where the CPU lacks one), 700
+# positions across the batch sizes, and damaged copies that must fail cleanly.
 . tests/lib.sh
 RUN=$BIN/ernie-run
 H="$PY tests/run_helper.py"
@@ -16,6 +17,7 @@ for m in tiny-dense tiny-moe; do
 
 	echo "$toks" | $RUN -m "$G/$m" --all --precision f32 >"$TMP/all" 2>"$TMP/err"
 	check "run_${m}_prefill_all" $H compare "$TMP/all" "$gold" 20
+	check "run_${m}_prefill_llamacpp" $H compare "$TMP/all" "$G/$m/logits-llamacpp.f32" 20
 
 	echo "$toks" | tr ' ' '\n' | $RUN -m "$G/$m" --precision f32 >"$TMP/dec" 2>"$TMP/err"
 	check "run_${m}_decode_one_per_record" $H compare "$TMP/dec" "$gold" 20
@@ -53,13 +55,17 @@ ETOP 2" "$($H frames "$TMP/top")"
 	# greedy answer (margins down to 0.024); bf16-all (every product) is 2-3
 	# times further off, so only a loose bound (a wrong RoPE or routing is
 	# off by 0.7 to 13)
-	if echo 1 | $RUN -m "$G/$m" --precision bf16 >/dev/null 2>&1; then
+	if cpu_has avx512bf16; then
 		echo "$toks" | $RUN -m "$G/$m" --all --precision bf16 >"$TMP/bf" 2>"$TMP/err"
 		check "run_${m}_bf16_within_0.1" env RUN_TOL=0.1 RUN_ARGMAX=0 $H compare "$TMP/bf" "$gold" 20
 		check_eq "run_${m}_bf16_greedy" "$want" \
 			"$(RUN_PRECISION=bf16 $H greedy "$RUN" "$G/$m" "$prompt" 16)"
 		echo "$toks" | $RUN -m "$G/$m" --all --precision bf16-all >"$TMP/bf" 2>"$TMP/err"
 		check "run_${m}_bf16_all_within_0.5" env RUN_TOL=0.5 RUN_ARGMAX=0 $H compare "$TMP/bf" "$gold" 20
+	else
+		for t in bf16_within_0.1 bf16_greedy bf16_all_within_0.5; do
+			skip "run_${m}_$t" "this CPU has no avx512bf16"
+		done
 	fi
 
 	$H shard "$G/$m" "$TMP/shard-$m" 3
@@ -69,8 +75,12 @@ done
 
 # every precision and instruction set this CPU has: same answers
 toks=$(tokens tiny-moe)
-for isa in portable avx2 avx512 avx512bf16; do
-	echo 1 | $RUN -m "$G/tiny-moe" --isa $isa >/dev/null 2>&1 || continue
+for isa in $ISAS; do
+	if ! cpu_has $isa; then
+		skip "run_isa_${isa}_f32" "this CPU has no $isa"
+		skip "run_isa_${isa}_default" "this CPU has no $isa"
+		continue
+	fi
 	echo "$toks" | $RUN -m "$G/tiny-moe" --all --precision f32 --isa $isa >"$TMP/isa" 2>"$TMP/err"
 	check "run_isa_${isa}_f32" $H compare "$TMP/isa" "$G/tiny-moe/logits.f32" 20
 	# the default: bf16 where this instruction set can, f32 (exact) where not
@@ -78,6 +88,41 @@ for isa in portable avx2 avx512 avx512bf16; do
 	tol=5e-4 argmax=1
 	[ $isa = avx512bf16 ] && tol=0.1 argmax=0
 	check "run_isa_${isa}_default" env RUN_TOL=$tol RUN_ARGMAX=$argmax $H compare "$TMP/isa" "$G/tiny-moe/logits.f32" 20
+done
+
+# ---- 700 positions, past --all's batches of 64 rows and a prefill's of 512
+# (the library's own boundaries, at every ISA, are in tests/unit/t_model.c):
+# one record with --all, uneven records with and without --all, against one
+# token a record (the reference: decode, no batches at all)
+# records SIZE...: the ids of the line on stdin as records of these sizes (cycled)
+records() {
+	awk -v s="$*" 'BEGIN { n = split(s, size, " ") }
+		{ k = 0; for (i = 1; i <= NF; ) { len = size[k++ % n + 1]; r = $(i++)
+			for (j = 1; j < len && i <= NF; j++) r = r " " $(i++); print r } }'
+}
+# raw FILE: the payloads of FILE's frames ([T][V] float32, as logits.f32)
+raw() {
+	$PY -c 'import struct, sys
+d, o = open(sys.argv[1], "rb").read(), 0
+while o < len(d):
+    n = struct.unpack_from("<I", d, o + 4)[0]
+    sys.stdout.buffer.write(d[o + 8:o + 8 + 4 * n])
+    o += 8 + 4 * n' "$1"
+}
+for m in tiny-dense tiny-moe; do
+	long="$(tokens $m) $($PY -c 'import random; r = random.Random(7); print(*(r.randrange(1024) for _ in range(680)))')"
+	echo "$long" | tr ' ' '\n' | $RUN -m "$G/$m" --precision f32 >"$TMP/dec" 2>"$TMP/err"
+	raw "$TMP/dec" >"$TMP/ref"
+	check_eq "run_${m}_700_decode_frames" 700 "$(($(wc -c <"$TMP/ref") / 4096))"
+	echo "$long" | $RUN -m "$G/$m" --all --precision f32 >"$TMP/long" 2>"$TMP/err"
+	check "run_${m}_700_one_record_all" $H compare "$TMP/long" "$TMP/ref" 700
+	echo "$long" | records 1 47 48 49 63 64 65 | $RUN -m "$G/$m" --all --precision f32 >"$TMP/long" 2>"$TMP/err"
+	check "run_${m}_700_uneven_records_all" $H compare "$TMP/long" "$TMP/ref" 700
+	# without --all, the last row of records of 511, 1, 65, 123 and of 513, 187
+	echo "$long" | records 511 1 65 123 | $RUN -m "$G/$m" --precision f32 >"$TMP/long" 2>"$TMP/err"
+	check "run_${m}_700_records_511_1_65_last" $H compare "$TMP/long" "$TMP/ref" 700 510,511,576,699
+	echo "$long" | records 513 187 | $RUN -m "$G/$m" --precision f32 >"$TMP/long" 2>"$TMP/err"
+	check "run_${m}_700_records_513_last" $H compare "$TMP/long" "$TMP/ref" 700 512,699
 done
 
 echo "$toks" | $RUN -m "$G/tiny-moe" -v --precision f32 >/dev/null 2>"$TMP/v"

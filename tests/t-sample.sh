@@ -1,7 +1,8 @@
 #!/bin/sh
 # ernie-sample from the command line: one id record per frame, empty frames
 # reset the history, same seed -> same ids (ELOG or the equivalent ETOP),
-# model defaults, options and their aliases, bad input and bad options.
+# model defaults, options and their aliases, bad input and bad options, and
+# ernie-sample as ernie-run's sampler process (--sampler).
 # (The statistics and exact sets are in tests/unit/t_sample.c.)
 . tests/lib.sh
 S=$BIN/ernie-sample
@@ -107,3 +108,31 @@ check help sh -c "$S --help | grep -q -- --top-p"
 check_eq version "ernie-sample $(sed -n 's/^VERSION = //p' config.mk)" "$($S --version)"
 check aliases sh -c "'$PY' tests/logits.py '1 2' | $S --top_k 5 --top_p 0.5 --min_p 0.1 --presence_penalty 0.1 --frequency_penalty 0.1 --repetition_penalty 1.1 -s 0 >/dev/null"
 check seed-minus-one-random sh -c "'$PY' tests/logits.py '1 2' | $S -s -1 >/dev/null"
+
+# ---- as ernie-run's sampler process (--sampler: frames out, ids back) -------
+g=$DATA/golden/tiny-dense
+prompt=$($PY -c 'import json,sys; print(*json.load(open(sys.argv[1]))["prompt"])' "$g/greedy.json")
+want=$($PY -c 'import json,sys; print(*json.load(open(sys.argv[1]))["greedy"])' "$g/greedy.json")
+gen() { echo $(echo "$prompt" | $BIN/ernie-run -m "$g" --precision f32 -n 16 --sampler "$1" | head -n 1); }
+check_eq sampler-process-text "$want" "$(gen "$S --temp 0")"
+check_eq sampler-process-binary "$want" "$(gen "$S --temp 0 -b")"
+# the demo model's frames (32064 logits) are more than a pipe holds
+M=examples/demo-model
+if [ -f "$M/model.safetensors" ]; then
+	ids=$(echo 1 2 3 | $BIN/ernie-run -m "$M" -n 4 --ignore-eos --temp 0 | head -n 1)
+	got=$(echo 1 2 3 | $BIN/ernie-run -m "$M" -n 4 --ignore-eos --sampler "$S --temp 0 -b" | head -n 1)
+	check_eq sampler-process-frames-past-pipe-size "4 ids: $(echo $ids)" "$(echo $got | wc -w) ids: $(echo $got)"
+else
+	skip sampler-process-frames-past-pipe-size "no $M/model.safetensors"
+fi
+# ernie-sample refusing its options: its own message comes through, then
+# ernie-run's line naming the sampler, and ernie-run fails as for any outside
+# sampler that fails (3)
+err=$(echo "$prompt" | $BIN/ernie-run -m "$g" -n 2 --sampler "$S --top-p 7" 2>&1 >/dev/null)
+st=$?
+if [ $st -eq 3 ] && printf '%s\n' "$err" | grep -q "^ernie-sample: --top-p: '7' is not in \[0, 1\]" &&
+	printf '%s\n' "$err" | grep -q "^ernie-run: sampler '.*': exited with status 2$"; then
+	ok sampler-process-refuses
+else
+	fail sampler-process-refuses "status $st: $err"
+fi

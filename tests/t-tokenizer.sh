@@ -50,8 +50,11 @@ check_eq tok-null "23454||6583||" "$($TOK --model "$A" -0 "$TMP/nul.txt" | tr '\
 check_eq tok-files "23454 23454" "$(printf hello >"$TMP/h"; $TOK --model "$A" "$TMP/h" "$TMP/h" | tr -d '\n'; echo)"
 check_eq tok-binary "45 54 4f 4b 02 00 00 00 9e 5b 00 00 b7 19 00 00" \
 	"$(printf 'hello world' | $TOK --model "$A" -b | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
-check_eq tok-special "32001 23454 2" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK --model "$A")"
-check_eq tok-no-parse-special "5953 27493 27579" "$(printf '</s>' | $TOK --model "$A" --no-parse-special)"
+# a bare .model is spm_encode: user-defined pieces are matched, "</s>" is text
+check_eq tok-bare-model-is-spm "32001 23454 5953 27493 27579" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK --model "$A")"
+# a model directory splits its special tokens out first, as Baidu's tokenizer
+check_eq tok-special "32001 23454 2" "$(printf '<|begin_of_sentence|>hello</s>' | $TOK -m "$DIR")"
+check_eq tok-no-parse-special "5953 27493 27579" "$(printf '</s>' | $TOK -m "$DIR" --no-parse-special)"
 check_eq tok-modeldir-added "32025 23454" "$(printf '<|LOC_0|>hello' | $TOK -m "$DIR")"
 
 # decoding
@@ -61,10 +64,35 @@ check_eq detok-pieces "hello world" "$(echo 'hello ▁world' | $DETOK --model "$
 # model card: specials skipped, the answer's leading/trailing newlines dropped
 check_eq detok-default "x
 y" "$(printf '\n\nx\ny\n\n<|end_of_sentence|>' | $TOK -m "$DIR" | $DETOK -m "$DIR")"
-printf '\n\nx\ny\n\n<|end_of_sentence|>' >"$TMP/nl.txt"
-$TOK -m "$DIR" "$TMP/nl.txt" | $DETOK -m "$DIR" --raw >"$TMP/nl.out"
-printf '\n' >>"$TMP/nl.txt"
-check tok-detok-raw-roundtrip cmp "$TMP/nl.txt" "$TMP/nl.out"
+# --raw adds no newline: ernie-tok FILE | ernie-detok --raw | cmp - FILE holds,
+# with and without a final newline (ernie-detok(1))
+printf '\n\nx\ny\n\n<|end_of_sentence|>' >"$TMP/rt1.txt"
+printf 'no final newline' >"$TMP/rt2.txt"
+printf 'one line\n' >"$TMP/rt3.txt"
+: >"$TMP/rt4.txt"
+cp README.md "$TMP/rt5.txt"
+for f in rt1 rt2 rt3 rt4 rt5; do
+	$TOK -m "$DIR" "$TMP/$f.txt" | $DETOK -m "$DIR" --raw >"$TMP/$f.out"
+	check tok-detok-raw-roundtrip-$f cmp "$TMP/$f.txt" "$TMP/$f.out"
+done
+check_eq detok-raw-null "a|b|" "$(printf 'a\0b\0' | $TOK --model "$A" -0 | $DETOK --model "$A" --raw -0 | tr '\0' '|')"
+# empty sequences write no text (no fwrite(NULL, 0) under UBSan either)
+check_eq detok-raw-empty "" "$(printf '\n' | $DETOK -m "$DIR" --raw | od -An -c)"
+check_eq detok-null-empty " \\0" "$(printf '\n' | $DETOK -m "$DIR" -0 | od -An -c | tr -s ' ')"
+check_eq detok-skip-empty " \\n" "$(printf '\n' | $DETOK -m "$DIR" --skip-special | od -An -c | tr -s ' ')"
+check_eq detok-piece-empty " \\n" "$(printf '\n' | $DETOK -m "$DIR" --input_format=piece | od -An -c | tr -s ' ')"
+# a NUL without -0 is encoded, with a warning; -0 with a NUL in the text too
+$TOK -m "$A" "$TMP/nul.txt" >"$TMP/nul.ids" 2>"$TMP/nul.err"
+check_eq tok-nul-warning "1 ernie-tok: warning: $TMP/nul.txt: NUL bytes encoded as text (give -0 if they separate documents)" \
+	"$(wc -l <"$TMP/nul.err") $(cat "$TMP/nul.err")"
+check_eq tok-nul-warning-stdout 1 "$(wc -l <"$TMP/nul.ids")"
+check_eq tok-no-nul-no-warning "" "$(printf 'a\nb' | $TOK -m "$A" -l 2>&1 >/dev/null)"
+$DETOK -m "$A" -0 <"$TMP/nul.ids" >/dev/null 2>"$TMP/detok-nul.err"
+check_eq detok-null-nul-warning "ernie-detok: warning: the decoded text holds NUL bytes, which -0 writes at the end of a sequence too" \
+	"$(cat "$TMP/detok-nul.err")"
+check_eq detok-nul-no-warning "" "$($DETOK -m "$A" <"$TMP/nul.ids" 2>&1 >/dev/null)"
+check_fails tok-lines-and-null 2 'ernie-tok: -l and -0' $TOK -m "$A" -l -0
+check_fails tok-null-and-lines 2 'ernie-tok: -l and -0' $TOK -m "$A" -0 --lines
 check_eq detok-null "a|b|" "$(printf 'a\0b\0' | $TOK --model "$A" -0 | $DETOK --model "$A" -0 | tr '\0' '|')"
 # record boundaries are not text boundaries: 你 = E4 BD A0 as three byte pieces
 check_eq detok-bytes-across-records "你" "$(printf '241\n202\n173\n' | $DETOK --model "$A")"
@@ -93,7 +121,8 @@ head -c 1000 "$A" >"$TMP/trunc.model"
 check_fails tok-model-truncated 1 'trunc.model: byte [0-9]+: length past the end' \
 	sh -c "printf x | $TOK --model $TMP/trunc.model"
 printf 'not a model at all' >"$TMP/junk.model"
-check_fails tok-model-junk 1 'junk.model: (byte [0-9]+|no pieces)' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-junk 1 'junk.model: not a SentencePiece model' sh -c "printf x | $TOK --model $TMP/junk.model"
+check_fails tok-model-json 1 'config.json: not a SentencePiece model' sh -c "printf x | $TOK --model examples/demo-model/config.json"
 check_fails detok-out-of-range 1 '<stdin>: line 2: id 32023 out of range' \
 	sh -c "printf '23454\n3 32023 4\n' | $DETOK --model $A"
 check_fails detok-out-of-range-modeldir 1 'id 32037 out of range \(vocabulary 32037\)' \

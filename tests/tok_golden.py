@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tokio import records, run  # noqa: E402
@@ -109,10 +110,22 @@ def main():
         dec = load(m + ".decode.jsonl")
         check_decode(f"tok_golden_{m}_decode", margs + ["--raw"], dec, "text")
         check_decode_errors(f"tok_golden_{m}_decode_errors", margs, dec)
+        # a bare .model is spm_encode: special-token text such as "<s>" is text
+        check_encode(f"tok_golden_{m}_encode_bare_is_spm_encode", margs, load(m + ".encode.jsonl"))
     a = ["--model", os.path.join(DATA, "ernie-like-a.model")]
-    check_encode("tok_golden_wrapper", a, load("ernie-like-a.wrapper.jsonl"))
-    check_encode("tok_golden_wrapper_raw_ids", a, load("ernie-like-a.wrapper.jsonl"),
-                 ["--no-parse-special"], want_key="raw_ids")
+    wrapper = load("ernie-like-a.wrapper.jsonl")
+    check_encode("tok_golden_wrapper_bare_is_spm_encode", a, wrapper, want_key="raw_ids")
+    check_encode("tok_golden_wrapper_raw_ids", a, wrapper, ["--no-parse-special"], want_key="raw_ids")
+    # the wrapper semantics belong to model directories: one whose
+    # added_tokens.json lists the wrapper's split set gives the wrapper's ids
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(os.path.abspath(os.path.join(DATA, "ernie-like-a.model")),
+                   os.path.join(tmp, "tokenizer.model"))
+        with open(os.path.join(DATA, "ernie-like-a.wrapper_specials.json"), encoding="utf-8") as f:
+            specials = f.read()
+        with open(os.path.join(tmp, "added_tokens.json"), "w", encoding="utf-8") as f:
+            f.write(specials)
+        check_encode("tok_golden_wrapper_modeldir", ["-m", tmp], wrapper)
     d = ["-m", os.path.join(DATA, "ernie-like-a.modeldir")]
     cases = load("ernie-like-a.modeldir.cases.jsonl")
     check_encode("tok_golden_modeldir_encode", d, cases)

@@ -1,7 +1,7 @@
 # fish completion for ernie-tok
 complete -c ernie-tok -s m -l model -r -F -d 'Model directory or .model file'
-complete -c ernie-tok -s l -l lines -d 'Each line is a document'
-complete -c ernie-tok -s 0 -l null -d 'NUL-separated documents'
+complete -c ernie-tok -s l -l lines -n 'not __fish_contains_opt -s 0 null' -d 'Each line is a document'
+complete -c ernie-tok -s 0 -l null -n 'not __fish_contains_opt -s l lines' -d 'NUL-separated documents'
 complete -c ernie-tok -s b -l binary -d 'Write ETOK frames'
 complete -c ernie-tok -s f -l force -d 'Write binary even to a terminal'
 complete -c ernie-tok -l output_format -x -a 'id piece' -d 'Write ids or pieces'

@@ -57,7 +57,9 @@ size_t chars_cut(const char *s, size_t n, size_t max)
 			break;
 		if (count > 0 && utf8proc_grapheme_break_stateful(prev, cp, &state))
 			boundary = i;
-		if (count == max)
+		/* max code points are in: cut at the last boundary, but not
+		 * before the first grapheme cluster ends (never an empty text) */
+		if (count >= max && boundary > 0)
 			return boundary;
 		count++;
 		prev = cp;

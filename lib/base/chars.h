@@ -23,7 +23,9 @@ int chars_check(const char *name, const char *s, size_t n, size_t base);
 int chars_has_han(const char *s, size_t n);
 
 /* The length in bytes of the longest prefix of valid UTF-8 text s that holds
- * at most max code points and ends at a grapheme cluster boundary. */
+ * at most max code points (max >= 1) and ends at a grapheme cluster
+ * boundary; when the first grapheme cluster alone has more than max code
+ * points, that cluster, whole. */
 size_t chars_cut(const char *s, size_t n, size_t max);
 
 #endif

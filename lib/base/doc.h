@@ -1,9 +1,11 @@
-/* doc.h: YAML and JSON files as a small tree (libyaml does the parsing).
+/* doc.h: YAML and JSON files as a small tree.
  *
- * JSON is read as YAML (flow style); escaped UTF-16 surrogate pairs, which
- * JSON writers emit and libyaml refuses, are joined first. Every node keeps
- * the line and column where it starts, so callers can say exactly where a
- * wrong shape is. Aliases are refused (no billion-laughs expansion) and
+ * A text that starts with { or [ and is JSON is read exactly as JSON (keys
+ * of any length, line breaks anywhere between tokens, every character of a
+ * string as it is). Anything else is YAML, read by libyaml; escaped UTF-16
+ * surrogate pairs, which JSON writers emit and libyaml refuses, are joined
+ * first. Every node keeps the line and column where it starts, so callers
+ * can say exactly where a wrong shape is. Aliases are refused (no billion-laughs expansion) and
  * nesting is bounded, so memory is a small multiple of the input size.
  */
 #ifndef ERNIE_DOC_H
@@ -29,8 +31,9 @@ typedef struct {
 	char *name;         /* file name used in messages */
 } Doc;
 
-/* Parse a file / a buffer. On error: ERR_IO (cannot read) or ERR_DATA with
- * "name:line:col: problem". */
+/* Parse a file (a regular file only: a model's files are never pipes, and a
+ * FIFO is refused rather than waited on) / a buffer. On error: ERR_IO
+ * (cannot read) or ERR_DATA with "name:line:col: problem". */
 int doc_load_file(Doc *d, const char *path);
 int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len);
 void doc_free(Doc *d);

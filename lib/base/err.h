@@ -12,6 +12,8 @@
  *
  * Messages name the file and the place: "model.safetensors: tensor
  * 'lm_head.weight': data_offsets [0, 9) past the end of the file (8 bytes)".
+ * One longer than 1023 bytes loses the middle of its longest word (a path,
+ * as a rule) to "...", never the reason at its end.
  */
 #ifndef ERNIE_ERR_H
 #define ERNIE_ERR_H

@@ -3,7 +3,45 @@
 #include "base/chars.h"
 #include "base/err.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+int readall_open(const char *path, struct stat *st)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		err_errno(ERR_IO, "%s", path);
+		return -1;
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (fstat(fd, &sb) < 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		err_errno(ERR_IO, "%s", path);
+	else if (!S_ISREG(sb.st_mode))
+		err(ERR_IO, "%s: not a regular file", path);
+	else {
+		if (st)
+			*st = sb;
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+FILE *readall_fopen(const char *path)
+{
+	int fd = readall_open(path, NULL);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		err_errno(ERR_IO, "%s", path);
+		close(fd);
+	}
+	return f;
+}
 
 int readall_stream(FILE *f, const char *name, char **buf, size_t *len)
 {

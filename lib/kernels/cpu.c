@@ -40,9 +40,12 @@ int isa_supported(Isa isa)
 		if (!avx512 || !__get_cpuid_count(7, 1, &a71, &b, &c, &d))
 			return 0;
 		return (a71 & (1u << 5)) != 0;   /* AVX512_BF16 */
-	default:
-		return 0;
+	case ISA_AUTO:
+	case ISA_PORTABLE:
+	case ISA_COUNT:
+		break;
 	}
+	return 0;
 }
 #else
 int isa_supported(Isa isa)

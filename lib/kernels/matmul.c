@@ -62,10 +62,17 @@ static const Kernels *isa_kernels(Isa isa)
 		return &kernels_avx512;
 	case ISA_AVX512BF16:
 		return &kernels_avx512bf16;
+#else
+	case ISA_AVX2:
+	case ISA_AVX512:
+	case ISA_AVX512BF16:
 #endif
-	default:
-		return &kernels_portable;
+	case ISA_AUTO:
+	case ISA_PORTABLE:
+	case ISA_COUNT:
+		break;
 	}
+	return &kernels_portable;
 }
 
 int compute_default_threads(void)
@@ -156,7 +163,7 @@ static int reserve(Buf *b, size_t size)
 
 static int use_bf16(const Compute *c, const Mat *W)
 {
-	return W->dtype == DT_BF16 &&
+	return W->type == WT_BF16 &&
 	       (c->prec == PREC_BF16_ALL || (c->prec == PREC_BF16 && W->approx));
 }
 
@@ -190,7 +197,7 @@ static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, 
 
 static int64_t row_bytes(const Mat *W)
 {
-	return W->cols * (W->dtype == DT_F32 ? 4 : 2);
+	return wtype_row_bytes(W->type, W->cols);
 }
 
 static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
@@ -204,7 +211,7 @@ static void vec_task(void *arg, int i)
 	Job *j = arg;
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	j->c->k->vec_f32(j->y, j->W, j->x, r0, r1);
+	j->c->k->vec[j->W->type](j->y, j->W, j->x, r0, r1);
 }
 
 /* Several products as one pool job: tasks [first[m], first[m + 1]) are
@@ -269,9 +276,9 @@ static void sgemm_task(void *arg, int i)
 
 	range(j, i, &r0, &r1);
 	w = (const float *)W->data + r0 * W->cols;
-	if (W->dtype != DT_F32) {
+	if (W->type != WT_F32) {
 		w = j->c->panel[pool_self()].p;
-		j->c->k->to_f32((float *)w, W, r0, r1);
+		j->c->k->to_f32[W->type]((float *)w, W, r0, r1);
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, (int)(r1 - r0),
 		    (int)W->cols, 1.0f, j->x, (int)W->cols, w, (int)W->cols,
@@ -283,8 +290,8 @@ static void gemm_f32_task(void *arg, int i)
 	Job *j = arg;
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	j->c->k->gemm_f32(j->y, j->W->rows, j->W, j->x, j->n, r0, r1,
-			  j->c->panel[pool_self()].p);
+	j->c->k->gemm_f32[j->W->type](j->y, j->W->rows, j->W, j->x, j->n, r0, r1,
+				      j->c->panel[pool_self()].p);
 }
 
 /* Group i of 16 rows of X, rounded to bf16 and packed for gemm_bf16. */
@@ -355,8 +362,9 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 
 	if (muls_bf16(c, 1, &Y, &W, X, n) == 0)
 		return;
-	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32 &&
-	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
+	size_t halves = wtype_info[W->type].block > 1 ? 2 : 1;    /* quantised: + rows */
+	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32[W->type] &&
+	    reserve_panels(c, halves * GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
 		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, 1, INT64_MAX);
 		pool_run(c->pool, gemm_f32_task, &j, tasks);
 		return;

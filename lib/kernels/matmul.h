@@ -1,11 +1,12 @@
 /* matmul.h: the weight kernels, behind one small interface so they can be
  * made fast without touching the model.
  *
- * Weights are row-major [rows, cols] matrices used in place (usually bf16
- * pointers into the mmap'd safetensors). Decode multiplies one vector
- * (mat_vec, bandwidth-bound: fused dtype conversion, rows split across the
- * pool); prefill multiplies a batch (mat_mul, FLOP-bound: sgemm or a bf16
- * GEMM). The Compute context owns the thread pool, the precision and the
+ * Weights are row-major [rows, cols] matrices of any weight type (wtype.h)
+ * used in place (pointers into the mapped model files). Decode multiplies
+ * one vector (mat_vec, bandwidth-bound: each row read once and dequantised
+ * in registers, rows split across the pool); prefill multiplies a batch
+ * (mat_mul, FLOP-bound: our f32 GEMM, sgemm over exactly dequantised
+ * panels, or a bf16 GEMM). The Compute context owns the thread pool, the precision and the
  * scratch space; one per process, used from one thread at a time.
  */
 #ifndef ERNIE_MATMUL_H
@@ -13,21 +14,28 @@
 
 #include <stdint.h>
 
-typedef enum { DT_F32, DT_BF16, DT_F16 } DType;
+#include "kernels/wtype.h"
 
 typedef struct {
-	DType dtype;
-	const void *data;       /* rows * cols elements, row-major, not owned */
+	WType type;
+	const void *data;       /* rows rows of wtype_row_bytes(type, cols) bytes,
+				 * not owned */
 	int64_t rows, cols;
 	int approx;             /* PREC_BF16 may round its activations: the model
 				 * marks the matrices whose rounding errors pass on
 				 * linearly (the MLPs), not those feeding attention */
 } Mat;
 
+/* Row r of W. */
+static inline const void *mat_row(const Mat *W, int64_t r)
+{
+	return (const char *)W->data + r * wtype_row_bytes(W->type, W->cols);
+}
+
 /* "bf16 products" below: in mat_mul of MAT_BF16_MIN_ROWS rows or more by
  * bf16 weights, activations rounded to bf16 (nearest even), exact products,
- * f32 sums (AVX512-BF16). mat_vec, smaller batches and f16/f32 weights stay
- * exact whatever the precision: they are bandwidth-bound, and bf16 would
+ * f32 sums (AVX512-BF16). mat_vec, smaller batches and other weight types
+ * stay exact whatever the precision: they are bandwidth-bound, and bf16 would
  * read the same bytes. */
 typedef enum {
 	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
@@ -107,8 +115,5 @@ void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n
  * per-thread scratch. */
 int compute_self(void);
 
-/* bf16 / f16 -> f32, exact. */
-float bf16_to_f32(uint16_t h);
-float f16_to_f32(uint16_t h);
 
 #endif

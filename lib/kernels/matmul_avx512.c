@@ -6,29 +6,22 @@
 #include <immintrin.h>
 
 #include "kernels/matmul_avx512.h"
+#include "kernels/matmul_quant.h"
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
-/* Weights w[k .. k+16) as f32; lanes outside mask m read nothing, are 0. */
-INLINE __m512 load16(DType t, const void *w, int64_t k, __mmask16 m)
+/* Weights w[k .. k+16) as f32 for the plain types (t a constant: f32, f16
+ * or bf16); lanes outside mask m read nothing, are 0. */
+INLINE __m512 load16(WType t, const void *w, int64_t k, __mmask16 m)
 {
 	const uint16_t *h = (const uint16_t *)w + k;
-	switch (t) {
-	case DT_BF16:
+	if (t == WT_BF16)
 		return _mm512_castsi512_ps(_mm512_slli_epi32(
 			_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, h)), 16));
-	case DT_F16:
+	if (t == WT_F16)
 		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h));
-	default:
-		return _mm512_maskz_loadu_ps(m, (const float *)w + k);
-	}
-}
-
-INLINE const void *row(const Mat *W, int64_t r)
-{
-	size_t size = W->dtype == DT_F32 ? 4 : 2;
-	return (const char *)W->data + (size_t)r * (size_t)W->cols * size;
+	return _mm512_maskz_loadu_ps(m, (const float *)w + k);
 }
 
 INLINE __mmask16 tail_mask(int64_t n)
@@ -40,14 +33,14 @@ INLINE __mmask16 tail_mask(int64_t n)
  * stream, which the hardware prefetcher follows (interleaving several rows
  * defeats it), with VEC_PREFETCH to start each stream sooner; x stays in
  * L1. Four accumulators hide the FMA latency. */
-INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K64 = K & ~(int64_t)63;
-	const int64_t size = t == DT_F32 ? 4 : 2;
+	const int64_t size = t == WT_F32 ? 4 : 2;
 	const __mmask16 all = 0xffff;
 
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		__m512 a[4];
 #pragma GCC unroll 8
 		for (int i = 0; i < 4; i++)
@@ -71,17 +64,97 @@ INLINE void vec_rows(DType t, float *y, const Mat *W, const float *x, int64_t r0
 
 TARGET void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: vec_rows(DT_BF16, y, W, x, r0, r1); break;
-	case DT_F16: vec_rows(DT_F16, y, W, x, r0, r1); break;
-	default: vec_rows(DT_F32, y, W, x, r0, r1); break;
+	vec_rows(WT_F32, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_f16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_F16, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_bf16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_rows(WT_BF16, y, W, x, r0, r1);
+}
+
+/* ---- quantised types: each block read once, dequantised in registers ---- */
+
+/* Elements e0 .. e0 + 15 of block b as the integers q of matmul_quant.h. */
+INLINE __m512 quants16(WType t, const uint8_t *b, int e0)
+{
+	QuantBits qb = quant_bits(t, e0);
+	__m128i bytes = _mm_loadu_si128((const __m128i *)(b + qb.lo));
+	__m512i q;
+	if (!qb.nibble)
+		return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
+	q = _mm512_and_si512(_mm512_srli_epi32(_mm512_cvtepu8_epi32(bytes), qb.shift),
+			     _mm512_set1_epi32(15));
+	if (qb.hi >= 0) {
+		__m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + qb.hi)));
+		h = _mm512_and_si512(_mm512_srli_epi32(h, qb.hshift), _mm512_set1_epi32(qb.hmask));
+		q = _mm512_or_si512(q, _mm512_slli_epi32(h, 4));
+	}
+	return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(qb.bias)));
+}
+
+/* One row at a time, block by block: the scales into scalars, then 16
+ * weights at a time w = q s - o (exact) times x, four accumulators. */
+INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int64_t nb = W->cols / block;
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *b = mat_row(W, r);
+		__m512 a[4];
+#pragma GCC unroll 4
+		for (int i = 0; i < 4; i++)
+			a[i] = _mm512_setzero_ps();
+		for (int64_t k = 0; k < nb; k++, b += bytes) {
+			const float *xk = x + k * block;
+			float s[16], o[16];
+			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+			quant_scales(t, b, s, o);
+#pragma GCC unroll 16
+			for (int e0 = 0; e0 < block; e0 += 16) {
+				__m512 w = _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / quant_group(t)]),
+							   _mm512_set1_ps(o[e0 / quant_group(t)]));
+				a[e0 / 16 % 4] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xk + e0), a[e0 / 16 % 4]);
+			}
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]),
+							  _mm512_add_ps(a[2], a[3])));
 	}
 }
 
-INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
+TARGET void avx512_vec_q8_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q8_0, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q4_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_0, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q4_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_K, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q5_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q5_K, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q6_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q6_K, y, W, x, r0, r1);
+}
+
+INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const void *w = mat_row(W, r);
 		float *d = dst + (r - r0) * W->cols;
 		for (int64_t k = 0; k < W->cols; k += 16) {
 			__mmask16 m = W->cols - k >= 16 ? 0xffff : tail_mask(W->cols - k);
@@ -90,12 +163,16 @@ INLINE void convert(DType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 	}
 }
 
+/* The plain types (the table gives the quantised ones to portable_to_f32). */
 TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
-	switch (W->dtype) {
-	case DT_BF16: convert(DT_BF16, dst, W, r0, r1); break;
-	case DT_F16: convert(DT_F16, dst, W, r0, r1); break;
-	default: convert(DT_F32, dst, W, r0, r1); break;
+	switch (W->type) {
+	case WT_BF16: convert(WT_BF16, dst, W, r0, r1); break;
+	case WT_F16: convert(WT_F16, dst, W, r0, r1); break;
+	case WT_F32: convert(WT_F32, dst, W, r0, r1); break;
+	case WT_Q8_0: case WT_Q4_0: case WT_Q4_K: case WT_Q5_K: case WT_Q6_K: case WT_COUNT:
+		portable_to_f32(dst, W, r0, r1);
+		break;
 	}
 }
 
@@ -112,7 +189,7 @@ TARGET void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 /* Rows [j0, j1) of W as f32: pack[k * GEMM_PACK_ROWS + i] = W[j0 + i][k],
  * zero past the matrix, for the 16-row groups the tiles read; 16 x 16
  * blocks are converted and transposed in registers. */
-INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
+INLINE void pack_rows(WType t, float *pack, const Mat *W, int64_t j0, int64_t j1)
 {
 	const int64_t K = W->cols;
 	for (int64_t g = j0; g < j1; g += 16) {
@@ -122,7 +199,7 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 			__m512i r[16];
 #pragma GCC unroll 16
 			for (int i = 0; i < 16; i++)
-				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, row(W, g + i), k0, m))
+				r[i] = g + i < j1 ? _mm512_castps_si512(load16(t, mat_row(W, g + i), k0, m))
 						  : _mm512_setzero_si512();
 			transpose16(r);
 			for (int j = 0; j < 16 && k0 + j < K; j++)
@@ -131,12 +208,15 @@ INLINE void pack_rows(DType t, float *pack, const Mat *W, int64_t j0, int64_t j1
 	}
 }
 
+/* The plain types (the table has no gemm_f32 for the quantised ones). */
 TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
 {
-	switch (W->dtype) {
-	case DT_BF16: pack_rows(DT_BF16, pack, W, j0, j1); break;
-	case DT_F16: pack_rows(DT_F16, pack, W, j0, j1); break;
-	default: pack_rows(DT_F32, pack, W, j0, j1); break;
+	switch (W->type) {
+	case WT_BF16: pack_rows(WT_BF16, pack, W, j0, j1); break;
+	case WT_F16: pack_rows(WT_F16, pack, W, j0, j1); break;
+	case WT_F32: pack_rows(WT_F32, pack, W, j0, j1); break;
+	case WT_Q8_0: case WT_Q4_0: case WT_Q4_K: case WT_Q5_K: case WT_Q6_K: case WT_COUNT:
+		break;
 	}
 }
 
@@ -215,6 +295,21 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 	}
 }
 
+/* The quantised types: each panel's rows dequantised exactly (to_f32) into
+ * the second half of pack, then packed and multiplied as f32. */
+TARGET void avx512_gemm_quant(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			      int64_t r0, int64_t r1, void *pack)
+{
+	float *rows = (float *)pack + GEMM_PACK_ROWS * W->cols;
+	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
+		Mat F = { .type = WT_F32, .data = rows, .rows = j1 - j0, .cols = W->cols };
+		portable_to_f32(rows, W, j0, j1);
+		pack_rows(WT_F32, pack, &F, 0, j1 - j0);
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+	}
+}
+
 /* Y[m][j] for j < N: panels of GEMM_PANEL columns, panel q at B + q * pstride
  * with rows ldp floats apart. */
 TARGET static void panels(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
@@ -239,10 +334,6 @@ TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, c
 }
 
 const Kernels kernels_avx512 = {
-	.vec_f32 = avx512_vec_f32,
-	.to_f32 = avx512_to_f32,
-	.gemm_f32 = avx512_gemm_f32,
-	.gemm_np = avx512_gemm_np,
-	.gemm_nn = avx512_gemm_nn,
+	AVX512_TABLE,
 };
 #endif

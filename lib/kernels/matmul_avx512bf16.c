@@ -129,12 +129,8 @@ TARGET static void gemm_bf16(float *Y, int64_t ldy, const Mat *W, const uint32_t
 }
 
 const Kernels kernels_avx512bf16 = {
-	.vec_f32 = avx512_vec_f32,
+	AVX512_TABLE,
 	.pack_bf16 = pack_x,
-	.to_f32 = avx512_to_f32,
-	.gemm_f32 = avx512_gemm_f32,
 	.gemm_bf16 = gemm_bf16,
-	.gemm_np = avx512_gemm_np,
-	.gemm_nn = avx512_gemm_nn,
 };
 #endif

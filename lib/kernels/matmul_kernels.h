@@ -8,20 +8,28 @@
 
 #include "kernels/matmul.h"
 
+/* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
+typedef void VecFn(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+/* dst[(r - r0) * cols + k] = W[r][k] as f32, exactly */
+typedef void ToF32Fn(float *dst, const Mat *W, int64_t r0, int64_t r1);
+/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X has
+ * row stride cols, Y ldy; pack is scratch (64-byte aligned) of
+ * GEMM_PACK_ROWS * cols f32, twice that for the quantised types (their
+ * rows dequantised there first) */
+typedef void GemmF32Fn(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+		       int64_t r0, int64_t r1, void *pack);
+
+/* Indexed by the weight's WType: vec and to_f32 have an entry for every
+ * type (the portable one where an ISA has nothing better); gemm_f32 may be
+ * NULL for a type (then mat_mul runs sgemm over panels from to_f32). */
 typedef struct {
-	/* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
-	void (*vec_f32)(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
+	VecFn *vec[WT_COUNT];
+	ToF32Fn *to_f32[WT_COUNT];
+	GemmF32Fn *gemm_f32[WT_COUNT];
 	/* rows <= 16 rows of X (cols each) rounded to bf16 (nearest even) as
 	 * one group of pairs: xp[p * 16 + i] = (X[i][2p], X[i][2p + 1]) for
 	 * p < kp / 2 (kp: cols rounded up to even), zero past rows and cols */
 	void (*pack_bf16)(uint32_t *xp, const float *X, int64_t cols, int rows, int64_t kp);
-	/* dst[(r - r0) * cols + k] = W[r][k] as f32 */
-	void (*to_f32)(float *dst, const Mat *W, int64_t r0, int64_t r1);
-	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X
-	 * has row stride cols, Y ldy; pack is scratch (64-byte aligned) of
-	 * GEMM_PACK_ROWS * cols f32 */
-	void (*gemm_f32)(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
-			 int64_t r0, int64_t r1, void *pack);
 	/* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1); bf16 W, X as the
 	 * groups of 16 rows pack_bf16 makes, one after another (64-byte
 	 * aligned), f32 sums; ldy is Y's row stride */
@@ -33,6 +41,7 @@ typedef struct {
 	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 			int64_t ldb, int M, int N, int K);
 } Kernels;
+
 
 /* Bytes ahead of the weights being read that the AVX-512 matrix-vector
  * kernels prefetch (one 1024-column bf16 row): the hardware prefetcher alone
@@ -48,13 +57,31 @@ typedef struct {
 #define GEMM_BF16_ROWS 8
 
 extern const Kernels kernels_portable;
+/* the portable kernels, for any type (the ISAs' tables fall back on them) */
+VecFn portable_vec;
+ToF32Fn portable_to_f32;
 #if defined(__x86_64__)
 extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
-/* shared by the AVX-512 tables */
-void avx512_vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
-void avx512_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1);
-void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
-		     int64_t r0, int64_t r1, void *pack);
+/* shared by the AVX-512 tables: every entry of the AVX-512 table */
+#define AVX512_TABLE \
+	.vec = { [WT_F32] = avx512_vec_f32, [WT_F16] = avx512_vec_f16, \
+		 [WT_BF16] = avx512_vec_bf16, [WT_Q8_0] = avx512_vec_q8_0, \
+		 [WT_Q4_0] = avx512_vec_q4_0, [WT_Q4_K] = avx512_vec_q4_k, \
+		 [WT_Q5_K] = avx512_vec_q5_k, [WT_Q6_K] = avx512_vec_q6_k }, \
+	.to_f32 = { [WT_F32] = avx512_to_f32, [WT_F16] = avx512_to_f32, \
+		    [WT_BF16] = avx512_to_f32, [WT_Q8_0] = portable_to_f32, \
+		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32, \
+		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 }, \
+	.gemm_f32 = { [WT_F32] = avx512_gemm_f32, [WT_F16] = avx512_gemm_f32, \
+		      [WT_BF16] = avx512_gemm_f32, [WT_Q8_0] = avx512_gemm_quant, \
+		      [WT_Q4_0] = avx512_gemm_quant, [WT_Q4_K] = avx512_gemm_quant, \
+		      [WT_Q5_K] = avx512_gemm_quant, [WT_Q6_K] = avx512_gemm_quant }, \
+	.gemm_np = avx512_gemm_np, \
+	.gemm_nn = avx512_gemm_nn
+VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16, avx512_vec_q8_0, avx512_vec_q4_0,
+	avx512_vec_q4_k, avx512_vec_q5_k, avx512_vec_q6_k;
+ToF32Fn avx512_to_f32;
+GemmF32Fn avx512_gemm_f32, avx512_gemm_quant;
 void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 		    int64_t pstride, int M, int N, int K);
 void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,

@@ -1,32 +1,9 @@
-/* matmul_portable.c: the plain C kernels, correct on every CPU; the
- * reference the SIMD variants are tested against. */
+/* matmul_portable.c: the plain C kernels, correct on every CPU and for
+ * every weight type; the reference the SIMD variants are tested against. */
 #include <math.h>
 #include <string.h>
 
 #include "kernels/matmul_kernels.h"
-
-float bf16_to_f32(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, sizeof f);
-	return f;
-}
-
-float f16_to_f32(uint16_t h)
-{
-	int e = h >> 10 & 0x1f;
-	float m = (float)(h & 0x3ff);
-	float v;
-
-	if (e == 0)
-		v = ldexpf(m, -24);                      /* subnormal */
-	else if (e == 31)
-		v = (h & 0x3ff) ? NAN : INFINITY;
-	else
-		v = ldexpf(m + 1024.0f, e - 25);
-	return (h & 0x8000) ? -v : v;
-}
 
 static uint16_t f32_to_bf16(float f)
 {
@@ -46,52 +23,45 @@ void portable_round_bf16(uint16_t *xb, const float *x, int64_t cols, int64_t kp)
 		xb[k] = 0;
 }
 
-/* Weight k of row w (a row pointer of the given dtype) as f32. */
-static float weight(DType t, const void *w, int64_t k)
-{
-	switch (t) {
-	case DT_BF16:
-		return bf16_to_f32(((const uint16_t *)w)[k]);
-	case DT_F16:
-		return f16_to_f32(((const uint16_t *)w)[k]);
-	default:
-		return ((const float *)w)[k];
-	}
-}
+#define CHUNK QK_K      /* a multiple of every type's block */
 
-static const void *row(const Mat *W, int64_t r)
+/* Each row dequantised CHUNK weights at a time (exactly, into L1) by the
+ * type's to_f32, then eight partial sums: independent chains the compiler
+ * can vectorise. */
+void portable_vec(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	size_t size = W->dtype == DT_F32 ? 4 : 2;
-	return (const char *)W->data + (size_t)r * (size_t)W->cols * size;
-}
-
-/* Eight partial sums: independent chains the compiler can vectorise. */
-static void vec_f32(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
-{
+	const WTypeInfo *t = &wtype_info[W->type];
+	const int64_t rb = wtype_row_bytes(W->type, CHUNK);
+	float w[CHUNK];
 	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
+		const char *row = mat_row(W, r);
 		float s[8] = {0};
-		int64_t k = 0;
-		for (; k + 8 <= W->cols; k += 8)
-			for (int j = 0; j < 8; j++)
-				s[j] += weight(W->dtype, w, k + j) * x[k + j];
-		for (; k < W->cols; k++)
-			s[0] += weight(W->dtype, w, k) * x[k];
+		for (int64_t k0 = 0; k0 < W->cols; k0 += CHUNK, row += rb) {
+			int64_t n = W->cols - k0 < CHUNK ? W->cols - k0 : CHUNK, k = 0;
+			const float *xk = x + k0;
+			t->to_f32(w, row, n);
+			for (; k + 8 <= n; k += 8)
+				for (int j = 0; j < 8; j++)
+					s[j] += w[k + j] * xk[k + j];
+			for (; k < n; k++)
+				s[0] += w[k] * xk[k];
+		}
 		y[r] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 	}
 }
 
-static void to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
+void portable_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
-	for (int64_t r = r0; r < r1; r++) {
-		const void *w = row(W, r);
-		float *d = dst + (r - r0) * W->cols;
-		for (int64_t k = 0; k < W->cols; k++)
-			d[k] = weight(W->dtype, w, k);
-	}
+	for (int64_t r = r0; r < r1; r++)
+		wtype_info[W->type].to_f32(dst + (r - r0) * W->cols, mat_row(W, r), W->cols);
 }
 
 const Kernels kernels_portable = {
-	.vec_f32 = vec_f32,
-	.to_f32 = to_f32,
+	.vec = { [WT_F32] = portable_vec, [WT_F16] = portable_vec, [WT_BF16] = portable_vec,
+		 [WT_Q8_0] = portable_vec, [WT_Q4_0] = portable_vec, [WT_Q4_K] = portable_vec,
+		 [WT_Q5_K] = portable_vec, [WT_Q6_K] = portable_vec },
+	.to_f32 = { [WT_F32] = portable_to_f32, [WT_F16] = portable_to_f32,
+		    [WT_BF16] = portable_to_f32, [WT_Q8_0] = portable_to_f32,
+		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32,
+		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 },
 };

@@ -223,21 +223,3 @@ void attend(Compute *c, float *out, const float *q, int64_t qstride, const float
 		pv(c, out + i0 * qstride, qstride, scores, v, vstride, m, npos, d);
 	}
 }
-
-void to_f32(float *dst, DType dt, const void *src, int64_t n)
-{
-	const uint16_t *h = src;
-	switch (dt) {
-	case DT_F32:
-		memcpy(dst, src, (size_t)n * sizeof *dst);
-		break;
-	case DT_BF16:
-		for (int64_t i = 0; i < n; i++)
-			dst[i] = bf16_to_f32(h[i]);
-		break;
-	case DT_F16:
-		for (int64_t i = 0; i < n; i++)
-			dst[i] = f16_to_f32(h[i]);
-		break;
-	}
-}

@@ -58,7 +58,4 @@ void attend(Compute *c, float *out, const float *q, int64_t qstride, const float
 	    int64_t kpstride, const float *v, int64_t vstride, int n, int group, int p0, int d,
 	    float scale, float *scores);
 
-/* n values of a tensor row (F32, BF16 or F16) as f32. */
-void to_f32(float *dst, DType dt, const void *src, int64_t n);
-
 #endif

@@ -2,6 +2,7 @@
 #include "model/config.h"
 #include "base/doc.h"
 #include "base/err.h"
+#include "model/gguf.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -245,7 +246,7 @@ int config_load(Config *c, const char *dir)
 {
 	memset(c, 0, sizeof *c);
 	c->bos = -1;
-	c->shared = c->moe_start = -1;
+	c->shared = c->shared_width = c->moe_start = -1;
 	Doc d;
 	int rc = load_doc(&d, dir, "config.json", 0);
 	if (rc)
@@ -271,4 +272,144 @@ int config_is_moe_layer(const Config *c, int i)
 {
 	return c->moe && c->moe_start >= 0 && i >= c->moe_start && i <= c->moe_end &&
 	       (i + 1) % c->moe_interval == 0;
+}
+
+/* ---- GGUF metadata ------------------------------------------------------ */
+
+/* "ARCH.name" as a u32 in [lo, hi]; absent: def (REQUIRED: an error). */
+static int gguf_int(const Gguf *g, const char *arch, const char *name, long long lo,
+		    long long hi, long long def, int *out)
+{
+	char key[128];
+	uint32_t v;
+	snprintf(key, sizeof key, "%s.%s", arch, name);
+	if (!gguf_find(g, key)) {
+		if (def == REQUIRED)
+			return err(ERR_DATA, "%s: key '%s' missing", g->path, key);
+		*out = (int)def;
+		return 0;
+	}
+	int rc = gguf_u32(g, key, &v);
+	if (rc)
+		return rc;
+	if (v < lo || v > hi)
+		return err(ERR_DATA, "%s: key '%s': %u outside [%lld, %lld]", g->path, key, v, lo, hi);
+	*out = (int)v;
+	return 0;
+}
+
+/* "ARCH.name" as a positive f32, def when absent. */
+static int gguf_pos(const Gguf *g, const char *arch, const char *name, double def, double *out)
+{
+	char key[128];
+	float v;
+	snprintf(key, sizeof key, "%s.%s", arch, name);
+	*out = def;
+	if (!gguf_find(g, key))
+		return 0;
+	int rc = gguf_f32(g, key, &v);
+	if (!rc && !(v > 0))
+		rc = err(ERR_DATA, "%s: key '%s': %g must be positive", g->path, key, v);
+	if (!rc)
+		*out = v;
+	return rc;
+}
+
+static int gguf_moe(Config *c, const Gguf *g, const char *a)
+{
+	int rc = gguf_int(g, a, "expert_count", 1, 1 << 16, REQUIRED, &c->experts);
+	if (!rc) rc = gguf_int(g, a, "expert_used_count", 1, c->experts, REQUIRED, &c->top_k);
+	if (!rc) rc = gguf_int(g, a, "expert_feed_forward_length", 1, 1 << 22, REQUIRED,
+			       &c->moe_inter);
+	if (!rc) rc = gguf_int(g, a, "expert_shared_feed_forward_length", 0, 1 << 22, 0,
+			       &c->shared_width);
+	if (!rc) rc = gguf_int(g, a, "leading_dense_block_count", 0, c->layers - 1, 0,
+			       &c->moe_start);
+	if (!rc) rc = gguf_int(g, a, "interleave_moe_layer_step", 1, c->layers, 1,
+			       &c->moe_interval);
+	c->moe_end = c->layers - 1;
+	c->moe_norm_min = 1e-12;
+	return rc;
+}
+
+/* bos and eos from the tokenizer's keys, when there. */
+static int gguf_ids(Config *c, const Gguf *g)
+{
+	int rc = 0;
+	uint32_t v;
+	if (gguf_find(g, "tokenizer.ggml.bos_token_id") &&
+	    !(rc = gguf_u32(g, "tokenizer.ggml.bos_token_id", &v)))
+		c->bos = v < (uint32_t)c->vocab ? (int)v : -1;
+	if (!rc && gguf_find(g, "tokenizer.ggml.eos_token_id") &&
+	    !(rc = gguf_u32(g, "tokenizer.ggml.eos_token_id", &v))) {
+		if (v >= (uint32_t)c->vocab)
+			return err(ERR_DATA, "%s: tokenizer.ggml.eos_token_id %u outside the vocabulary "
+				   "(%d)", g->path, v, c->vocab);
+		c->eos[c->n_eos++] = (int)v;
+	}
+	return rc;
+}
+
+int config_from_gguf(Config *c, const Gguf *g)
+{
+	GgufStr arch;
+	char a[32], key[128];
+	memset(c, 0, sizeof *c);
+	c->bos = -1;
+	c->shared = -1;
+	int rc = gguf_str(g, "general.architecture", &arch);
+	if (rc)
+		return rc;
+	if (arch.len == 8 && !memcmp(arch.s, "ernie4_5", 8))
+		c->moe = 0;
+	else if (arch.len == 12 && !memcmp(arch.s, "ernie4_5-moe", 12))
+		c->moe = 1;
+	else
+		return err(ERR_DATA, "%s: architecture '%.*s' is not an ERNIE 4.5 text model "
+			   "(ernie4_5, ernie4_5-moe)", g->path, (int)(arch.len < 64 ? arch.len : 64),
+			   arch.s);
+	snprintf(a, sizeof a, "%.*s", (int)arch.len, arch.s);
+
+	/* the vocabulary: its own key, else the tokenizer's size */
+	const GgufKv *toks = gguf_find(g, "tokenizer.ggml.tokens");
+	long long vdef = toks && toks->type == GGUF_ARRAY ? (long long)toks->n : REQUIRED;
+	rc = gguf_int(g, a, "vocab_size", 1, 1 << 24, vdef, &c->vocab);
+	if (!rc) rc = gguf_int(g, a, "embedding_length", 1, 1 << 20, REQUIRED, &c->hidden);
+	if (!rc) rc = gguf_int(g, a, "feed_forward_length", 1, 1 << 22, REQUIRED, &c->inter);
+	if (!rc) rc = gguf_int(g, a, "block_count", 1, 4096, REQUIRED, &c->layers);
+	if (!rc) rc = gguf_int(g, a, "attention.head_count", 1, 4096, REQUIRED, &c->heads);
+	if (!rc) rc = gguf_int(g, a, "attention.head_count_kv", 1, 4096, c->heads, &c->kv_heads);
+	if (!rc) rc = gguf_int(g, a, "context_length", 1, 1 << 24, 131072, &c->max_pos);
+	if (!rc) rc = gguf_pos(g, a, "attention.layer_norm_rms_epsilon", 1e-5, &c->eps);
+	/* llama.cpp's default when the file is silent */
+	if (!rc) rc = gguf_pos(g, a, "rope.freq_base", 10000.0, &c->rope_theta);
+	if (rc)
+		return rc;
+	if (c->heads % c->kv_heads)
+		return err(ERR_DATA, "%s: head_count_kv %d does not divide head_count %d", g->path,
+			   c->kv_heads, c->heads);
+	int def = c->hidden % c->heads ? 0 : c->hidden / c->heads;
+	if ((rc = gguf_int(g, a, "attention.key_length", 0, 1 << 16, def, &c->head_dim)))
+		return rc;
+	if (c->head_dim == 0 || c->head_dim % 2)
+		return err(ERR_DATA, "%s: head dimension %d is not a positive even number", g->path,
+			   c->head_dim);
+	int rot;                /* rotary dimensions: all of the head */
+	if ((rc = gguf_int(g, a, "rope.dimension_count", 0, 1 << 16, c->head_dim, &rot)))
+		return rc;
+	if (rot != c->head_dim)
+		return err(ERR_DATA, "%s: %s.rope.dimension_count %d: partial rotary embeddings (head "
+			   "dimension %d) are not ERNIE 4.5's", g->path, a, rot, c->head_dim);
+	snprintf(key, sizeof key, "%s.rope.scaling.type", a);
+	GgufStr scaling;
+	if (gguf_find(g, key) && !(rc = gguf_str(g, key, &scaling)) &&
+	    !(scaling.len == 4 && !memcmp(scaling.s, "none", 4)))
+		return err(ERR_DATA, "%s: rope scaling '%.*s' is not supported", g->path,
+			   (int)(scaling.len < 64 ? scaling.len : 64), scaling.s);
+	if (rc)
+		return rc;
+	c->tie = 1;             /* the tensors tell: no output.weight means tied */
+	if (c->moe && (rc = gguf_moe(c, g, a)))
+		return rc;
+	return gguf_ids(c, g);
 }

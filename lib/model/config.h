@@ -29,6 +29,8 @@ typedef struct {
 	int top_k;              /* moe_k: experts per token */
 	int moe_inter;          /* routed expert width */
 	int shared;             /* moe_num_shared_experts; -1: not said, the tensors decide */
+	int shared_width;       /* GGUF: expert_shared_feed_forward_length (0: none);
+				 * -1 (config.json): from shared, or the tensors */
 	int moe_start;          /* moe_layer_start_index; -1: not said, the tensors decide */
 	int moe_end;            /* moe_layer_end_index, L-1 when absent or negative */
 	int moe_interval;       /* moe_layer_interval */
@@ -46,6 +48,13 @@ typedef struct {
  * use_bias, ...), and inconsistent sizes (ERR_DATA naming the file, the key,
  * the value and the line). */
 int config_load(Config *c, const char *dir);
+
+struct Gguf;
+/* The same from a GGUF file's metadata (architectures ernie4_5 and
+ * ernie4_5-moe; llama.cpp's keys, ERR_DATA naming the file and the key).
+ * MoE layers follow llama.cpp's rule: from leading_dense_block_count on,
+ * every interleave_moe_layer_step-th. */
+int config_from_gguf(Config *c, const struct Gguf *g);
 
 /* Layer i uses the MoE block (HF rule: start <= i <= end, (i+1) % interval == 0). */
 int config_is_moe_layer(const Config *c, int i);

@@ -532,9 +532,7 @@ static void forward(const Model *m, State *s, Compute *c, const int32_t *ids, in
 
 	for (int i = 0; i < n; i++) {
 		const Mat *E = &m->w.embed;
-		size_t esz = E->dtype == DT_F32 ? 4 : 2;
-		to_f32(s->x + (int64_t)i * H, E->dtype,
-		       (const char *)E->data + (size_t)ids[i] * (size_t)H * esz, H);
+		wtype_info[E->type].to_f32(s->x + (int64_t)i * H, mat_row(E, ids[i]), H);
 		rope_angles(s->cos + i * half, s->sin + i * half, m->inv_freq, half, p0 + i);
 	}
 	Rows add = { .row = add_row, .n = n, .m = m, .s = s };

@@ -1,6 +1,7 @@
 /* model.h: the ERNIE 4.5 forward pass, dense and MoE (../shared/arch.md).
  *
- * Model: the config, the mapped weights (pointers into the safetensors, no
+ * Model: the config, the mapped weights (pointers into the safetensors or
+ * GGUF files, used in place whatever their type, never dequantised into a
  * copy; only norms, router and bias become f32 arrays) and the RoPE
  * frequencies; read-only once loaded. State: one sequence, its KV cache
  * (grown with use up to a limit) and the scratch of the batch being
@@ -14,7 +15,7 @@
 
 #include "model/config.h"
 #include "kernels/matmul.h"
-#include "model/safetensors.h"
+#include "model/tensors.h"
 
 #define MODEL_BATCH 512         /* tokens computed together in a prefill: the
 				 * weights are read (and packed) once per batch */
@@ -48,7 +49,8 @@ typedef struct {
 
 typedef struct {
 	Config cfg;             /* shared / moe_start settled from the tensors */
-	Safetensors st;         /* the mapped files */
+	Tensors tensors;        /* the mapped files and their tensors */
+	int gguf;               /* loaded from a GGUF file (llama.cpp's names) */
 	Weights w;
 	float *inv_freq;        /* [d/2] theta^(-2i/d) */
 	int shared_width;       /* width of the shared-expert MLP, 0 if none */
@@ -61,11 +63,17 @@ typedef struct {
 
 typedef struct State State;
 
-/* Load DIR (config.json, safetensors). Every tensor is checked against the
- * config and every tensor must be used: ERR_DATA names the file, the tensor,
- * what was expected and what is there. */
-int model_load(Model **m, const char *dir);
+/* Load PATH: a Hugging Face directory (config.json, safetensors), or a
+ * GGUF file (config from its metadata, llama.cpp's tensor names). Every
+ * tensor is checked against the config and every tensor must be used:
+ * ERR_DATA names the file, the tensor, what was expected and what is
+ * there. */
+int model_load(Model **m, const char *path);
 void model_free(Model *m);
+
+/* "q4_K 120 (3.2 GB), f32 50 (1.1 MB)": the tensors of each weight type
+ * and their bytes, into buf. */
+void model_weight_types(const Model *m, char *buf, size_t size);
 
 /* A sequence of at most limit tokens (0: the model's maximum). */
 int state_new(State **s, const Model *m, int limit);

@@ -44,9 +44,7 @@ void runner_free(Runner *r)
 void runner_memory(const Model *m, int threads, int64_t ctx, int all, RunMemory *mem)
 {
 	uint64_t V = (uint64_t)m->cfg.vocab;
-	mem->mapped = 0;
-	for (int i = 0; i < m->st.nfiles; i++)
-		mem->mapped += m->st.files[i].size;
+	mem->mapped = tensors_file_bytes(&m->tensors);
 	mem->kv_token = model_kv_bytes(m);
 	mem->kv = model_kv_cache_bytes(m, ctx);
 	mem->scratch = model_scratch_bytes(m, MODEL_BATCH) + model_attention_bytes(m, threads, ctx) +

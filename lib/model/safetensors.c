@@ -4,25 +4,20 @@
 #include "base/err.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- dtypes ------------------------------------------------------------- */
 
-/* Every dtype the format defines, so any valid file can be checked; which
- * ones a model accepts is the model's business. */
-static const struct { const char *name; int size; } dtypes[] = {
-	{ "F64", 8 }, { "F32", 4 }, { "F16", 2 }, { "BF16", 2 },
-	{ "I64", 8 }, { "I32", 4 }, { "I16", 2 }, { "I8", 1 },
-	{ "U64", 8 }, { "U32", 4 }, { "U16", 2 }, { "U8", 1 },
-	{ "BOOL", 1 }, { "F8_E4M3", 1 }, { "F8_E5M2", 1 },
+/* Every dtype the format defines, so any valid file can be checked; those
+ * that are weight types (wtype >= 0) are the ones a model can use. */
+static const struct { const char *name; int size; int wtype; } dtypes[] = {
+	{ "F64", 8, -1 }, { "F32", 4, WT_F32 }, { "F16", 2, WT_F16 }, { "BF16", 2, WT_BF16 },
+	{ "I64", 8, -1 }, { "I32", 4, -1 }, { "I16", 2, -1 }, { "I8", 1, -1 },
+	{ "U64", 8, -1 }, { "U32", 4, -1 }, { "U16", 2, -1 }, { "U8", 1, -1 },
+	{ "BOOL", 1, -1 }, { "F8_E4M3", 1, -1 }, { "F8_E5M2", 1, -1 },
 };
 
 static int find_dtype(const char *name)
@@ -31,76 +26,6 @@ static int find_dtype(const char *name)
 		if (!strcmp(dtypes[i].name, name))
 			return (int)i;
 	return -1;
-}
-
-/* ---- the table: growable array + open-addressing hash on names ---------- */
-
-static size_t hash_name(const char *s)
-{
-	size_t h = 1469598103934665603u;        /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
-static size_t *slot_for(const Safetensors *st, const char *name)
-{
-	size_t mask = st->nslots - 1;
-	for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
-		size_t *s = &st->slots[i];
-		if (*s == 0 || !strcmp(st->t[*s - 1].name, name))
-			return s;
-	}
-}
-
-Tensor *st_find(const Safetensors *st, const char *name)
-{
-	if (!st->nslots)
-		return NULL;
-	size_t *s = slot_for(st, name);
-	return *s ? &st->t[*s - 1] : NULL;
-}
-
-/* Keep the hash at most half full: rebuild at twice the size. */
-static int grow_slots(Safetensors *st)
-{
-	size_t n = st->nslots ? st->nslots * 2 : 1024;
-	size_t *old = st->slots, oldn = st->nslots;
-	st->slots = calloc(n, sizeof *st->slots);
-	if (!st->slots) {
-		st->slots = old;
-		return err(ERR_IO, "out of memory");
-	}
-	st->nslots = n;
-	for (size_t i = 0; i < oldn; i++)
-		if (old[i])
-			*slot_for(st, st->t[old[i] - 1].name) = old[i];
-	free(old);
-	return 0;
-}
-
-/* Append t (its name now owned by the table); refuses duplicates. */
-static int table_add(Safetensors *st, Tensor *t, const char *path)
-{
-	if ((st->n + 1) * 2 > st->nslots && grow_slots(st))
-		return ERR_IO;
-	size_t *s = slot_for(st, t->name);
-	if (*s) {
-		const char *other = st->files[st->t[*s - 1].file].path;
-		return err(ERR_DATA, "%s: tensor '%s' also in %s", path, t->name, other);
-	}
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 256;
-		Tensor *nt = realloc(st->t, cap * sizeof *nt);
-		if (!nt)
-			return err(ERR_IO, "out of memory");
-		st->t = nt;
-		st->cap = cap;
-	}
-	st->t[st->n++] = *t;
-	*s = st->n;
-	st->bytes += (uint64_t)t->nelem * (uint64_t)t->elsize;
-	return 0;
 }
 
 /* ---- header ------------------------------------------------------------- */
@@ -120,12 +45,15 @@ static int parse_entry(const Doc *d, const char *name, const DocNode *v,
 	int k = find_dtype(dt);
 	if (k < 0)
 		return err(ERR_DATA, "%s: tensor '%s': unknown dtype '%s'", path, name, dt);
-	t->dtype = dtypes[k].name;
-	t->elsize = dtypes[k].size;
+	if (dtypes[k].wtype < 0)
+		return err(ERR_DATA, "%s: tensor '%s': dtype %s, expected BF16, F16 or F32",
+			   path, name, dt);
+	t->type = (WType)dtypes[k].wtype;
+	int elsize = dtypes[k].size;
 
-	if (!shape || shape->kind != DOC_SEQ || shape->n > ST_MAX_DIMS)
+	if (!shape || shape->kind != DOC_SEQ || shape->n > TENSOR_MAX_DIMS)
 		return err(ERR_DATA, "%s: tensor '%s': shape is not a list of at most %d sizes",
-			   path, name, ST_MAX_DIMS);
+			   path, name, TENSOR_MAX_DIMS);
 	t->ndim = (int)shape->n;
 	uint64_t nelem = 1;
 	for (int i = 0; i < t->ndim; i++) {
@@ -149,20 +77,18 @@ static int parse_entry(const Doc *d, const char *name, const DocNode *v,
 	if (b < 0 || e < b || (uint64_t)e > datalen)
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] outside the "
 			   "data (%llu bytes)", path, name, b, e, (unsigned long long)datalen);
-	if (__builtin_mul_overflow(nelem, (uint64_t)t->elsize, &bytes) || bytes != (uint64_t)(e - b)) {
-		char dims[ST_MAX_DIMS * 22 + 3] = "[";
-		for (int i = 0; i < t->ndim; i++)
-			snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%lld",
-				 i ? ", " : "", (long long)t->shape[i]);
-		strcat(dims, "]");
+	if (__builtin_mul_overflow(nelem, (uint64_t)elsize, &bytes) || bytes != (uint64_t)(e - b)) {
+		char dims[TENSOR_MAX_DIMS * 22 + 3];
+		tensors_shape_str(dims, sizeof dims, t->shape, t->ndim);
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] hold %lld bytes, "
-			   "shape %s of %s needs %llu", path, name, b, e, e - b, dims, t->dtype,
-			   (unsigned long long)nelem * (unsigned long long)t->elsize);
+			   "shape %s of %s needs %llu", path, name, b, e, e - b, dims, dt,
+			   (unsigned long long)nelem * (unsigned long long)elsize);
 	}
+	t->bytes = bytes;
 	/* The map is page-aligned, so the file offset decides the alignment. */
-	if ((8 + hdrlen + (uint64_t)b) % (uint64_t)t->elsize)
+	if ((8 + hdrlen + (uint64_t)b) % (uint64_t)elsize)
 		return err(ERR_DATA, "%s: tensor '%s': data at file offset %llu not aligned to "
-			   "%d bytes", path, name, (unsigned long long)(8 + hdrlen + b), t->elsize);
+			   "%d bytes", path, name, (unsigned long long)(8 + hdrlen + b), elsize);
 	t->data = base + b;
 	return 0;
 }
@@ -200,7 +126,7 @@ static void map_name(char *name)
 
 /* Parse and check the header of file number fi (buf[0..size) is the whole
  * file) and add its tensors to the table. */
-static int parse_file(Safetensors *st, int fi, const uint8_t *buf, size_t size)
+static int parse_file(Tensors *st, int fi, const uint8_t *buf, size_t size)
 {
 	const char *path = st->files[fi].path;
 	if (size < 8)
@@ -238,7 +164,7 @@ static int parse_file(Safetensors *st, int fi, const uint8_t *buf, size_t size)
 		if ((rc = parse_entry(&d, k->str, v, base, datalen, hdrlen, &t)))
 			break;
 		uint64_t b = (uint64_t)((const uint8_t *)t.data - base);
-		ranges[nr++] = (Range){ b, b + (uint64_t)t.nelem * (uint64_t)t.elsize, k->str };
+		ranges[nr++] = (Range){ b, b + t.bytes, k->str };
 		if (strstr(k->str, "mtp")) {
 			st->skipped++;
 			continue;
@@ -248,8 +174,7 @@ static int parse_file(Safetensors *st, int fi, const uint8_t *buf, size_t size)
 			break;
 		}
 		map_name(t.name);
-		if ((rc = table_add(st, &t, path)))
-			free(t.name);
+		rc = tensors_add(st, &t);
 	}
 	if (!rc)
 		rc = check_overlap(path, ranges, nr);
@@ -261,49 +186,12 @@ out:
 
 /* ---- files -------------------------------------------------------------- */
 
-int st_add_file(Safetensors *st, const char *path)
+int st_add_file(Tensors *st, const char *path)
 {
-	StFile *nf = realloc(st->files, (size_t)(st->nfiles + 1) * sizeof *nf);
-	if (!nf)
-		return err(ERR_IO, "out of memory");
-	st->files = nf;
-	StFile *f = &st->files[st->nfiles];
-	memset(f, 0, sizeof *f);
-	if (!(f->path = strdup(path)))
-		return err(ERR_IO, "out of memory");
-	st->nfiles++;
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_errno(ERR_IO, "%s", path);
-	struct stat sb;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
-		return err_errno(ERR_IO, "%s", path);
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return err(ERR_IO, "%s: not a regular file", path);
-	}
-	f->size = (size_t)sb.st_size;
-	if (f->size < 8) {
-		close(fd);
-		return err(ERR_DATA, "%s: %zu bytes, too short for a safetensors header", path,
-			   f->size);
-	}
-	void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return err_errno(ERR_IO, "%s: mmap", path);
-#ifdef MADV_HUGEPAGE
-	/* a hint, no error if refused: pages this mapping reads from the disk
-	 * are cached as 2 MiB folios where the file system can, and then every
-	 * process maps them 2 MiB at a time (far fewer faults and TLB misses;
-	 * first touch of 4 KiB-cached weights costs ~0.5 s per GB in some VMs) */
-	madvise(m, f->size, MADV_HUGEPAGE);
-#endif
-	f->map = m;
-	return parse_file(st, st->nfiles - 1, m, f->size);
+	int fi, rc = tensors_map(st, path, 8, &fi);
+	if (rc)
+		return rc;
+	return parse_file(st, fi, st->files[fi].map, st->files[fi].size);
 }
 
 static char *join(const char *dir, const char *name)
@@ -315,7 +203,7 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-static int add_in_dir(Safetensors *st, const char *dir, const char *name)
+static int add_in_dir(Tensors *st, const char *dir, const char *name)
 {
 	char *path = join(dir, name);
 	if (!path)
@@ -338,7 +226,7 @@ static int plain_file_name(const char *s)
 }
 
 /* Every tensor the index places in a shard must be in that shard. */
-static int check_index(const Safetensors *st, const Doc *d, const DocNode *wm, const char *dir)
+static int check_index(const Tensors *st, const Doc *d, const DocNode *wm, const char *dir)
 {
 	for (size_t i = 0; i < wm->n; i++) {
 		const DocNode *k = wm->kids[2 * i], *v = wm->kids[2 * i + 1];
@@ -348,7 +236,7 @@ static int check_index(const Safetensors *st, const Doc *d, const DocNode *wm, c
 		if (!name)
 			return err(ERR_IO, "out of memory");
 		map_name(name);
-		const Tensor *t = st_find(st, name);
+		const Tensor *t = tensors_find(st, name);
 		free(name);
 		if (!t || strcmp(base_name(st->files[t->file].path), v->str))
 			return err(ERR_DATA, "%s:%d:%d: tensor '%s' is not in %s/%s", d->name, k->line,
@@ -358,7 +246,7 @@ static int check_index(const Safetensors *st, const Doc *d, const DocNode *wm, c
 }
 
 /* The index's weight_map: open each shard once, in order of first mention. */
-static int load_index(Safetensors *st, const char *dir, const Doc *d)
+static int load_index(Tensors *st, const char *dir, const Doc *d)
 {
 	const DocNode *wm = doc_get(d->root, "weight_map");
 	if (!wm || wm->kind != DOC_MAP || wm->n == 0)
@@ -378,7 +266,7 @@ static int load_index(Safetensors *st, const char *dir, const Doc *d)
 	return check_index(st, d, wm, dir);
 }
 
-static int open_index(Safetensors *st, const char *dir, const char *index)
+static int open_index(Tensors *st, const char *dir, const char *index)
 {
 	Doc d;
 	int rc = doc_load_file(&d, index);
@@ -395,7 +283,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* No index and no model.safetensors: every *.safetensors, in name order. */
-static int open_all(Safetensors *st, const char *dir)
+static int open_all(Tensors *st, const char *dir)
 {
 	DIR *dp = opendir(dir);
 	if (!dp)
@@ -431,7 +319,7 @@ static int open_all(Safetensors *st, const char *dir)
 	return rc;
 }
 
-int st_open_dir(Safetensors *st, const char *dir)
+int st_open_dir(Tensors *st, const char *dir)
 {
 	memset(st, 0, sizeof *st);
 	char *index = join(dir, "model.safetensors.index.json");
@@ -448,96 +336,7 @@ int st_open_dir(Safetensors *st, const char *dir)
 	free(index);
 	free(single);
 	if (rc)
-		st_close(st);
+		tensors_close(st);
 	return rc;
 }
 
-/* Map (reading from the disk if need be) pages [p, p + size): by the
- * kernel in one call where it can (Linux 5.14+: no fault per page), else
- * by touching one byte a page. */
-static void populate(const uint8_t *p, size_t size, size_t page)
-{
-#ifdef MADV_POPULATE_READ
-	if (madvise((void *)p, size, MADV_POPULATE_READ) == 0)
-		return;
-#endif
-	volatile uint8_t sink = 0;
-	for (size_t q = 0; q < size; q += page)
-		sink ^= p[q];
-	(void)sink;
-}
-
-#define PREFETCH_CHUNK ((size_t)1 << 24)     /* 16 MiB a claim */
-#define PREFETCH_THREADS 64
-
-typedef struct {
-	const Safetensors *st;
-	size_t page;
-	atomic_size_t next;             /* the next chunk to claim, over all files */
-	atomic_uint_fast64_t done;      /* bytes mapped */
-} Prefetch;
-
-/* Claim and map chunks until none is left; 1 if one was mapped. */
-static int prefetch_some(Prefetch *pf)
-{
-	size_t c = atomic_fetch_add(&pf->next, 1);
-	for (int i = 0; i < pf->st->nfiles; i++) {
-		size_t size = pf->st->files[i].size, n = (size + PREFETCH_CHUNK - 1) / PREFETCH_CHUNK;
-		if (c >= n) {
-			c -= n;
-			continue;
-		}
-		size_t off = c * PREFETCH_CHUNK, len = size - off < PREFETCH_CHUNK ? size - off
-										: PREFETCH_CHUNK;
-		populate((const uint8_t *)pf->st->files[i].map + off, len, pf->page);
-		atomic_fetch_add(&pf->done, len);
-		return 1;
-	}
-	return 0;
-}
-
-static void *prefetch_thread(void *arg)
-{
-	while (prefetch_some(arg))
-		;
-	return NULL;
-}
-
-void st_prefetch(const Safetensors *st, int threads,
-		 void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
-{
-	Prefetch pf = { .st = st, .page = (size_t)sysconf(_SC_PAGESIZE) };
-	pthread_t tid[PREFETCH_THREADS];
-	int started = 0;
-	uint64_t total = 0;
-	for (int i = 0; i < st->nfiles; i++) {
-		total += st->files[i].size;
-		madvise(st->files[i].map, st->files[i].size, MADV_WILLNEED);
-	}
-	atomic_init(&pf.next, 0);
-	atomic_init(&pf.done, 0);
-	for (int i = 1; i < threads && i < PREFETCH_THREADS; i++)
-		started += pthread_create(&tid[started], NULL, prefetch_thread, &pf) == 0;
-	while (prefetch_some(&pf))
-		if (progress)
-			progress(arg, atomic_load(&pf.done), total);
-	for (int i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	if (progress)
-		progress(arg, total, total);
-}
-
-void st_close(Safetensors *st)
-{
-	for (size_t i = 0; i < st->n; i++)
-		free(st->t[i].name);
-	for (int i = 0; i < st->nfiles; i++) {
-		if (st->files[i].map)
-			munmap(st->files[i].map, st->files[i].size);
-		free(st->files[i].path);
-	}
-	free(st->files);
-	free(st->t);
-	free(st->slots);
-	memset(st, 0, sizeof *st);
-}

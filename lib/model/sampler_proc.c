@@ -1,5 +1,4 @@
 /* sampler_proc.c: an outside sampler process driven over two pipes (sampler_proc.h). */
-#define _GNU_SOURCE     /* fopencookie (glibc, musl): the pipes behind the FILEs the stream code uses */
 #include "model/sampler_proc.h"
 #include "base/err.h"
 
@@ -80,10 +79,11 @@ static int read_ahead(SamplerProc *sp)
 	return bytebuf_add(&sp->ahead, buf, (size_t)k) ? (errno = ENOMEM, -1) : 0;
 }
 
-/* The FILE `to` writes here: as the pipe takes it, reading replies meanwhile. */
-static ssize_t to_write(void *cookie, const char *p, size_t n)
+/* The frames go out here: as the pipe takes them, reading replies meanwhile. */
+static long to_write(void *arg, const void *buf, size_t n)
 {
-	SamplerProc *sp = cookie;
+	SamplerProc *sp = arg;
+	const char *p = buf;
 	size_t done = 0;
 	while (done < n) {
 		struct pollfd fds[2] = { { sp->to_fd, POLLOUT, 0 }, { sp->from_fd, POLLIN, 0 } };
@@ -103,20 +103,20 @@ static ssize_t to_write(void *cookie, const char *p, size_t n)
 				done += (size_t)w;
 		}
 	}
-	return (ssize_t)n;
+	return (long)n;
 }
 
-/* The FILE `from` reads here: first what was read ahead, then the pipe. */
-static ssize_t from_read(void *cookie, char *p, size_t n)
+/* The replies come in here: first what was read ahead, then the pipe. */
+static long from_read(void *arg, void *p, size_t n)
 {
-	SamplerProc *sp = cookie;
+	SamplerProc *sp = arg;
 	for (;;) {
 		size_t have = sp->ahead.len - sp->ahead_pos;
 		if (have) {
 			size_t m = have < n ? have : n;
 			memcpy(p, sp->ahead.s + sp->ahead_pos, m);
 			sp->ahead_pos += m;
-			return (ssize_t)m;
+			return (long)m;
 		}
 		struct pollfd fd = { sp->from_fd, POLLIN, 0 };
 		int k = wait_fds(sp, &fd, 1);
@@ -183,13 +183,14 @@ static int spawn(SamplerProc *sp, const char *path, char *const argv[])
 	sp->to_fd = in[1];
 	sp->from_fd = out[0];
 	in[1] = out[0] = -1;
-	sp->to = fopencookie(sp, "w", (cookie_io_functions_t){ .write = to_write });
-	sp->from = fopencookie(sp, "r", (cookie_io_functions_t){ .read = from_read });
-	if (!sp->to || !sp->from || !(sp->r = stream_reader_new(sp->from, sp->name))) {
+	sp->io = (StreamIo){ .read = from_read, .write = to_write, .arg = sp };
+	if (!(sp->r = stream_reader_new(sp->from_fd, sp->name, NULL))) {
 		rc = err(ERR_IO, "%s: out of memory", sp->name);
 		goto out;
 	}
-	stream_writer_init(&sp->w, sp->to, sp->name, 1, 1);
+	stream_reader_io(sp->r, &sp->io);
+	stream_writer_init(&sp->w, sp->to_fd, sp->name, 1);
+	stream_writer_io(&sp->w, &sp->io);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
@@ -222,13 +223,10 @@ static void reap(SamplerProc *sp)
 {
 	sigset_t old;
 
-	if (sp->to) {
-		block_sigpipe(&old);
-		fclose(sp->to);         /* may flush into a closed pipe */
-		unblock_sigpipe(&old);
-		sp->to = NULL;
-	}
 	if (sp->to_fd >= 0) {
+		block_sigpipe(&old);
+		stream_writer_close(&sp->w);    /* holds nothing: each frame went out */
+		unblock_sigpipe(&old);
 		close(sp->to_fd);
 		sp->to_fd = -1;
 	}
@@ -265,7 +263,7 @@ static int exchange(SamplerProc *sp, const float *logits, uint32_t n, Record *re
 	sigset_t old;
 	int rc;
 
-	if (!sp->to)
+	if (sp->to_fd < 0)
 		return err(ERR_IO, "%s: already ended", sp->name);
 	sp->deadline = now_s() + sp->timeout;
 	block_sigpipe(&old);
@@ -316,11 +314,7 @@ int sampler_proc_end(SamplerProc *sp)
 
 int sampler_proc_close(SamplerProc *sp, int rc)
 {
-	if (sp->from) {
-		fclose(sp->from);       /* first: a child still writing gets EPIPE, not stuck */
-		sp->from = NULL;
-	}
-	if (sp->from_fd >= 0) {
+	if (sp->from_fd >= 0) {     /* first: a child still writing gets EPIPE, not stuck */
 		close(sp->from_fd);
 		sp->from_fd = -1;
 	}

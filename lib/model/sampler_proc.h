@@ -46,10 +46,9 @@ typedef struct {
 	pid_t pid;              /* the child (and its process group); 0 once waited for */
 	int status;             /* its wait status, once waited for */
 	int to_fd, from_fd;     /* its stdin (non-blocking), its stdout */
-	FILE *to;               /* on to_fd: we write frames */
-	FILE *from;             /* on from_fd: we read ids */
-	StreamWriter w;         /* on to, binary frames */
-	StreamReader *r;        /* on from */
+	StreamIo io;            /* the pipes polled both ways, with the deadline */
+	StreamWriter w;         /* on to_fd through io, binary frames */
+	StreamReader *r;        /* on from_fd through io */
 	ByteBuf ahead;          /* replies read while writing, not yet consumed */
 	size_t ahead_pos;       /* ahead.s[ahead_pos..len) are unread */
 	double timeout;         /* seconds a step may take; 0: no limit */

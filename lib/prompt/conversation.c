@@ -1,5 +1,6 @@
 /* conversation.c: conversation files (YAML/JSON messages) into Messages (conversation.h). */
 #include "prompt/conversation.h"
+#include "base/bytebuf.h"
 #include "base/chars.h"
 #include "base/err.h"
 #include "base/readall.h"
@@ -41,39 +42,89 @@ void conv_free(Conversation *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* One entry of the list: {role, content}. */
+/* The role of a message; OpenAI's "developer" is its name for system. */
+static int parse_role(const Doc *d, const DocNode *m, size_t index, Role *r)
+{
+	const DocNode *role = doc_get(m, "role");
+	if (!role || role->kind != DOC_SCALAR)
+		return err(ERR_DATA, "%s:%d:%d: message %zu: %s", d->name,
+			   role ? role->line : m->line, role ? role->col : m->col, index,
+			   role ? "role: expected a string" : "no role");
+	if (!strcmp(role->str, "system") || !strcmp(role->str, "developer"))
+		*r = ROLE_SYSTEM;
+	else if (!strcmp(role->str, "user"))
+		*r = ROLE_USER;
+	else if (!strcmp(role->str, "assistant"))
+		*r = ROLE_ASSISTANT;
+	else
+		return err(ERR_DATA, "%s:%d:%d: message %zu: role '%.40s' is not system, developer, "
+			   "user or assistant (the ERNIE 4.5 template would drop it)", d->name,
+			   role->line, role->col, index, role->str);
+	return 0;
+}
+
+/* An OpenAI-style content array: its text parts joined with newlines, as
+ * vLLM joins them; any other part (an image...) is an error naming it. */
+static int join_parts(const Doc *d, const DocNode *content, size_t index, ByteBuf *text)
+{
+	for (size_t i = 0; i < content->n; i++) {
+		const DocNode *part = content->kids[i];
+		const DocNode *type = doc_get(part, "type"), *t = doc_get(part, "text");
+		if (!type || type->kind != DOC_SCALAR)
+			return err(ERR_DATA, "%s:%d:%d: message %zu: content part %zu: expected a map "
+				   "with type: text and text", d->name, part->line, part->col, index, i + 1);
+		if (strcmp(type->str, "text"))
+			return err(ERR_DATA, "%s:%d:%d: message %zu: content part %zu: type '%.40s' is "
+				   "not text (an ERNIE 4.5 text prompt holds text only)", d->name,
+				   type->line, type->col, index, i + 1, type->str);
+		if (!t || t->kind != DOC_SCALAR || doc_is_null(t))
+			return err(ERR_DATA, "%s:%d:%d: message %zu: content part %zu: %s", d->name,
+				   t ? t->line : part->line, t ? t->col : part->col, index, i + 1,
+				   t ? "text: expected a string" : "no text");
+		int rc = i ? bytebuf_add(text, "\n", 1) : 0;
+		if (!rc)
+			rc = bytebuf_add(text, t->str, t->len);
+		if (rc)
+			return rc;
+	}
+	return bytebuf_add(text, "", 0);        /* an empty array: the empty string */
+}
+
+/* One entry of the list: {role, content}, content a string or a list of
+ * text parts. */
 static int load_message(Conversation *c, const Doc *d, const DocNode *m, size_t index)
 {
 	const char *name = d->name;
 	if (m->kind != DOC_MAP)
 		return err(ERR_DATA, "%s:%d:%d: message %zu: expected a map with role and content",
 			   name, m->line, m->col, index);
-	const DocNode *role = doc_get(m, "role"), *content = doc_get(m, "content");
-	if (!role || role->kind != DOC_SCALAR)
-		return err(ERR_DATA, "%s:%d:%d: message %zu: %s", name,
-			   role ? role->line : m->line, role ? role->col : m->col, index,
-			   role ? "role: expected a string" : "no role");
-	Role r;
-	if (!strcmp(role->str, "system"))
-		r = ROLE_SYSTEM;
-	else if (!strcmp(role->str, "user"))
-		r = ROLE_USER;
-	else if (!strcmp(role->str, "assistant"))
-		r = ROLE_ASSISTANT;
-	else
-		return err(ERR_DATA, "%s:%d:%d: message %zu: role '%.40s' is not system, user or "
-			   "assistant (the ERNIE 4.5 template would drop it)", name, role->line,
-			   role->col, index, role->str);
-	if (!content || content->kind != DOC_SCALAR || doc_is_null(content))
+	Role r = ROLE_USER;
+	int rc = parse_role(d, m, index, &r);
+	if (rc)
+		return rc;
+	const DocNode *content = doc_get(m, "content");
+	if (!content || (content->kind != DOC_SCALAR && content->kind != DOC_SEQ) ||
+	    doc_is_null(content))
 		return err(ERR_DATA, "%s:%d:%d: message %zu: %s", name,
 			   content ? content->line : m->line, content ? content->col : m->col,
-			   index, content ? "content: expected a string" : "no content");
+			   index, content ? "content: expected a string or a list of text parts" :
+			   "no content");
+	ByteBuf parts = { 0 };
+	if (content->kind == DOC_SEQ && (rc = join_parts(d, content, index, &parts)) != 0) {
+		bytebuf_free(&parts);
+		return rc;
+	}
+	const char *text = content->kind == DOC_SEQ ? parts.s : content->str;
+	size_t len = content->kind == DOC_SEQ ? parts.len : content->len;
 	char where[64];
 	snprintf(where, sizeof where, "message %zu: content", index);
-	int rc = chars_check(where, content->str, content->len, 0);
+	rc = chars_check(where, text, len, 0);
 	if (rc)
-		return err_prefix(rc, "%s:%d:%d", name, content->line, content->col);
-	return conv_add(c, r, content->str, content->len);
+		rc = err_prefix(rc, "%s:%d:%d", name, content->line, content->col);
+	else
+		rc = conv_add(c, r, text, len);
+	bytebuf_free(&parts);
+	return rc;
 }
 
 int conv_load(Conversation *c, const char *path)

@@ -28,9 +28,10 @@ const char *role_name(Role r);
 int conv_add(Conversation *c, Role role, const char *text, size_t len);
 
 /* Append the messages of a YAML or JSON file ("-" is stdin): a list of maps
- * with string keys "role" (system, user or assistant) and "content" (a
- * string), other keys ignored; or a map whose "messages" key holds such a
- * list (an OpenAI-style request body). Returns 0, ERR_IO, or ERR_DATA with
+ * with string keys "role" (system, user or assistant; OpenAI's "developer"
+ * is system) and "content" (a string, or a list of OpenAI-style text parts
+ * {"type": "text", "text": ...} joined with newlines), other keys ignored;
+ * or a map whose "messages" key holds such a list (a request body). Returns 0, ERR_IO, or ERR_DATA with
  * "file:line:col: message N: ..." (N counts from 1). */
 int conv_load(Conversation *c, const char *path);
 

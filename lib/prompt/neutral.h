@@ -17,12 +17,20 @@
 #include "text/specials.h"
 #include "base/bytebuf.h"
 
-/* Append text[0..n) to out with every literal of a token of s neutralised;
- * add the number of literals to *count. Returns 0 or ERR_IO. */
-int neutral_text(const Specials *s, const char *text, size_t n, ByteBuf *out, size_t *count);
+/* What was neutralised, for the warning. */
+typedef struct {
+	size_t count;           /* literals neutralised */
+	ByteBuf changes;        /* the distinct changes made, "'<' made '＜', ..." */
+} Neutral;
+
+/* Append text[0..n) to out with every literal of a token of s neutralised,
+ * noted in *nt. Returns 0 or ERR_IO. */
+int neutral_text(const Specials *s, const char *text, size_t n, ByteBuf *out, Neutral *nt);
 
 /* The same in place for a malloc'd NUL-terminated string of *len bytes
  * (*text is replaced only when something changed). */
-int neutral_string(const Specials *s, char **text, size_t *len, size_t *count);
+int neutral_string(const Specials *s, char **text, size_t *len, Neutral *nt);
+
+void neutral_free(Neutral *nt);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const placeholders[FILLS] = { "{date}", "{references}", "{question}" };
 
@@ -33,11 +34,7 @@ int prompt_model_load(PromptModel *m, const char *dir)
 	if (dir) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-		FILE *f = fopen(path, "rb");
-		if (!f && errno != ENOENT)
-			return err_errno(ERR_IO, "%s", path);
-		if (f) {
-			fclose(f);
+		if (access(path, F_OK) == 0 || errno != ENOENT) {
 			int rc = doc_load_file(&d, path);
 			if (rc)
 				return rc;

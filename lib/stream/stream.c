@@ -1,19 +1,316 @@
-/* stream.c: token and logit streams, text and binary (ernie-streams(5)). */
+/* stream.c: buffered reading and writing on file descriptors, and the token
+ * and logit streams on top of them, text and binary (ernie-streams(5)). */
 #include "stream/stream.h"
 #include "base/err.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK 65536     /* values read per step: a lying count costs no memory */
+#define IO_CHUNK 65536          /* bytes per read(), and a writer's buffer */
+
+/* ---- bytes out ----------------------------------------------------------- */
+
+void stream_writer_init(StreamWriter *w, int fd, const char *name, int binary)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->name = name;
+	w->binary = binary;
+}
+
+static int write_error(StreamWriter *w)
+{
+	return err_errno(ERR_IO, "%s: write error", w->name);
+}
+
+static int write_all(StreamWriter *w, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = w->io ? w->io->write(w->io->arg, p, n) : write(w->fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return write_error(w);
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int stream_flush(StreamWriter *w)
+{
+	int rc = write_all(w, w->buf, w->len);
+	w->len = 0;
+	return rc;
+}
+
+int stream_writer_close(StreamWriter *w)
+{
+	int rc = stream_flush(w);
+	free(w->buf);
+	w->buf = NULL;
+	w->cap = 0;
+	return rc;
+}
+
+/* Room for n more bytes in the buffer (n <= IO_CHUNK), writing out if full. */
+static int room(StreamWriter *w, size_t n)
+{
+	if (!w->buf) {
+		if (!(w->buf = malloc(IO_CHUNK)))
+			return err(ERR_IO, "%s: out of memory", w->name);
+		w->cap = IO_CHUNK;
+	}
+	return w->len + n > w->cap ? stream_flush(w) : 0;
+}
+
+int stream_write_bytes(StreamWriter *w, const void *p, size_t n)
+{
+	const char *s = p;
+	while (n) {
+		int rc = room(w, 1);
+		if (rc)
+			return rc;
+		size_t k = w->cap - w->len < n ? w->cap - w->len : n;
+		memcpy(w->buf + w->len, s, k);
+		w->len += k;
+		s += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int stream_end_record(StreamWriter *w)
+{
+	return w->held ? 0 : stream_flush(w);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static int write_header(StreamWriter *w, const char *magic, uint32_t n)
+{
+	int rc = room(w, 8);
+	if (rc)
+		return rc;
+	unsigned char *h = (unsigned char *)w->buf + w->len;
+	memcpy(h, magic, 4);
+	put_le32(h + 4, n);
+	w->len += 8;
+	return 0;
+}
+
+/* n values of 4 bytes each from a and (optionally) b, interleaved, then the
+ * end of the record. */
+static int write_values(StreamWriter *w, const void *a, const void *b, uint32_t n)
+{
+	size_t width = b ? 8 : 4;
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = room(w, width);
+		if (rc)
+			return rc;
+		unsigned char *p = (unsigned char *)w->buf + w->len;
+		uint32_t u;
+		memcpy(&u, (const char *)a + 4 * (size_t)i, 4);
+		put_le32(p, u);
+		if (b) {
+			memcpy(&u, (const char *)b + 4 * (size_t)i, 4);
+			put_le32(p + 4, u);
+		}
+		w->len += width;
+	}
+	return stream_end_record(w);
+}
+
+/* id in decimal, then sep (if not 0). */
+static int put_decimal(StreamWriter *w, int32_t id, char sep)
+{
+	char s[16];
+	size_t k = sizeof s;
+	uint32_t v = id < 0 ? 0u - (uint32_t)id : (uint32_t)id;
+	if (sep)
+		s[--k] = sep;
+	do
+		s[--k] = (char)('0' + v % 10);
+	while (v /= 10);
+	if (id < 0)
+		s[--k] = '-';
+	int rc = room(w, sizeof s - k);
+	if (!rc) {
+		memcpy(w->buf + w->len, s + k, sizeof s - k);
+		w->len += sizeof s - k;
+	}
+	return rc;
+}
+
+int stream_write_tokens(StreamWriter *w, const int32_t *ids, uint32_t n)
+{
+	if (w->binary) {
+		int rc = write_header(w, "ETOK", n);
+		return rc ? rc : write_values(w, ids, NULL, n);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = put_decimal(w, ids[i], i + 1 < n ? ' ' : '\n');
+		if (rc)
+			return rc;
+	}
+	int rc = n ? 0 : stream_write_bytes(w, "\n", 1);
+	return rc ? rc : stream_end_record(w);
+}
+
+int stream_write_logits(StreamWriter *w, const float *vals, uint32_t n)
+{
+	int rc = write_header(w, "ELOG", n);
+	return rc ? rc : write_values(w, vals, NULL, n);
+}
+
+int stream_write_top(StreamWriter *w, const int32_t *ids, const float *vals, uint32_t n)
+{
+	int rc = write_header(w, "ETOP", n);
+	return rc ? rc : write_values(w, ids, vals, n);
+}
+
+int stream_write_end(StreamWriter *w, int logits)
+{
+	if (logits || w->binary) {
+		int rc = write_header(w, logits ? "ELOG" : "ETOK", 0);
+		return rc ? rc : stream_end_record(w);
+	}
+	return stream_write_tokens(w, NULL, 0);
+}
+
+int stream_put_id(StreamWriter *w, int32_t id)
+{
+	w->open = 1;
+	if (w->binary)
+		return stream_write_tokens(w, &id, 1);
+	int rc = put_decimal(w, id, ' ');
+	return rc ? rc : stream_end_record(w);
+}
+
+int stream_close_record(StreamWriter *w)
+{
+	int was_open = w->open;
+	w->open = 0;
+	if (w->binary || !was_open)
+		return 0;
+	int rc = stream_write_bytes(w, "\n", 1);
+	return rc ? rc : stream_end_record(w);
+}
+
+/* ---- bytes in ------------------------------------------------------------ */
+
+void stream_input_init(StreamInput *in, int fd, const char *name, StreamWriter *out)
+{
+	memset(in, 0, sizeof *in);
+	in->fd = fd;
+	in->name = name;
+	in->out = out;
+	if (out)
+		out->held = 1;
+}
+
+void stream_input_next_fd(StreamInput *in, int fd, const char *name)
+{
+	in->fd = fd;
+	in->name = name;
+	in->eof = 0;
+}
+
+void stream_input_free(StreamInput *in)
+{
+	free(in->buf);
+	in->buf = NULL;
+	in->pos = in->len = in->cap = 0;
+}
+
+int stream_input_idle(StreamInput *in)
+{
+	if (in->pos < in->len || in->eof)
+		return 0;
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 0;
+}
+
+int stream_input_fill(StreamInput *in)
+{
+	/* the flush policy: what is held goes out before we wait */
+	if (in->out && in->out->len && stream_input_idle(in)) {
+		int rc = stream_flush(in->out);
+		if (rc)
+			return rc;
+	}
+	if (in->pos) {          /* keep only the unread bytes */
+		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+		in->len -= in->pos;
+		in->base += in->pos;
+		in->pos = 0;
+	}
+	if (in->cap - in->len < IO_CHUNK) {
+		size_t cap = in->cap ? in->cap : IO_CHUNK;
+		while (cap - in->len < IO_CHUNK)
+			cap *= 2;
+		char *buf = realloc(in->buf, cap);
+		if (!buf)
+			return err(ERR_IO, "%s: out of memory", in->name);
+		in->buf = buf;
+		in->cap = cap;
+	}
+	ssize_t k;
+	do
+		k = in->io ? in->io->read(in->io->arg, in->buf + in->len, in->cap - in->len)
+			   : read(in->fd, in->buf + in->len, in->cap - in->len);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return err_errno(ERR_IO, "%s: read error", in->name);
+	in->len += (size_t)k;
+	in->eof = k == 0;
+	return 0;
+}
+
+int stream_input_until(StreamInput *in, int delim, const char **p, size_t *n, int *got)
+{
+	size_t scanned = 0;
+	for (;;) {
+		size_t avail = in->len - in->pos;
+		const char *start = avail ? in->buf + in->pos : NULL, *end = NULL;
+		if (delim >= 0 && avail > scanned)
+			end = memchr(start + scanned, delim, avail - scanned);
+		if (end || (in->eof && avail)) {
+			*p = start;
+			*n = end ? (size_t)(end - start) : avail;
+			in->pos += *n + (end != NULL);
+			*got = 1;
+			return 0;
+		}
+		if (in->eof) {
+			*got = 0;
+			return 0;
+		}
+		scanned = avail;
+		int rc = stream_input_fill(in);
+		if (rc)
+			return rc;
+	}
+}
+
+/* ---- records in ---------------------------------------------------------- */
 
 struct StreamReader {
-	FILE *f;
-	const char *name;
-	uint64_t offset;        /* bytes consumed */
+	StreamInput in;
+	int ioerr;              /* a read failed: EOF from getbyte means that */
 	uint64_t line;          /* 1-based line of the text being read */
 	uint64_t rec_offset;    /* where the current record started */
 	uint64_t rec_line;
@@ -21,19 +318,19 @@ struct StreamReader {
 	int32_t *ids;           /* record buffers, cap values each */
 	float *vals;
 	size_t cap;
-	/* incremental reading (stream_read_id) */
-	int in_record;          /* inside a record: ids may follow */
-	int seen_id;            /* the open record had an id */
-	uint32_t frame_left;    /* ETOK ids still to read in this frame */
-	int line_ended;         /* the text record's newline has been read */
+	/* the record being read */
+	int open;               /* begun and not ended */
+	RecKind kind;
+	uint32_t left;          /* binary: values still to read */
+	int text_end;           /* text: the newline after the last id was read */
+	uint32_t n;             /* values read so far */
 };
 
-StreamReader *stream_reader_new(FILE *f, const char *name)
+StreamReader *stream_reader_new(int fd, const char *name, StreamWriter *out)
 {
 	StreamReader *r = calloc(1, sizeof *r);
 	if (r) {
-		r->f = f;
-		r->name = name;
+		stream_input_init(&r->in, fd, name, out);
 		r->line = 1;
 	}
 	return r;
@@ -43,9 +340,25 @@ void stream_reader_free(StreamReader *r)
 {
 	if (!r)
 		return;
+	stream_input_free(&r->in);
 	free(r->ids);
 	free(r->vals);
 	free(r);
+}
+
+void stream_writer_io(StreamWriter *w, const StreamIo *io)
+{
+	w->io = io;
+}
+
+void stream_reader_io(StreamReader *r, const StreamIo *io)
+{
+	r->in.io = io;
+}
+
+int stream_reader_idle(StreamReader *r)
+{
+	return stream_input_idle(&r->in);
 }
 
 const char *stream_where(StreamReader *r, char *buf, size_t size)
@@ -57,12 +370,67 @@ const char *stream_where(StreamReader *r, char *buf, size_t size)
 	return buf;
 }
 
-static int bad(StreamReader *r, const char *fmt, const char *detail)
+static int bad(StreamReader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(StreamReader *r, const char *fmt, ...)
 {
-	char where[64];
-	char what[160];
-	snprintf(what, sizeof what, fmt, detail);
-	return err(ERR_DATA, "%s: %s: %s", r->name, stream_where(r, where, sizeof where), what);
+	char where[64], what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return err(ERR_DATA, "%s: %s: %s", r->in.name, stream_where(r, where, sizeof where), what);
+}
+
+static int getbyte(StreamReader *r)
+{
+	StreamInput *in = &r->in;
+	if (in->pos == in->len) {
+		if (in->eof)
+			return EOF;
+		int rc = stream_input_fill(in);
+		if (rc) {
+			r->ioerr = rc;
+			return EOF;
+		}
+		if (in->eof)
+			return EOF;
+	}
+	return (unsigned char)in->buf[in->pos++];
+}
+
+/* Put back the byte getbyte just returned (it is still in the buffer). */
+static void ungetbyte(StreamReader *r)
+{
+	r->in.pos--;
+}
+
+static uint64_t offset(StreamReader *r)
+{
+	return r->in.base + r->in.pos;
+}
+
+/* Exactly n bytes, or an error that says the frame was cut short. */
+static int take(StreamReader *r, unsigned char *p, size_t n)
+{
+	StreamInput *in = &r->in;
+	if (in->len - in->pos >= n) {   /* the common case: all there */
+		memcpy(p, in->buf + in->pos, n);
+		in->pos += n;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int c = getbyte(r);
+		if (c == EOF)
+			return r->ioerr ? r->ioerr : bad(r, "truncated frame");
+		p[i] = (unsigned char)c;
+	}
+	return 0;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static int reserve(StreamReader *r, size_t n)
@@ -79,164 +447,108 @@ static int reserve(StreamReader *r, size_t n)
 	if (vals)
 		r->vals = vals;
 	if (!ids || !vals)
-		return err(ERR_IO, "%s: out of memory", r->name);
+		return err(ERR_IO, "%s: out of memory", r->in.name);
 	r->cap = cap;
 	return 0;
 }
 
-static int getbyte(StreamReader *r)
-{
-	int c = getc(r->f);
-	if (c != EOF)
-		r->offset++;
-	return c;
-}
-
-static int read_error(StreamReader *r)
-{
-	return err_errno(ERR_IO, "%s: read error", r->name);
-}
-
-/* Exactly n bytes, or an error that says the frame was cut short. */
-static int read_exact(StreamReader *r, void *buf, size_t n)
-{
-	size_t got = fread(buf, 1, n, r->f);
-	r->offset += got;
-	if (got == n)
-		return 0;
-	if (ferror(r->f))
-		return read_error(r);
-	return bad(r, "truncated frame%s", "");
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
 /* After the 'E' that starts a frame: the rest of the magic and the count. */
-static int read_frame_header(StreamReader *r, RecKind *kind, uint32_t *count)
+static int read_frame_header(StreamReader *r)
 {
 	unsigned char h[7];
-	int rc = read_exact(r, h, sizeof h);
+	int rc = take(r, h, sizeof h);
 	if (rc)
 		return rc;
-	char magic[8] = { 'E', (char)h[0], (char)h[1], (char)h[2], 0 };
 	if (!memcmp(h, "TOK", 3))
-		*kind = REC_TOKENS;
+		r->kind = REC_TOKENS;
 	else if (!memcmp(h, "LOG", 3))
-		*kind = REC_LOGITS;
+		r->kind = REC_LOGITS;
 	else if (!memcmp(h, "TOP", 3))
-		*kind = REC_TOP;
+		r->kind = REC_TOP;
 	else {
+		char magic[5] = { 'E', (char)h[0], (char)h[1], (char)h[2], 0 };
 		for (int i = 1; i < 4; i++)
 			if (magic[i] < 0x20 || magic[i] > 0x7e)
 				magic[i] = '?';
 		return bad(r, "bad magic '%s' (expected ETOK, ELOG or ETOP)", magic);
 	}
-	*count = le32(h + 3);
-	if (*count > STREAM_MAX_COUNT) {
-		char n[16];
-		snprintf(n, sizeof n, "%" PRIu32, *count);
-		return bad(r, "count %s is larger than the limit of 16777216", n);
-	}
+	r->left = le32(h + 3);
+	if (r->left > STREAM_MAX_COUNT)
+		return bad(r, "count %" PRIu32 " is larger than the limit of %u", r->left,
+		           STREAM_MAX_COUNT);
 	return 0;
 }
 
-static int check_id(StreamReader *r, int32_t id)
+/* A token as the user wrote it, in quotes, control bytes escaped ("5\\f6"),
+ * "..." after it when it was cut, for messages. */
+static const char *quote(char *out, size_t size, const char *s, size_t len, int cut)
 {
-	if (id < 0) {
-		char s[16];
-		snprintf(s, sizeof s, "%" PRId32, id);
-		return bad(r, "negative token id %s", s);
-	}
-	return 0;
-}
-
-/* Payload of n values (ids and/or floats), read in chunks. */
-static int read_payload(StreamReader *r, RecKind kind, uint32_t n, int finite)
-{
-	unsigned char buf[CHUNK * 8];
-	size_t width = kind == REC_TOP ? 8 : 4;
-	for (uint32_t done = 0; done < n;) {
-		uint32_t k = n - done < CHUNK ? n - done : CHUNK;
-		int rc = reserve(r, (size_t)done + k);
-		if (!rc)
-			rc = read_exact(r, buf, k * width);
-		if (rc)
-			return rc;
-		for (uint32_t i = 0; i < k; i++) {
-			const unsigned char *p = buf + i * width;
-			uint32_t u = le32(p);
-			if (kind == REC_TOKENS || kind == REC_TOP) {
-				r->ids[done + i] = (int32_t)u;
-				if ((rc = check_id(r, (int32_t)u)) != 0)
-					return rc;
-				p += 4;
-				u = le32(p);
-			}
-			if (kind != REC_TOKENS) {
-				float v;
-				memcpy(&v, &u, 4);
-				r->vals[done + i] = v;
-				if (finite && !isfinite(v)) {
-					char s[48];
-					snprintf(s, sizeof s, "value %" PRIu32 " is %s", done + i,
-						 isnan(v) ? "NaN" : "infinite");
-					return bad(r, "%s", s);
-				}
-			}
+	size_t k = 0;
+	out[k++] = '\'';
+	for (size_t i = 0; i < len && k + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = NULL;
+		switch (c) {
+		case '\a': esc = "\\a"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		case '\v': esc = "\\v"; break;
+		case '\\': esc = "\\\\"; break;
 		}
-		done += k;
+		if (esc)
+			k += (size_t)snprintf(out + k, size - k, "%s", esc);
+		else if (c < 0x20 || c == 0x7f)
+			k += (size_t)snprintf(out + k, size - k, "\\x%02x", c);
+		else
+			out[k++] = (char)c;
 	}
-	return 0;
+	snprintf(out + k, size - k, "%s'", cut ? "..." : "");
+	return out;
 }
 
-/* One decimal id from text; c is its first character. On return *next is
- * the character after it (space, newline or EOF). */
+#define ID_ECHO 40      /* bytes of a bad id echoed in a message */
+
+/* One decimal id from text; c is its first byte. Any number of leading
+ * zeros; the value must fit an int32 (ernie-streams(5)). On return *next is
+ * the byte after it: a blank, '\n' (also for CRLF) or EOF. */
 static int read_text_id(StreamReader *r, int c, int32_t *id, int *next)
 {
-	char tok[32];
-	size_t len = 0;
-	while (c != EOF && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-		if (len < sizeof tok - 1)
+	char tok[ID_ECHO], q[ID_ECHO * 4 + 8];
+	size_t len = 0, total = 0;
+	int digits = 0, other = 0, neg = c == '-';
+	uint64_t v = 0;
+	for (; c != EOF && c != ' ' && c != '\t' && c != '\n' && c != '\r'; c = getbyte(r), total++) {
+		if (len < sizeof tok)
 			tok[len++] = (char)c;
-		c = getbyte(r);
+		if (c >= '0' && c <= '9') {
+			digits = 1;
+			if (v <= INT32_MAX)
+				v = v * 10 + (uint64_t)(c - '0');
+		} else if (total || !neg) {
+			other = 1;
+		}
 	}
-	tok[len] = 0;
+	if (c == EOF && r->ioerr)
+		return r->ioerr;
+	int stray = 0;          /* a '\r' not before '\n' */
+	if (c == '\r' && (c = getbyte(r)) != '\n') {
+		if (r->ioerr)
+			return r->ioerr;
+		stray = 1;
+	}
+	const char *why = stray ? "stray carriage return after %s"
+	                : other || !digits ? "%s is not a token id"
+	                : neg ? "negative token id %s"
+	                : v > INT32_MAX ? "token id %s is out of range (at most 2147483647)"
+	                : NULL;
+	if (why)        /* quoted only now: it costs */
+		return bad(r, why, quote(q, sizeof q, tok, len, total > len));
 	*next = c;
-	if (c == '\r') {        /* CRLF line ends, from a Windows editor */
-		*next = getbyte(r);
-		if (*next != '\n')
-			return bad(r, "stray carriage return after '%s'", tok);
-	}
-	int64_t v = 0;
-	size_t i = tok[0] == '-' ? 1 : 0;
-	if (i == len)
-		return bad(r, "'%s' is not a token id", tok);
-	for (; i < len; i++) {
-		if (tok[i] < '0' || tok[i] > '9')
-			return bad(r, "'%s' is not a token id", tok);
-		if (v <= INT32_MAX)
-			v = v * 10 + (tok[i] - '0');
-	}
-	if (tok[0] == '-')
-		return bad(r, "negative token id %s", tok);
-	if (v > INT32_MAX || len > 11)
-		return bad(r, "token id %s is out of range", tok);
 	*id = (int32_t)v;
 	return 0;
 }
 
-/* Skip spaces and tabs; return the next other character (CRLF as '\n'). */
+/* Skip spaces and tabs; return the next other byte (CRLF as '\n'). */
 static int skip_blanks(StreamReader *r)
 {
 	int c;
@@ -247,274 +559,123 @@ static int skip_blanks(StreamReader *r)
 		int next = getbyte(r);
 		if (next == '\n')
 			return next;
-		if (next != EOF) {
-			ungetc(next, r->f);
-			r->offset--;
-		}
+		if (next != EOF)
+			ungetbyte(r);   /* read_text_id says what is wrong */
 	}
 	return c;
 }
 
-static int read_text_record(StreamReader *r, int c, Record *rec)
+enum { GOT_VALUE, GOT_END, GOT_EOF };
+
+/* Begin a record: its first byte tells the form. */
+static int begin(StreamReader *r, int *got)
 {
-	uint32_t n = 0;
-	if (c == ' ' || c == '\t')
-		c = skip_blanks(r);
-	while (c != '\n' && c != EOF) {
-		int32_t id;
-		int rc = read_text_id(r, c, &id, &c);
-		if (rc)
-			return rc;
-		if (n == STREAM_MAX_COUNT)
-			return bad(r, "more than 16777216 ids in one record%s", "");
-		if ((rc = reserve(r, (size_t)n + 1)) != 0)
-			return rc;
-		r->ids[n++] = id;
-		if (c == ' ' || c == '\t')
-			c = skip_blanks(r);
+	r->rec_offset = offset(r);
+	r->rec_line = r->line;
+	int c = getbyte(r);
+	if (c == EOF) {
+		*got = GOT_EOF;
+		return r->ioerr ? r->ioerr : 0;
 	}
-	if (c == EOF && ferror(r->f))
-		return read_error(r);
-	r->line++;
-	rec->kind = REC_TOKENS;
-	rec->n = n;
-	rec->ids = r->ids;
-	rec->vals = NULL;
+	r->open = 1;
+	r->n = 0;
+	r->text_end = 0;
+	r->rec_binary = c == 'E';
+	if (r->rec_binary)
+		return read_frame_header(r);
+	r->kind = REC_TOKENS;
+	ungetbyte(r);
 	return 0;
 }
 
-/* Start a record: the first byte, and where the record is. */
-static int begin_record(StreamReader *r)
+static void end(StreamReader *r, int *got)
 {
-	r->rec_offset = r->offset;
-	r->rec_line = r->line;
-	int c = getbyte(r);
-	if (c == EOF && ferror(r->f))
-		return -2;
-	r->rec_binary = c == 'E';
-	return c;
+	if (!r->rec_binary)
+		r->line++;
+	r->open = 0;
+	*got = GOT_END;
+}
+
+/* The parser: the next value of the record being read (beginning one if
+ * need be) into ids[slot], vals[slot]; or its end; or the end of input.
+ * Never looks past an id's terminator: the next id may not exist yet. */
+static int next_value(StreamReader *r, int finite, size_t slot, int *got)
+{
+	int rc;
+	*got = GOT_VALUE;
+	if (!r->open && ((rc = begin(r, got)) || *got == GOT_EOF))
+		return rc;
+	if ((rc = reserve(r, slot + 1)))
+		return rc;
+	if (r->rec_binary) {
+		if (!r->left) {
+			end(r, got);
+			return 0;
+		}
+		unsigned char b[8];
+		if ((rc = take(r, b, r->kind == REC_TOP ? 8 : 4)))
+			return rc;
+		const unsigned char *p = b;
+		if (r->kind != REC_LOGITS) {
+			r->ids[slot] = (int32_t)le32(p);
+			if (r->ids[slot] < 0)
+				return bad(r, "negative token id %" PRId32, r->ids[slot]);
+			p += 4;
+		}
+		if (r->kind != REC_TOKENS) {
+			uint32_t u = le32(p);
+			memcpy(&r->vals[slot], &u, 4);
+			if (finite && !isfinite(r->vals[slot]))
+				return bad(r, "value %" PRIu32 " is %s", r->n,
+				           isnan(r->vals[slot]) ? "NaN" : "infinite");
+		}
+		r->left--;
+		r->n++;
+		return 0;
+	}
+	int c = r->text_end ? '\n' : skip_blanks(r);
+	if (c == '\n' || c == EOF) {
+		if (c == EOF && r->ioerr)
+			return r->ioerr;
+		end(r, got);
+		return 0;
+	}
+	if (r->n == STREAM_MAX_COUNT)
+		return bad(r, "more than %u ids in one record", STREAM_MAX_COUNT);
+	if ((rc = read_text_id(r, c, &r->ids[slot], &c)))
+		return rc;
+	r->text_end = c == '\n' || c == EOF;
+	r->n++;
+	return 0;
 }
 
 int stream_read(StreamReader *r, Record *rec, int finite)
 {
 	memset(rec, 0, sizeof *rec);
-	if (r->in_record)
-		return err(ERR_DATA, "%s: stream_read inside a record read by id", r->name);
-	int c = begin_record(r);
-	if (c == -2)
-		return read_error(r);
-	if (c == EOF) {
-		rec->kind = REC_EOF;
-		return 0;
-	}
-	if (c != 'E')
-		return read_text_record(r, c, rec);
-	uint32_t n;
-	int rc = read_frame_header(r, &rec->kind, &n);
-	if (!rc)
-		rc = read_payload(r, rec->kind, n, finite);
-	if (rc)
+	if (r->open)
+		return err(ERR_DATA, "%s: stream_read inside a record read by id", r->in.name);
+	int got, rc;
+	uint32_t n = 0;
+	while (!(rc = next_value(r, finite, n, &got)) && got == GOT_VALUE)
+		n++;
+	if (rc || got == GOT_EOF)
 		return rc;
+	rec->kind = r->kind;
 	rec->n = n;
-	rec->ids = rec->kind == REC_LOGITS ? NULL : r->ids;
-	rec->vals = rec->kind == REC_TOKENS ? NULL : r->vals;
+	rec->ids = r->kind == REC_LOGITS ? NULL : r->ids;
+	rec->vals = r->kind == REC_TOKENS ? NULL : r->vals;
 	return 0;
 }
 
-static int end_of_record(StreamReader *r, int *end, int *empty)
+int stream_read_id(StreamReader *r, int32_t *id, int *end_, int *empty, RecKind *kind)
 {
-	*end = 1;
-	*empty = !r->seen_id;
-	r->in_record = 0;
-	return 0;
-}
-
-int stream_read_id(StreamReader *r, int32_t *id, int *end, int *empty, RecKind *kind)
-{
-	*end = *empty = 0;
-	*kind = REC_TOKENS;
-	if (!r->in_record) {
-		int c = begin_record(r);
-		if (c == -2)
-			return read_error(r);
-		if (c == EOF) {
-			*kind = REC_EOF;
-			return 0;
-		}
-		r->in_record = 1;
-		r->seen_id = 0;
-		r->frame_left = 0;
-		r->line_ended = 0;
-		if (c == 'E') {
-			RecKind k;
-			int rc = read_frame_header(r, &k, &r->frame_left);
-			if (rc)
-				return rc;
-			if (k != REC_TOKENS)
-				return bad(r, "a logit frame where token ids were expected%s", "");
-		} else {
-			if (c == ' ' || c == '\t')
-				c = skip_blanks(r);
-			if (c == '\n' || c == EOF) {
-				r->line++;
-				return end_of_record(r, end, empty);
-			}
-			ungetc(c, r->f);
-			r->offset--;
-		}
-	}
-	if (r->rec_binary) {
-		if (r->frame_left == 0)
-			return end_of_record(r, end, empty);
-		unsigned char b[4];
-		int rc = read_exact(r, b, 4);
-		if (!rc)
-			rc = check_id(r, (int32_t)le32(b));
-		if (rc)
-			return rc;
-		*id = (int32_t)le32(b);
-		r->frame_left--;
-		r->seen_id = 1;
-		return 0;
-	}
-	if (r->line_ended) {
-		r->line++;
-		return end_of_record(r, end, empty);
-	}
-	/* Never look past an id's terminator: the next id may not exist yet. */
-	int c = skip_blanks(r), next;
-	if (c == '\n' || c == EOF) {
-		if (c == EOF && ferror(r->f))
-			return read_error(r);
-		r->line++;
-		return end_of_record(r, end, empty);
-	}
-	int rc = read_text_id(r, c, id, &next);
-	if (rc)
-		return rc;
-	if (next == EOF && ferror(r->f))
-		return read_error(r);
-	r->line_ended = next == '\n' || next == EOF;
-	r->seen_id = 1;
-	return 0;
-}
-
-/* ---- writing ---------------------------------------------------------- */
-
-int stream_writer_init(StreamWriter *w, FILE *f, const char *name, int binary, int force)
-{
-	memset(w, 0, sizeof *w);
-	w->f = f;
-	w->name = name;
-	w->binary = binary;
-	if (binary && !force && isatty(fileno(f)))
-		return err(ERR_USAGE, "%s is a terminal: refusing to write binary frames (use -f to force)", name);
-	return 0;
-}
-
-static int write_error(StreamWriter *w)
-{
-	return err_errno(ERR_IO, "%s: write error", w->name);
-}
-
-static int flush(StreamWriter *w)
-{
-	if (fflush(w->f) != 0 || ferror(w->f))
-		return write_error(w);
-	return 0;
-}
-
-static int write_header(StreamWriter *w, const char *magic, uint32_t n)
-{
-	unsigned char h[8];
-	memcpy(h, magic, 4);
-	put_le32(h + 4, n);
-	return fwrite(h, 1, 8, w->f) == 8 ? 0 : write_error(w);
-}
-
-/* n values of 4 bytes each from a and (optionally) b, interleaved. */
-static int write_values(StreamWriter *w, const void *a, const void *b, uint32_t n)
-{
-	unsigned char buf[4096 * 8];
-	size_t width = b ? 8 : 4, k = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t u;
-		memcpy(&u, (const char *)a + 4 * (size_t)i, 4);
-		put_le32(buf + k, u);
-		k += 4;
-		if (b) {
-			memcpy(&u, (const char *)b + 4 * (size_t)i, 4);
-			put_le32(buf + k, u);
-			k += 4;
-		}
-		if (k + width > sizeof buf || i + 1 == n) {
-			if (fwrite(buf, 1, k, w->f) != k)
-				return write_error(w);
-			k = 0;
-		}
-	}
-	return 0;
-}
-
-int stream_write_tokens(StreamWriter *w, const int32_t *ids, uint32_t n)
-{
-	if (w->binary) {
-		int rc = write_header(w, "ETOK", n);
-		if (!rc)
-			rc = write_values(w, ids, NULL, n);
-		return rc ? rc : flush(w);
-	}
-	for (uint32_t i = 0; i < n; i++)
-		if (fprintf(w->f, i ? " %" PRId32 : "%" PRId32, ids[i]) < 0)
-			return write_error(w);
-	if (putc('\n', w->f) == EOF)
-		return write_error(w);
-	return flush(w);
-}
-
-int stream_write_logits(StreamWriter *w, const float *vals, uint32_t n)
-{
-	int rc = write_header(w, "ELOG", n);
-	if (!rc)
-		rc = write_values(w, vals, NULL, n);
-	return rc ? rc : flush(w);
-}
-
-int stream_write_top(StreamWriter *w, const int32_t *ids, const float *vals, uint32_t n)
-{
-	int rc = write_header(w, "ETOP", n);
-	if (!rc)
-		rc = write_values(w, ids, vals, n);
-	return rc ? rc : flush(w);
-}
-
-int stream_write_end(StreamWriter *w, int logits)
-{
-	int rc;
-	if (logits || w->binary)
-		rc = write_header(w, logits ? "ELOG" : "ETOK", 0);
-	else
-		rc = putc('\n', w->f) == EOF ? write_error(w) : 0;
-	return rc ? rc : flush(w);
-}
-
-int stream_put_id(StreamWriter *w, int32_t id)
-{
-	w->open = 1;
-	if (w->binary)
-		return stream_write_tokens(w, &id, 1);
-	if (fprintf(w->f, "%" PRId32 " ", id) < 0)
-		return write_error(w);
-	return flush(w);
-}
-
-int stream_close_record(StreamWriter *w)
-{
-	int was_open = w->open;
-	w->open = 0;
-	if (w->binary || !was_open)
-		return 0;
-	if (putc('\n', w->f) == EOF)
-		return write_error(w);
-	return flush(w);
+	int got, rc = next_value(r, 0, 0, &got);
+	*end_ = got == GOT_END;
+	*empty = *end_ && r->n == 0;
+	*kind = got == GOT_EOF ? REC_EOF : REC_TOKENS;
+	if (!rc && r->kind != REC_TOKENS && got != GOT_EOF)
+		rc = bad(r, "a logit frame where token ids were expected");
+	if (!rc && got == GOT_VALUE)
+		*id = r->ids[0];
+	return rc;
 }

@@ -9,9 +9,9 @@
 
 #include "base/bigmem.h"
 #include "base/err.h"
+#include "base/readall.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +22,7 @@ typedef struct {
 	const unsigned char *p, *end;   /* the message being read */
 	const unsigned char *base;      /* start of the file, for offsets */
 	const char *name;
+	const char *why;                /* the last problem found, for parse() */
 } Reader;
 
 typedef struct {
@@ -33,8 +34,9 @@ typedef struct {
 	size_t at;              /* file offset of the key, for messages */
 } Field;
 
-static int bad(const Reader *r, size_t at, const char *what)
+static int bad(Reader *r, size_t at, const char *what)
 {
+	r->why = what;
 	return err(ERR_DATA, "%s: byte %zu: %s", r->name, at, what);
 }
 
@@ -113,7 +115,7 @@ static inline int next_field(Reader *r, Field *f, int *rc)
 
 static Reader sub(const Reader *r, const Field *f)
 {
-	return (Reader){ f->data, f->data + f->len, r->base, r->name };
+	return (Reader){ f->data, f->data + f->len, r->base, r->name, NULL };
 }
 
 static int want(const Reader *r, const Field *f, int wire, const char *what)
@@ -233,12 +235,17 @@ static int parse(SpmModel *m, const char *name)
 	if (!m->path)
 		return err(ERR_IO, "%s: out of memory", name);
 	defaults(m);
-	Reader r = { buf, buf + size, buf, m->path }, scan = r;
+	Reader r = { buf, buf + size, buf, m->path, NULL }, scan = r;
 	Field f;
 	int rc;
 	size_t count = 0;
 	while (next_field(&scan, &f, &rc))
 		count += f.num == 1;
+	/* no piece before the first unreadable byte: another kind of file (a
+	 * model, even a truncated one, starts with its pieces) */
+	if (rc && count == 0)
+		return err(ERR_DATA, "%s: not a SentencePiece model (byte %zu: %s)", name, f.at,
+			   scan.why);
 	if (rc)
 		return rc;
 	if (count == 0 || count > INT32_MAX)
@@ -290,18 +297,10 @@ int spm_model_parse(SpmModel *m, const char *name, unsigned char *buf, size_t si
 int spm_model_load(SpmModel *m, const char *path)
 {
 	memset(m, 0, sizeof *m);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return err_errno(ERR_IO, "%s", path);
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return err_errno(ERR_IO, "%s", path);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return err(ERR_IO, "%s: not a regular file", path);
-	}
+	int fd = readall_open(path, &st);
+	if (fd < 0)
+		return ERR_IO;
 	size_t size = (size_t)st.st_size;
 	void *buf = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
 	close(fd);

@@ -150,14 +150,6 @@ static int byte_piece_value(const SpmStr *t)
 	return (int)((a - hex) * 16 + (b - hex));
 }
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return n;
-}
-
 /* A piece with U+2581 right after another character would let a token span
  * a cut before a word: then chunking is off. */
 static int piece_blocks_cut(const SpmStr *t)
@@ -251,20 +243,6 @@ static int index_pieces(Tokenizer *t)
 	return build_maps(t);
 }
 
-/* A bare .model file: control, unknown and multi-character user pieces. */
-static int split_from_model(Tokenizer *t)
-{
-	for (int32_t i = 0; i < t->m.n; i++) {
-		const SpmPiece *p = &t->m.pieces[i];
-		int take = p->type == PIECE_CONTROL || p->type == PIECE_UNKNOWN ||
-		           (p->type == PIECE_USER && utf8_chars(p->text.s, p->text.len) > 1);
-		int rc = take ? specials_add(&t->split, p->text.s, p->text.len, i, 0) : 0;
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 /* Give every split token an id and build the id tables. */
 static int index_split(Tokenizer *t, const char *dir)
 {
@@ -283,8 +261,6 @@ static int index_split(Tokenizer *t, const char *dir)
 	}
 	if (nids - n > 10000000)
 		return err(ERR_DATA, "%s: added token id %d is implausibly large", dir, (int)nids - 1);
-	/* dir NULL (a bare .model): the split set only affects encoding; decoding
-	 * is sentencepiece's own */
 	t->nids = nids;
 	t->special = calloc((size_t)nids, 1);
 	t->added = calloc((size_t)(nids - n) + 1, sizeof *t->added);
@@ -292,20 +268,21 @@ static int index_split(Tokenizer *t, const char *dir)
 		return err(ERR_IO, "out of memory");
 	for (size_t i = 0; i < t->split.n; i++) {
 		const Special *s = &t->split.v[i];
-		t->special[s->id] = dir != NULL;
+		t->special[s->id] = 1;
 		if (s->id >= n && !t->added[s->id - n])
 			t->added[s->id - n] = s->text;
 	}
 	return 0;
 }
 
-/* Index t->m and set up the split set (from dir's JSON files, or from the
- * model when dir is NULL). */
+/* Index t->m and set up the split set from dir's JSON files. A bare .model
+ * (dir NULL) has none: encoding and decoding are sentencepiece's own, which
+ * matches only the user-defined pieces inside text (t->user). */
 static int init(Tokenizer *t, const char *dir)
 {
 	int rc = index_pieces(t);
-	if (!rc)
-		rc = dir ? specials_load(&t->split, dir) : split_from_model(t);
+	if (!rc && dir)
+		rc = specials_load(&t->split, dir);
 	if (!rc)
 		rc = index_split(t, dir);
 	if (!rc)

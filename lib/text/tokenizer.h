@@ -7,9 +7,10 @@
  * (bpe.c) or unigram Viterbi (unigram.c), then byte fallback. The results
  * are those of sentencepiece 0.1.97, id for id.
  *
- * The split set: with a directory, its named special and added tokens; with
- * a bare .model file, the control and unknown pieces and the user-defined
- * pieces longer than one character.
+ * The split set: with a directory, its named special and added tokens; a
+ * bare .model file has none, so it encodes as spm_encode does (sentencepiece
+ * itself matches only its user-defined pieces inside text: literal "<s>",
+ * "</s>" and "<unk>" are ordinary text).
  *
  * Words: when a BPE model has no piece with U+2581 right after another
  * character (true of every model trained with split_by_whitespace), no

@@ -15,12 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_write("conv.yaml", data, size);
 	Conversation c = { 0 };
 	if (!conv_load(&c, fuzz_path("conv.yaml"))) {
-		size_t count = 0;
+		Neutral nt = { 0 };
 		for (size_t i = 0; i < c.n; i++) {
 			if (strlen(c.v[i].text) != c.v[i].len)
 				abort();        /* conversation.h: no NULs */
-			neutral_string(&sp, &c.v[i].text, &c.v[i].len, &count);
+			neutral_string(&sp, &c.v[i].text, &c.v[i].len, &nt);
 		}
+		neutral_free(&nt);
 		ByteBuf out = { 0 };
 		prompt_chat(&pm, &c, 1, &out);
 		bytebuf_free(&out);

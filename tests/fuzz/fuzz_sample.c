@@ -6,6 +6,7 @@
 #include "sample/sample.h"
 #include "stream/stream.h"
 
+#include <fcntl.h>
 #include <math.h>
 
 static void params(SampleParams *p, const uint8_t *b)
@@ -49,8 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sample_params_free(&p);
 		return 0;
 	}
-	FILE *f = fmemopen((void *)(data + 8), size - 8 ? size - 8 : 1, "rb");
-	StreamReader *r = f ? stream_reader_new(f, "fuzz") : NULL;
+	fuzz_write("frames", data + 8, size - 8);
+	int fd = open(fuzz_path("frames"), O_RDONLY);
+	StreamReader *r = fd >= 0 ? stream_reader_new(fd, "fuzz", NULL) : NULL;
 	int32_t *ids = NULL;
 	double *prob = NULL;
 	for (int i = 0; r && size > 8 && i < 1000; i++) {
@@ -87,8 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(prob);
 	if (r)
 		stream_reader_free(r);
-	if (f)
-		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	sampler_free(s);
 	sample_params_free(&p);
 	return 0;

@@ -131,22 +131,24 @@ TEST(chars_cut_at_grapheme_boundaries)
 {
 	CHECK_EQ_INT(chars_cut("abc", 3, 3), 3);
 	CHECK_EQ_INT(chars_cut("abc", 3, 2), 2);
-	CHECK_EQ_INT(chars_cut("abc", 3, 0), 0);
+	CHECK_EQ_INT(chars_cut("abc", 3, 1), 1);
 	/* 你好世界: 3 bytes each */
 	CHECK_EQ_INT(chars_cut("\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c", 12, 2), 6);
 	/* e + U+0301 COMBINING ACUTE, then x: the mark stays with its letter */
 	const char *acute = "e\xcc\x81x";
-	CHECK_EQ_INT(chars_cut(acute, 4, 1), 0);
+	CHECK_EQ_INT(chars_cut(acute, 4, 1), 3);       /* the first cluster, whole */
 	CHECK_EQ_INT(chars_cut(acute, 4, 2), 3);
 	CHECK_EQ_INT(chars_cut(acute, 4, 3), 4);
 	/* man ZWJ woman ZWJ girl (5 code points, 18 bytes), then a */
 	const char *family = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d"
 			     "\xf0\x9f\x91\xa7" "a";
-	CHECK_EQ_INT(chars_cut(family, 19, 4), 0);
+	CHECK_EQ_INT(chars_cut(family, 19, 1), 18);
+	CHECK_EQ_INT(chars_cut(family, 19, 4), 18);
+	CHECK_EQ_INT(chars_cut(family, 18, 1), 18);
 	CHECK_EQ_INT(chars_cut(family, 19, 5), 18);
 	/* two flags: regional indicators pair up */
 	const char *flags = "\xf0\x9f\x87\xa8\xf0\x9f\x87\xb3\xf0\x9f\x87\xba\xf0\x9f\x87\xb8";
-	CHECK_EQ_INT(chars_cut(flags, 16, 1), 0);
+	CHECK_EQ_INT(chars_cut(flags, 16, 1), 8);
 	CHECK_EQ_INT(chars_cut(flags, 16, 3), 8);
 	CHECK_EQ_INT(chars_cut("a\r\nb", 4, 2), 1);     /* CR LF is one cluster */
 }
@@ -216,38 +218,49 @@ TEST(prompt_chat_layout)
 
 /* ---- neutralisation ----------------------------------------------------- */
 
-static void check_neutral(const Specials *s, const char *in, const char *want, size_t count)
+static void check_neutral(const Specials *s, const char *in, const char *want, size_t count,
+			  const char *changes)
 {
 	ByteBuf out = { 0 };
-	size_t n = 0;
-	CHECK_EQ_INT(neutral_text(s, in, strlen(in), &out, &n), 0);
+	Neutral nt = { 0 };
+	CHECK_EQ_INT(neutral_text(s, in, strlen(in), &out, &nt), 0);
 	CHECK_EQ_STR(out.s ? out.s : "", want);
-	CHECK_EQ_INT(n, count);
+	CHECK_EQ_INT(nt.count, count);
+	CHECK_EQ_STR(nt.changes.s ? nt.changes.s : "", changes);
+	neutral_free(&nt);
 	bytebuf_free(&out);
 }
+
+#define LT_MADE "'<' made '\xef\xbc\x9c'"
 
 TEST(neutral_builtin_tokens)
 {
 	Specials s;
 	CHECK_EQ_INT(specials_builtin(&s), 0);
-	check_neutral(&s, "plain text", "plain text", 0);
-	check_neutral(&s, "a<|end_of_sentence|>b", "a\xef\xbc\x9c|end_of_sentence|>b", 1);
-	check_neutral(&s, "<<s>>", "<\xef\xbc\x9cs>>", 1);
-	check_neutral(&s, "<mask:2> <mask:1>", "<mask:2> \xef\xbc\x9cmask:1>", 1);
-	check_neutral(&s, "<|LOC_1000|><|LOC_1001|>", "\xef\xbc\x9c|LOC_1000|><|LOC_1001|>", 1);
+	check_neutral(&s, "plain text", "plain text", 0, "");
+	check_neutral(&s, "a<|end_of_sentence|>b", "a\xef\xbc\x9c|end_of_sentence|>b", 1, LT_MADE);
+	check_neutral(&s, "<<s>>", "<\xef\xbc\x9cs>>", 1, LT_MADE);
+	check_neutral(&s, "<mask:2> <mask:1>", "<mask:2> \xef\xbc\x9cmask:1>", 1, LT_MADE);
+	check_neutral(&s, "<|LOC_1000|><|LOC_1001|>", "\xef\xbc\x9c|LOC_1000|><|LOC_1001|>", 1,
+		      LT_MADE);
 	check_neutral(&s, "</s><unk><|IMAGE_SEP|>",
-		      "\xef\xbc\x9c/s>\xef\xbc\x9cunk>\xef\xbc\x9c|IMAGE_SEP|>", 3);
-	check_neutral(&s, "", "", 0);
+		      "\xef\xbc\x9c/s>\xef\xbc\x9cunk>\xef\xbc\x9c|IMAGE_SEP|>", 3, LT_MADE);
+	check_neutral(&s, "", "", 0, "");
 	specials_free(&s);
 }
 
+/* The warning names each character changed, once. */
 TEST(neutral_other_first_characters)
 {
 	Specials s = { 0 };
 	CHECK_EQ_INT(specials_add(&s, "[X]", 3, -1, 1), 0);
 	CHECK_EQ_INT(specials_add(&s, "\xc2\xabq", 3, -1, 1), 0);     /* «q */
-	check_neutral(&s, "a[X]b", "a\xef\xbc\xbbX]b", 1);           /* ［X] */
-	check_neutral(&s, "\xc2\xabq", "\xc2\xab\xe2\x81\xa0q", 1);   /* «, WORD JOINER, q */
+	CHECK_EQ_INT(specials_add(&s, "<s>", 3, -1, 0), 0);
+	check_neutral(&s, "a[X]b", "a\xef\xbc\xbbX]b", 1, "'[' made '\xef\xbc\xbb'");   /* ［X] */
+	check_neutral(&s, "\xc2\xabq", "\xc2\xab\xe2\x81\xa0q", 1,   /* «, WORD JOINER, q */
+		      "'\xc2\xab' given U+2060 after it");
+	check_neutral(&s, "[X]<s>[X]", "\xef\xbc\xbbX]\xef\xbc\x9cs>\xef\xbc\xbbX]", 3,
+		      "'[' made '\xef\xbc\xbb', " LT_MADE);
 	specials_free(&s);
 }
 
@@ -359,11 +372,15 @@ TEST(conv_bad_shapes)
 	check_bad_file(conv_loader, "[{\"role\": \"user\", \"content\": \"a\"}, 7]",
 		       ":1:36: message 2: expected a map");
 	check_bad_file(conv_loader, "- role: user\n  content: a\n- role: tool\n  content: b\n",
-		       ":3:9: message 2: role 'tool' is not system, user or assistant");
+		       ":3:9: message 2: role 'tool' is not system, developer, user or "
+		       "assistant");
 	check_bad_file(conv_loader, "- role: user\n", ":1:3: message 1: no content");
 	check_bad_file(conv_loader, "- content: x\n", ":1:3: message 1: no role");
-	check_bad_file(conv_loader, "- {role: user, content: [{type: text, text: hi}]}\n",
-		       ":1:25: message 1: content: expected a string");
+	check_bad_file(conv_loader, "- {role: user, content: [{type: text, text: hi}, "
+		       "{type: image_url}]}\n", ":1:57: message 1: content part 2: type 'image_url' "
+		       "is not text");
+	check_bad_file(conv_loader, "- {role: user, content: [{type: text}]}\n",
+		       ":1:26: message 1: content part 1: no text");
 	check_bad_file(conv_loader, "- {role: user, content: null}\n",
 		       "message 1: content: expected a string");
 }

@@ -71,10 +71,10 @@ static char *path_in(const char *name)
 
 static int open_one(const char *json, size_t datalen)
 {
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	write_st(path_in("one.safetensors"), json, datalen);
 	int rc = st_add_file(&st, path_in("one.safetensors"));
-	st_close(&st);
+	tensors_close(&st);
 	return rc;
 }
 
@@ -89,7 +89,7 @@ TEST(st_table_grows_and_finds_every_name)
 					",\"t.%d\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[%d,%d]}",
 					i, 4 * i, 4 * i + 4);
 	snprintf(json + len, cap - len, "}");
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	write_st(path_in("many.safetensors"), json, 4 * N);
 	CHECK(st_add_file(&st, path_in("many.safetensors")) == 0);
 	CHECK_EQ_INT(st.n, N);
@@ -97,31 +97,31 @@ TEST(st_table_grows_and_finds_every_name)
 	for (int i = 0; i < N; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "t.%d", i);
-		Tensor *t = st_find(&st, name);
+		Tensor *t = tensors_find(&st, name);
 		bad += !t || ((const unsigned char *)t->data)[0] != (unsigned char)(4 * i) ||
-		       t->nelem != 1 || strcmp(t->dtype, "F32");
+		       t->nelem != 1 || t->type != WT_F32;
 	}
 	CHECK_EQ_INT(bad, 0);
-	CHECK(st_find(&st, "t.3000") == NULL);
-	st_close(&st);
+	CHECK(tensors_find(&st, "t.3000") == NULL);
+	tensors_close(&st);
 	free(json);
 }
 
 TEST(st_ernie_prefix_and_mtp_skipped)
 {
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	write_st(path_in("p.safetensors"),
 		 "{\"ernie.layers.0.w\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,8]},"
 		 "\"model.mtp_block.0.w\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[8,12]}}", 12);
 	CHECK(st_add_file(&st, path_in("p.safetensors")) == 0);
-	Tensor *t = st_find(&st, "model.layers.0.w");
+	Tensor *t = tensors_find(&st, "model.layers.0.w");
 	CHECK(t != NULL);
 	CHECK(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 2);
-	CHECK(st_find(&st, "ernie.layers.0.w") == NULL);
-	CHECK(st_find(&st, "model.mtp_block.0.w") == NULL);
+	CHECK(tensors_find(&st, "ernie.layers.0.w") == NULL);
+	CHECK(tensors_find(&st, "model.mtp_block.0.w") == NULL);
 	CHECK_EQ_INT(st.skipped, 1);
 	CHECK_EQ_INT(st.bytes, 8);
-	st_close(&st);
+	tensors_close(&st);
 }
 
 TEST(st_bad_headers)
@@ -162,10 +162,10 @@ TEST(st_bad_headers)
 	CHECK_EQ_INT(open_one("{\"w\": {\"dtype\": \"BF16\",", 0), ERR_DATA);
 	unsigned char huge[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}' };
 	write_bytes(path_in("huge.safetensors"), huge, sizeof huge);
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	CHECK_EQ_INT(st_add_file(&st, path_in("huge.safetensors")), ERR_DATA);
 	CHECK(strstr(err_msg(), "header length 18446744073709551615 past the end") != NULL);
-	st_close(&st);
+	tensors_close(&st);
 }
 
 /* A real checkpoint cut short at every byte of its header, and at a few
@@ -186,20 +186,20 @@ TEST(st_truncated_at_every_header_byte)
 	write_bytes(path_in("trunc.safetensors"), buf, n);
 	int fails = 0;
 	for (size_t k = n; k-- > 0; k = k > hdr + 8 && k > 4099 ? k - 4098 : k) {
-		Safetensors st = { 0 };
+		Tensors st = { 0 };
 		if (truncate(path_in("trunc.safetensors"), (off_t)k))
 			fails++;
 		int rc = st_add_file(&st, path_in("trunc.safetensors"));
-		st_close(&st);
+		tensors_close(&st);
 		if (rc != ERR_DATA && fails++ < 3)
 			printf("  truncated at %zu: rc %d: %s\n", k, rc, err_msg());
 	}
 	CHECK_EQ_INT(fails, 0);
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	write_bytes(path_in("trunc.safetensors"), buf, n);
 	CHECK(st_add_file(&st, path_in("trunc.safetensors")) == 0);
 	CHECK_EQ_INT(st.n, 29);        /* 30 entries with __metadata__ */
-	st_close(&st);
+	tensors_close(&st);
 	free(buf);
 }
 
@@ -220,12 +220,12 @@ TEST(st_shards_and_index)
 	write_st(a, "{\"x\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4);
 	write_st(b, "{\"y\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}}", 2);
 
-	Safetensors st;
+	Tensors st;
 	write_text(idx, "{\"metadata\":{},\"weight_map\":{\"x\":\"a.safetensors\",\"y\":\"b.safetensors\"}}");
 	CHECK(st_open_dir(&st, dir) == 0);
-	CHECK(st_find(&st, "x") && st_find(&st, "y"));
+	CHECK(tensors_find(&st, "x") && tensors_find(&st, "y"));
 	CHECK_EQ_INT(st.nfiles, 2);
-	st_close(&st);
+	tensors_close(&st);
 
 	write_text(idx, "{\"weight_map\":{\"x\":\"b.safetensors\",\"y\":\"b.safetensors\"}}");
 	CHECK_EQ_INT(st_open_dir(&st, dir), ERR_DATA);
@@ -251,8 +251,8 @@ TEST(st_shards_and_index)
 	unlink(idx);
 	write_st(b, "{\"y\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}}", 2);
 	CHECK(st_open_dir(&st, dir) == 0);
-	CHECK(st_find(&st, "x") && st_find(&st, "y"));
-	st_close(&st);
+	CHECK(tensors_find(&st, "x") && tensors_find(&st, "y"));
+	tensors_close(&st);
 	unlink(a);
 	unlink(b);
 	rmdir(dir);

@@ -2,14 +2,38 @@
 #include "base/err.h"
 #include "stream/stream.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-/* A reader over the bytes of buf. */
+/* A reader over the bytes of buf (in a temporary file f). */
 static StreamReader *reader(const void *buf, size_t len, FILE **f)
 {
-	*f = fmemopen((void *)buf, len, "rb");
-	return stream_reader_new(*f, "s");
+	*f = tmpfile();
+	if (!*f || fwrite(buf, 1, len, *f) != len || fflush(*f))
+		abort();
+	rewind(*f);
+	return stream_reader_new(fileno(*f), "s", NULL);
+}
+
+/* A writer on a temporary file, and what was written to it (once closed). */
+static FILE *writer(StreamWriter *w, int binary)
+{
+	FILE *f = tmpfile();
+	if (!f)
+		abort();
+	stream_writer_init(w, fileno(f), "o", binary);
+	return f;
+}
+
+static long written(StreamWriter *w, FILE *f, char *buf, size_t size)
+{
+	CHECK_EQ_INT(stream_writer_close(w), 0);
+	ssize_t n = pread(fileno(f), buf, size, 0);
+	fclose(f);
+	return n;
 }
 
 static size_t frame(unsigned char *p, const char *magic, uint32_t n, const void *payload, size_t width)
@@ -24,16 +48,14 @@ static size_t frame(unsigned char *p, const char *magic, uint32_t n, const void 
 TEST(stream_text_round_trip_with_empty_records)
 {
 	char buf[256];
-	FILE *out = fmemopen(buf, sizeof buf, "wb");
 	StreamWriter w;
 	int32_t a[] = { 1, 22, 333 }, b[] = { 2147483647 };
-	CHECK_EQ_INT(stream_writer_init(&w, out, "o", 0, 0), 0);
+	FILE *out = writer(&w, 0);
 	CHECK_EQ_INT(stream_write_tokens(&w, a, 3), 0);
 	CHECK_EQ_INT(stream_write_end(&w, 0), 0);
 	CHECK_EQ_INT(stream_write_end(&w, 0), 0);
 	CHECK_EQ_INT(stream_write_tokens(&w, b, 1), 0);
-	long len = ftell(out);
-	fclose(out);
+	long len = written(&w, out, buf, sizeof buf);
 	CHECK_EQ_INT(len, 22);
 	CHECK(!memcmp(buf, "1 22 333\n\n\n2147483647\n", 22));
 
@@ -57,18 +79,16 @@ TEST(stream_text_round_trip_with_empty_records)
 TEST(stream_binary_round_trip_all_frames)
 {
 	char buf[512];
-	FILE *out = fmemopen(buf, sizeof buf, "wb");
 	StreamWriter w;
 	int32_t ids[] = { 5, 0, 103423 };
 	float vals[] = { 1.5f, -INFINITY, 3.25f };
-	CHECK_EQ_INT(stream_writer_init(&w, out, "o", 1, 0), 0);
+	FILE *out = writer(&w, 1);
 	CHECK_EQ_INT(stream_write_tokens(&w, ids, 3), 0);
 	CHECK_EQ_INT(stream_write_end(&w, 0), 0);
 	CHECK_EQ_INT(stream_write_logits(&w, vals, 3), 0);
 	CHECK_EQ_INT(stream_write_top(&w, ids, vals, 2), 0);
 	CHECK_EQ_INT(stream_write_end(&w, 1), 0);
-	long len = ftell(out);
-	fclose(out);
+	long len = written(&w, out, buf, sizeof buf);
 	CHECK_EQ_INT(len, 20 + 8 + 20 + 24 + 8);
 	CHECK(!memcmp(buf, "ETOK\3\0\0\0\5\0\0\0", 12));
 
@@ -120,15 +140,13 @@ TEST(stream_streamed_record_reads_id_by_id)
 TEST(stream_put_id_binary_and_text)
 {
 	char buf[128];
-	FILE *out = fmemopen(buf, sizeof buf, "wb");
 	StreamWriter w;
-	CHECK_EQ_INT(stream_writer_init(&w, out, "o", 0, 0), 0);
+	FILE *out = writer(&w, 0);
 	CHECK_EQ_INT(stream_put_id(&w, 4), 0);
 	CHECK_EQ_INT(stream_put_id(&w, 5), 0);
 	CHECK_EQ_INT(stream_close_record(&w), 0);
 	CHECK_EQ_INT(stream_write_end(&w, 0), 0);
-	long len = ftell(out);
-	fclose(out);
+	long len = written(&w, out, buf, sizeof buf);
 	CHECK_EQ_INT(len, 6);
 	CHECK(!memcmp(buf, "4 5 \n\n", 6));
 }
@@ -182,8 +200,14 @@ static void expect_bad(const void *buf, size_t len, int finite, const char *want
 TEST(stream_rejects_malformed_input)
 {
 	expect_bad("1 2\n3 x4\n", 9, 0, "s: line 2: 'x4' is not a token id");
-	expect_bad("1 -2\n", 5, 0, "s: line 1: negative token id -2");
-	expect_bad("99999999999\n", 12, 0, "line 1: token id 99999999999 is out of range");
+	expect_bad("1 -2\n", 5, 0, "s: line 1: negative token id '-2'");
+	expect_bad("99999999999\n", 12, 0, "line 1: token id '99999999999' is out of range");
+	expect_bad("0000000000000000000000000002147483648\n", 38, 0,
+	           "'0000000000000000000000000002147483648' is out of range");
+	expect_bad("1 5\f6\n", 7, 0, "line 1: '5\\f6' is not a token id");
+	expect_bad("1 5\0016\x7f\n", 7, 0, "'5\\x016\\x7f' is not a token id");
+	expect_bad("1 0123456789012345678901234567890123456789x\n", 44, 0,
+	           "'0123456789012345678901234567890123456789...' is not a token id");
 	expect_bad("2147483648\n", 11, 0, "out of range");
 	expect_bad("1\r2\n", 4, 0, "stray carriage return");
 	expect_bad("EXYZ\0\0\0\0", 8, 0, "s: frame at byte 0: bad magic 'EXYZ'");
@@ -243,4 +267,79 @@ TEST(stream_logit_frame_in_token_stream)
 	CHECK(strstr(err_msg(), "logit frame where token ids were expected") != NULL);
 	stream_reader_free(r);
 	fclose(f);
+}
+
+TEST(stream_ids_with_leading_zeros)
+{
+	/* any number of leading zeros; the value decides (ernie-streams(5)) */
+	const char *text = "05 0 000 0000000000000000000000000002147483647\n";
+	FILE *f;
+	StreamReader *r = reader(text, strlen(text), &f);
+	Record rec;
+	CHECK_EQ_INT(stream_read(r, &rec, 0), 0);
+	CHECK(rec.n == 4 && rec.ids[0] == 5 && rec.ids[1] == 0 && rec.ids[2] == 0 &&
+	      rec.ids[3] == 2147483647);
+	stream_reader_free(r);
+	fclose(f);
+}
+
+/* Bytes waiting on fd now (0 when none). */
+static int waiting(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) == 1;
+}
+
+TEST(stream_writer_alone_writes_each_record)
+{
+	int out[2];
+	CHECK_EQ_INT(pipe(out), 0);
+	StreamWriter w;
+	stream_writer_init(&w, out[1], "o", 0);
+	int32_t id = 7;
+	CHECK_EQ_INT(stream_write_tokens(&w, &id, 1), 0);
+	CHECK(waiting(out[0]));
+	CHECK_EQ_INT(stream_writer_close(&w), 0);
+	close(out[0]);
+	close(out[1]);
+}
+
+/* A writer given to an input holds its records while input is waiting, and
+ * writes them out before a read that would block: a peer that answers
+ * only after seeing our answer does not deadlock. */
+TEST(stream_held_writer_flushes_before_waiting)
+{
+	int in[2], out[2];
+	CHECK_EQ_INT(pipe(in), 0);
+	CHECK_EQ_INT(pipe(out), 0);
+	CHECK_EQ_INT(write(in[1], "1\n2\n3", 5), 5);
+	pid_t pid = fork();
+	if (pid == 0) {         /* the peer: reads our answers, then ends line 3 */
+		char got[16];
+		size_t n = 0;
+		ssize_t k;
+		while (n < 4 && (k = read(out[0], got + n, sizeof got - n)) > 0)
+			n += (size_t)k;
+		_exit(n == 4 && !memcmp(got, "1\n2\n", 4) && write(in[1], "\n", 1) == 1 ? 0 : 1);
+	}
+	StreamWriter w;
+	stream_writer_init(&w, out[1], "o", 0);
+	StreamReader *r = stream_reader_new(in[0], "s", &w);
+	Record rec;
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_INT(stream_read(r, &rec, 0), 0);
+		CHECK_EQ_INT(stream_write_tokens(&w, rec.ids, rec.n), 0);
+		CHECK(!waiting(out[0]));        /* held: "3" is already waiting */
+	}
+	CHECK_EQ_INT(stream_read(r, &rec, 0), 0);       /* waits for the peer */
+	CHECK(rec.n == 1 && rec.ids[0] == 3);
+	int status;
+	CHECK_EQ_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	stream_reader_free(r);
+	CHECK_EQ_INT(stream_writer_close(&w), 0);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
 }

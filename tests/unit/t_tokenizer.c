@@ -69,11 +69,11 @@ TEST(tok_model_rejects_malformed)
 {
 	/* field 1 (piece), length 5, one byte there */
 	CHECK_EQ_INT(parse("\x0a\x05\x0a", 3), ERR_DATA);
-	CHECK(strstr(err_msg(), "m: byte 0: length past the end"));
+	CHECK(strstr(err_msg(), "m: not a SentencePiece model (byte 0: length past the end"));
 	CHECK_EQ_INT(parse("\x0a", 1), ERR_DATA);                       /* truncated varint */
 	CHECK(strstr(err_msg(), "truncated varint"));
 	CHECK_EQ_INT(parse("\x0b\x00", 2), ERR_DATA);                   /* group wire type */
-	CHECK(strstr(err_msg(), "wire type"));
+	CHECK(strstr(err_msg(), "m: not a SentencePiece model (byte 0: unsupported wire type)"));
 	CHECK_EQ_INT(parse("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12), ERR_DATA);
 	CHECK_EQ_INT(parse("\x0a\x05\x0a\x01" "a\x18\x09", 7), ERR_DATA); /* piece type 9 */
 	CHECK(strstr(err_msg(), "piece 0: unknown type 9"));
