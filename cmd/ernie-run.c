@@ -419,6 +419,19 @@ static int tok_absent(const char *dir)
 	return lstat(path, &st) && errno == ENOENT;
 }
 
+/* A Thinking model's answer cut at -n before the end of its turn. */
+static void warn_thinking_cut(int max_tokens)
+{
+	fprintf(stderr, "%s: warning: the answer stopped at -n %d tokens, before the end of the "
+		"turn (a Thinking model reasons at length: raise -n)\n", cli_prog(), max_tokens);
+}
+
+static void warn_context_full(int limit)
+{
+	fprintf(stderr, "%s: warning: the answer stopped at the context limit of %d tokens "
+		"(raise it with -c N)\n", cli_prog(), limit);
+}
+
 /* -n: the answers, with the sampler of this process or --sampler CMD. */
 static int answers(Runner *r, Options *o, StreamReader *rd)
 {
@@ -433,7 +446,6 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
-	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	/* the tokenizer names the template's ends of a turn and decodes for
 	 * --stop; a model without one generates all the same, unless --stop
 	 * needs it */
@@ -445,6 +457,8 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 		tok_free(t);
 		return err_prefix(-nends, "the model's chat template");
 	}
+	r->at_max = thinking ? warn_thinking_cut : NULL;
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
 		.nstop_ids = gen_stop_ids(r->m, ends, nends, o->stop_ids, o->nstop_ids,
@@ -464,14 +478,6 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 			rc = run_answers(r, rd, &w, &pk, &g);
 		}
 	}
-	if (!rc && r->cut && thinking)
-		fprintf(stderr, "%s: warning: %d answer%s stopped at -n %d tokens, before the end of "
-			"the turn (a Thinking model reasons at length: raise -n)\n", cli_prog(), r->cut,
-			r->cut == 1 ? "" : "s", (int)o->predict);
-	if (!rc && r->context_full)
-		fprintf(stderr, "%s: warning: %d answer%s stopped at the context limit of %d tokens "
-			"(raise it with -c N)\n", cli_prog(), r->context_full,
-			r->context_full == 1 ? "" : "s", state_limit(r->s));
 	int rc2 = stream_writer_close(&w);
 	sampler_free(s);
 	sample_params_free(&p);
@@ -500,8 +506,10 @@ static int run(Options *o, Model *m)
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
 		;
-	else if (o->predict)
+	else if (o->predict) {
+		r.context_full = warn_context_full;
 		rc = answers(&r, o, rd);
+	}
 	else if (o->logprobs)
 		rc = run_logprobs(&r, rd, stdout, "<stdout>");
 	else if (!(rc = cli_binary_out(1, o->force))) {
