@@ -452,10 +452,15 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	if ((rc = tokenizer_open(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
 		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
 				  "the model's tokenizer");
-	int nends = t ? prompt_end_ids(o->model, t, ends, &thinking) : 0;
-	if (nends < 0) {
+	PromptModel pm;
+	if (t && (rc = prompt_model_open(&pm, o->model))) {
 		tok_free(t);
-		return err_prefix(-nends, "the model's chat template");
+		return err_prefix(rc, "the model's chat template");
+	}
+	int nends = t ? prompt_end_ids(&pm, t, ends) : 0;
+	if (t) {
+		thinking = pm.thinking;
+		prompt_model_free(&pm);
 	}
 	r->at_max = thinking ? warn_thinking_cut : NULL;
 	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
