@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "model/generate.h"
 #include "model/model.h"
+#include "kernels/kv.h"
 #include "model/sampler_proc.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
@@ -30,6 +31,7 @@ enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS,
 	OPT_PASS,               /* sampling options handed to ernie-sample */
+	OPT_CACHE_K, OPT_CACHE_V,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -46,6 +48,8 @@ static const struct option long_opts[] = {
 	{ "precision", required_argument, NULL, OPT_PRECISION },
 	{ "isa", required_argument, NULL, OPT_ISA },
 	{ "info", no_argument, NULL, OPT_INFO },
+	{ "cache-type-k", required_argument, NULL, OPT_CACHE_K },
+	{ "cache-type-v", required_argument, NULL, OPT_CACHE_V },
 	{ "force", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -88,6 +92,7 @@ typedef struct {
 	Precision prec;
 	Isa isa;
 	int info, force, verbose;
+	WType cache[2];         /* --cache-type-k, --cache-type-v */
 	/* generate mode */
 	long predict;           /* -n: ids to generate per prompt; 0: filter mode */
 	int binary;             /* -b: generated ids as ETOK frames */
@@ -117,6 +122,9 @@ static void usage(FILE *f)
 		"                        where the CPU has AVX512-BF16) or bf16-all (every\n"
 		"                        product: fastest prompts, least accurate)\n"
 		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
+		"  -ctk, --cache-type-k T, -ctv, --cache-type-v T\n"
+		"                        store keys, values as T: f32 (default), f16, bf16\n"
+		"                        or q8_0\n"
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
 		"  -v, --verbose         timing lines on stderr at the end\n"
@@ -169,11 +177,24 @@ static int pass_option(Options *o, const char *name, const char *value)
 /* --precision's values, in the order of Precision */
 static const char *const precs[] = { "f32", "bf16", "bf16-all" };
 
+/* --cache-type-k (v 0) or --cache-type-v (v 1) */
+static int cache_type(Options *o, int v, const char *name)
+{
+	for (int t = 0; t < WT_COUNT; t++)
+		if (!strcmp(name, wtype_info[t].name) && kv_type_ok((WType)t) == 0) {
+			o->cache[v] = (WType)t;
+			return 0;
+		}
+	return cli_usage_error("--cache-type-%c: expected %s, not '%s'", v ? 'v' : 'k',
+			       KV_TYPE_NAMES, name);
+}
+
 static int parse_options(Options *o, int argc, char **argv)
 {
 	static const char *const isas[] = { "auto", "portable", "avx2", "avx512", "avx512bf16" };
 	memset(o, 0, sizeof *o);
 	o->prec = PREC_AUTO;
+	o->cache[0] = o->cache[1] = MODEL_CACHE_TYPE;
 	int c, k;
 	opterr = 0;             /* our own one-line messages */
 	int longi = 0;
@@ -215,6 +236,16 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("-t: expected a number of threads 1..4096, not '%s'", optarg);
 			break;
 		case 'c':
+			/* -ctk T and -ctv T, llama.cpp's short forms, read by
+			 * getopt as -c with "tk" or "tv" attached */
+			if (!strcmp(argv[optind - 1], "-ctk") || !strcmp(argv[optind - 1], "-ctv")) {
+				if (optind == argc)
+					return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+				if ((k = cache_type(o, argv[optind - 1][3] == 'v', argv[optind])))
+					return k;
+				optind++;
+				break;
+			}
 			if ((o->ctx = parse_num(optarg, 1, 1L << 30)) < 0)
 				return cli_usage_error("-c: expected a positive number of tokens, not '%s'", optarg);
 			break;
@@ -227,6 +258,11 @@ static int parse_options(Options *o, int argc, char **argv)
 				return cli_usage_error("--precision: expected f32, bf16 or bf16-all, "
 						       "not '%s'", optarg);
 			o->prec = (Precision)k;
+			break;
+		case OPT_CACHE_K:
+		case OPT_CACHE_V:
+			if ((k = cache_type(o, c == OPT_CACHE_V, optarg)))
+				return k;
 			break;
 		case OPT_ISA:
 			if ((k = pick(optarg, isas, 5)) < 0)
@@ -266,6 +302,9 @@ static int check_against_model(const Options *o, const Model *m)
 	if (o->ctx > m->cfg.max_pos)
 		return cli_usage_error("-c %ld: the model's maximum context is %d tokens", o->ctx,
 				       m->cfg.max_pos);
+	for (int v = 0; v < 2; v++)
+		if (model_cache_type_ok(m, o->cache[v]))
+			return cli_usage_error("--cache-type-%c: %s", v ? 'v' : 'k', err_msg());
 	if (o->top > m->cfg.vocab)
 		return cli_usage_error("--top %ld: the vocabulary has only %d tokens", o->top,
 				       m->cfg.vocab);
@@ -345,16 +384,19 @@ static void info(const Model *m, const char *dir, const Options *o)
 	printf("%-22s %" PRIu64 " bytes in %d file(s), %zu mtp tensors skipped\n", "weights",
 	       m->st.bytes, m->st.nfiles, m->st.skipped);
 	print_size(stdout, "mapped (read-only)", (double)mapped);
-	print_size(stdout, "KV cache per token", (double)model_kv_bytes(m));
+	uint64_t kv = model_kv_bytes(m, o->cache[0], o->cache[1]);
+	printf("%-22s keys %s, values %s\n", "KV cache types", wtype_info[o->cache[0]].name,
+	       wtype_info[o->cache[1]].name);
+	print_size(stdout, "KV cache per token", (double)kv);
 	char label[64];
 	snprintf(label, sizeof label, "KV cache at -c %ld", ctx);
-	print_size(stdout, label, (double)model_kv_bytes(m) * (double)ctx);
+	print_size(stdout, label, (double)kv * (double)ctx);
 	double scratch = (double)model_scratch_bytes(m, MODEL_BATCH) +
 			 (double)model_attention_bytes(m, o->threads ? o->threads : 1, ctx) +
 			 (double)logit_rows(o) * c->vocab * sizeof(float);
 	print_size(stdout, "scratch", scratch);
 	snprintf(label, sizeof label, "memory at -c %ld", ctx);
-	print_size(stdout, label, (double)mapped + (double)model_kv_bytes(m) * (double)ctx + scratch);
+	print_size(stdout, label, (double)mapped + (double)kv * (double)ctx + scratch);
 }
 
 /* ---- loading, with a progress bar on a terminal ------------------------- */
@@ -671,6 +713,8 @@ static int run(const Options *o, Model *m)
 	int rc = compute_new(&r.c, o->threads, o->prec, o->isa);
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
+	if (!rc)
+		rc = state_set_cache_types(r.s, o->cache[0], o->cache[1]);
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))

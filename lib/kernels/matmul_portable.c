@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/kv.h"
 #include "kernels/matmul_kernels.h"
 
 static uint16_t f32_to_bf16(float f)
@@ -68,7 +69,36 @@ static void to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 	}
 }
 
+/* The attention's products, one element of B at a time (kv_elem). */
+void portable_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t pstride, int M, int N, int K)
+{
+	for (int m = 0; m < M; m++)
+		for (int j = 0; j < N; j++) {
+			const char *P = (const char *)B + j / GEMM_PANEL * pstride;
+			float s = 0;
+			for (int k = 0; k < K; k++)
+				s += A[m * lda + k] * kv_elem(bl, P, kv_panel_row_bytes(bl), K, k,
+							      j % GEMM_PANEL);
+			Y[m * ldy + j] = s;
+		}
+}
+
+void portable_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t ldb, int M, int N, int K)
+{
+	for (int m = 0; m < M; m++)
+		for (int j = 0; j < N; j++) {
+			float s = 0;
+			for (int k = 0; k < K; k++)
+				s += A[m * lda + k] * kv_elem(bl, B, ldb, K, k, j);
+			Y[m * ldy + j] = s;
+		}
+}
+
 const Kernels kernels_portable = {
 	.vec_f32 = vec_f32,
 	.to_f32 = to_f32,
+	.gemm_np = portable_gemm_np,
+	.gemm_nn = portable_gemm_nn,
 };

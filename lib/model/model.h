@@ -16,6 +16,9 @@
 #include "kernels/matmul.h"
 #include "model/safetensors.h"
 
+/* The KV cache's default element type, keys and values (kernels/kv.h). */
+#define MODEL_CACHE_TYPE WT_F32
+
 #define MODEL_BATCH 512         /* tokens computed together in a prefill: the
 				 * weights are read (and packed) once per batch */
 
@@ -71,6 +74,11 @@ void model_free(Model *m);
 int state_new(State **s, const Model *m, int limit);
 void state_free(State *s);
 void state_reset(State *s);          /* an empty sequence; memory kept */
+/* Store keys and values as k and v (MODEL_CACHE_TYPE at first); empties
+ * the sequence. ERR_USAGE for a type the cache has no kernels for. */
+int state_set_cache_types(State *s, WType k, WType v);
+void state_cache_types(const State *s, WType *k, WType *v);
+const int32_t *state_ids(const State *s);   /* [state_pos] the sequence's tokens */
 int state_pos(const State *s);       /* tokens in the sequence */
 int state_limit(const State *s);
 
@@ -84,10 +92,13 @@ int model_check_ids(const Model *m, const int32_t *ids, int n);
 int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, float *logits,
 	       int all);
 
-/* Bytes of KV cache per token of context, of scratch for a batch, and of
+/* Bytes of KV cache per token of context (keys of type kt, values vt), of
+ * scratch for a batch, and of
  * attention scratch for a context of ctx tokens computed on threads
  * threads. */
-uint64_t model_kv_bytes(const Model *m);
+uint64_t model_kv_bytes(const Model *m, WType kt, WType vt);
+/* 0 if t can be a cache type of m, else ERR_USAGE saying why. */
+int model_cache_type_ok(const Model *m, WType t);
 uint64_t model_scratch_bytes(const Model *m, int batch);
 uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx);
 
