@@ -11,6 +11,7 @@
 #include "model/generate.h"
 #include "model/model.h"
 #include "kernels/kv.h"
+#include "model/promptcache.h"
 #include "model/sampler_proc.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
@@ -31,7 +32,7 @@ enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS,
 	OPT_PASS,               /* sampling options handed to ernie-sample */
-	OPT_CACHE_K, OPT_CACHE_V,
+	OPT_CACHE_K, OPT_CACHE_V, OPT_PROMPT_CACHE, OPT_PROMPT_CACHE_RO,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -50,6 +51,8 @@ static const struct option long_opts[] = {
 	{ "info", no_argument, NULL, OPT_INFO },
 	{ "cache-type-k", required_argument, NULL, OPT_CACHE_K },
 	{ "cache-type-v", required_argument, NULL, OPT_CACHE_V },
+	{ "prompt-cache", required_argument, NULL, OPT_PROMPT_CACHE },
+	{ "prompt-cache-ro", no_argument, NULL, OPT_PROMPT_CACHE_RO },
 	{ "force", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -93,6 +96,8 @@ typedef struct {
 	Isa isa;
 	int info, force, verbose;
 	WType cache[2];         /* --cache-type-k, --cache-type-v */
+	const char *prompt_cache; /* --prompt-cache FILE */
+	int prompt_cache_ro;    /* --prompt-cache-ro */
 	/* generate mode */
 	long predict;           /* -n: ids to generate per prompt; 0: filter mode */
 	int binary;             /* -b: generated ids as ETOK frames */
@@ -125,6 +130,10 @@ static void usage(FILE *f)
 		"  -ctk, --cache-type-k T, -ctv, --cache-type-v T\n"
 		"                        store keys, values as T: f32 (default), f16, bf16\n"
 		"                        or q8_0\n"
+		"      --prompt-cache FILE  reuse the longest common prefix of each prompt\n"
+		"                        with the one cached in FILE, if any, and save each\n"
+		"                        prompt's state there after its prefill\n"
+		"      --prompt-cache-ro use the --prompt-cache FILE, never write it\n"
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
 		"  -v, --verbose         timing lines on stderr at the end\n"
@@ -264,6 +273,8 @@ static int parse_options(Options *o, int argc, char **argv)
 			if ((k = cache_type(o, c == OPT_CACHE_V, optarg)))
 				return k;
 			break;
+		case OPT_PROMPT_CACHE: o->prompt_cache = optarg; break;
+		case OPT_PROMPT_CACHE_RO: o->prompt_cache_ro = 1; break;
 		case OPT_ISA:
 			if ((k = pick(optarg, isas, 5)) < 0)
 				return cli_usage_error("--isa: unknown instruction set '%s'", optarg);
@@ -285,6 +296,11 @@ static int parse_options(Options *o, int argc, char **argv)
 		return cli_usage_error("generation options need -n N");
 	if (o->predict && (o->all || o->top))
 		return cli_usage_error("-n generates ids: --all and --top are for logits");
+	if (o->prompt_cache_ro && !o->prompt_cache)
+		return cli_usage_error("--prompt-cache-ro needs --prompt-cache FILE");
+	if (o->prompt_cache && o->all)
+		return cli_usage_error("--prompt-cache: --all wants the logits of every position, "
+				       "cached ones too");
 	if (o->sampler && o->npass)
 		return cli_usage_error("sampling options go to the --sampler command itself");
 	return 0;
@@ -447,6 +463,10 @@ typedef struct {
 	float *logits;          /* [logit_rows()][V] */
 	Stat prompt;            /* records of several tokens (prefill) */
 	Stat eval;              /* records of one token (decode) */
+	const Options *o;
+	PromptCache pc;         /* --prompt-cache: the file as read */
+	uint64_t fp;            /* the model's fingerprint, with --prompt-cache */
+	uint64_t reused;        /* prompt tokens taken from it */
 } Runner;
 
 static double now_ms(void)
@@ -462,11 +482,28 @@ static double now_ms(void)
 static int append(Runner *r, const int32_t *ids, int n, int all)
 {
 	double t0 = now_ms();
-	int rc = model_eval(r->m, r->s, r->c, ids, n, r->logits, all);
 	Stat *st = n == 1 ? &r->eval : &r->prompt;
-	st->tokens += (uint64_t)n;
+	int k = 0, rc = 0;
+	/* a sequence's first record starts with what the prompt cache has */
+	if (r->o->prompt_cache && state_pos(r->s) == 0)
+		rc = pc_reuse(&r->pc, r->s, ids, n, &k);
+	if (!rc)
+		rc = model_eval(r->m, r->s, r->c, ids + k, n - k, r->logits, all);
+	r->reused += (uint64_t)k;
+	st->tokens += (uint64_t)(n - k);
 	st->ms += now_ms() - t0;
 	return rc;
+}
+
+/* After a prompt's prefill: its state into the --prompt-cache file, unless
+ * read-only or the file already holds exactly this prompt. */
+static int save_prompt(Runner *r)
+{
+	int n = state_pos(r->s);
+	if (!r->o->prompt_cache || r->o->prompt_cache_ro || n == 0 ||
+	    (n == r->pc.n && !memcmp(state_ids(r->s), r->pc.ids, (size_t)n * sizeof(int32_t))))
+		return 0;
+	return pc_save(r->o->prompt_cache, r->s, r->fp);
 }
 
 /* The k largest of x[0..n), largest first (lower id first on ties). */
@@ -537,6 +574,8 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 			break;
 		}
 		if (rec.n == 0) {
+			if ((rc = save_prompt(r)))
+				break;
 			state_reset(r->s);
 			rc = stream_write_end(w, 1);
 			continue;
@@ -555,6 +594,8 @@ static int filter(Runner *r, const Options *o, StreamReader *rd)
 			i += nb;
 		}
 	}
+	if (!rc)
+		rc = save_prompt(r);
 	free(top_ids);
 	free(top_vals);
 	return rc;
@@ -622,8 +663,8 @@ static int start_sampler(SamplerProc *sp, const Options *o)
 /* Answer the prompt in the sequence, then end the sequence. */
 static int answer(Runner *r, SamplerProc *sp, const GenParams *g, StreamWriter *w)
 {
-	int rc = 0;
-	if (state_pos(r->s) > 0) {
+	int rc = save_prompt(r);
+	if (!rc && state_pos(r->s) > 0) {
 		GenStats st;
 		rc = generate(r->m, r->s, r->c, sp, g, r->logits, w, &st);
 		r->eval.tokens += (uint64_t)st.tokens;
@@ -708,13 +749,17 @@ static void print_stat(const char *what, const Stat *s)
 
 static int run(const Options *o, Model *m)
 {
-	Runner r = { .m = m };
+	Runner r = { .m = m, .o = o };
 	StreamReader *rd = NULL;
 	int rc = compute_new(&r.c, o->threads, o->prec, o->isa);
 	if (!rc)
 		rc = state_new(&r.s, m, (int)o->ctx);
 	if (!rc)
 		rc = state_set_cache_types(r.s, o->cache[0], o->cache[1]);
+	if (!rc && o->prompt_cache) {
+		r.fp = pc_fingerprint(m);
+		rc = pc_load(&r.pc, o->prompt_cache, r.s, r.fp);
+	}
 	if (!rc && !(r.logits = malloc((size_t)logit_rows(o) * m->cfg.vocab * sizeof(float))))
 		rc = err(ERR_IO, "out of memory");
 	if (!rc && !(rd = stream_reader_new(stdin, "<stdin>")))
@@ -727,7 +772,11 @@ static int run(const Options *o, Model *m)
 	if (o->verbose) {
 		print_stat("prompt eval", &r.prompt);
 		print_stat("eval", &r.eval);
+		if (o->prompt_cache)
+			fprintf(stderr, "prompt cache: %" PRIu64 " tokens reused (%d in %s)\n",
+				r.reused, r.pc.n, o->prompt_cache);
 	}
+	pc_free(&r.pc);
 	stream_reader_free(rd);
 	free(r.logits);
 	state_free(r.s);

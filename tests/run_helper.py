@@ -12,6 +12,8 @@
   shard SRC DST N              split SRC/model.safetensors into N shards + index
   corrupt SRC DST KIND         a copy of SRC with one defect (see CORRUPTIONS)
   frames OUT                   print the magic and count of every frame
+  pcfix FILE                   rewrite a prompt cache file's checksum (after
+                               a deliberate change, to test what comes after it)
   raw OUT DST                  the ELOG frames of OUT as one [T][V] float32 file
 """
 import json
@@ -74,6 +76,25 @@ def raw(out, dst):
     with open(dst, "wb") as f:
         for magic, payload in frames(open(out, "rb").read()):
             f.write(payload)
+
+
+def pc_hash(h, data):
+    """lib/model/promptcache.c's hash: FNV-1a, 8 bytes a step"""
+    m = (1 << 64) - 1
+    n8 = len(data) // 8 * 8
+    for (w,) in struct.iter_unpack("<Q", data[:n8]):
+        h = ((h ^ w) * 0x100000001b3) & m
+        h ^= h >> 32
+    for b in data[n8:]:
+        h = ((h ^ b) * 0x100000001b3) & m
+    return h
+
+
+def pcfix(path):
+    data = bytearray(open(path, "rb").read())
+    h = pc_hash(pc_hash(0xcbf29ce484222325, bytes(data[:56])), bytes(data[64:]))
+    data[56:64] = struct.pack("<Q", h)
+    open(path, "wb").write(data)
 
 
 def read_frame(f):
@@ -196,7 +217,7 @@ def main():
         for magic, payload in frames(open(args[0], "rb").read()):
             print(magic, len(payload) // (8 if magic == "ETOP" else 4))
         return
-    {"compare": compare, "top": top, "greedy": greedy, "raw": raw, "shard": shard,
+    {"compare": compare, "top": top, "greedy": greedy, "raw": raw, "pcfix": pcfix, "shard": shard,
      "corrupt": corrupt}[cmd](*args)
 
 

@@ -85,6 +85,16 @@ void key_put(void *kc, WType t, int kv_heads, int d, int pos, const float *k)
 	}
 }
 
+void key_clear(void *panel, WType t, int d, int slot)
+{
+	int64_t size = key_size(t), rest = GEMM_PANEL - slot;
+	char *p = panel;
+	for (int i = 0; i < d; i++)
+		memset(p + (i * GEMM_PANEL + slot) * size, 0, (size_t)(rest * size));
+	for (int b = 0; t == WT_Q8_0 && b < d / QK8_0; b++)     /* the scales */
+		memset(p + (int64_t)d * GEMM_PANEL + (b * GEMM_PANEL + slot) * 2, 0, (size_t)rest * 2);
+}
+
 void value_put(void *dst, WType t, const float *x, int64_t n)
 {
 	switch (t) {

@@ -39,15 +39,22 @@ int64_t kv_row_bytes(WType t, int64_t n);
 /* Byte offset of the key of KV head g at position pos in a layer's key
  * cache (its element 0); the panels of head g start at key_at(.., 0, g),
  * KEY_PANEL_BYTES apart. */
+static inline int64_t key_size(WType t)     /* bytes of a key element (q8_0: its quant) */
+{
+	return t == WT_F32 ? 4 : t == WT_Q8_0 ? 1 : 2;
+}
 static inline int64_t key_at(WType t, int kv_heads, int d, int pos, int g)
 {
-	int64_t slot = pos % GEMM_PANEL, size = t == WT_F32 ? 4 : t == WT_Q8_0 ? 1 : 2;
-	return ((int64_t)(pos / GEMM_PANEL) * kv_heads + g) * kv_panel_bytes(t, d) + slot * size;
+	return ((int64_t)(pos / GEMM_PANEL) * kv_heads + g) * kv_panel_bytes(t, d) +
+	       pos % GEMM_PANEL * key_size(t);
 }
 #define KEY_PANEL_BYTES(t, kv_heads, d) ((int64_t)(kv_heads) * kv_panel_bytes(t, d))
 
 /* Store k (the keys of all kv_heads heads at pos, d floats each). */
 void key_put(void *kc, WType t, int kv_heads, int d, int pos, const float *k);
+
+/* Zero the slots from slot on of one head's panel of keys (at its slot 0). */
+void key_clear(void *panel, WType t, int d, int slot);
 
 /* dst = the row of n values x in type t (q8_0: n a multiple of 32). */
 void value_put(void *dst, WType t, const float *x, int64_t n);

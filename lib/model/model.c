@@ -155,6 +155,7 @@ void state_free(State *s)
 
 void state_reset(State *s) { s->pos = 0; }
 const int32_t *state_ids(const State *s) { return s->ids; }
+const Model *state_model(const State *s) { return s->m; }
 
 void state_cache_types(const State *s, WType *k, WType *v)
 {
@@ -262,6 +263,59 @@ static int ensure_batch(State *s, int nb)
 		return err(ERR_IO, "buffers for a batch of %d tokens: out of memory", nb);
 	}
 	s->nb = nb;
+	return 0;
+}
+
+/* ---- the cache as bytes (prompt cache files) ----------------------------
+ * Per layer: the key panels that hold the positions, then their value
+ * rows. Slots past the sequence in the last panel are written as zeros. */
+
+static uint64_t layer_bytes(const State *s, int n, uint64_t *keys)
+{
+	const Config *c = &s->m->cfg;
+	*keys = (uint64_t)((n + GEMM_PANEL - 1) / GEMM_PANEL) *
+		(uint64_t)KEY_PANEL_BYTES(s->kt, c->kv_heads, c->head_dim);
+	return *keys + (uint64_t)n * (uint64_t)kv_row_bytes(s->vt, (int64_t)c->kv_heads * c->head_dim);
+}
+
+uint64_t state_kv_bytes(const State *s, int n)
+{
+	uint64_t keys;
+	return (uint64_t)s->m->cfg.layers * layer_bytes(s, n, &keys);
+}
+
+void state_kv_save(const State *s, void *dst)
+{
+	const Config *c = &s->m->cfg;
+	uint64_t keys, size = layer_bytes(s, s->pos, &keys);
+	for (int l = 0; l < c->layers; l++) {
+		char *d = (char *)dst + (uint64_t)l * size;
+		memcpy(d, s->kc[l], keys);
+		memcpy(d + keys, s->vc[l], size - keys);
+		if (s->pos % GEMM_PANEL)
+			for (int g = 0; g < c->kv_heads; g++)
+				key_clear(d + key_at(s->kt, c->kv_heads, c->head_dim,
+						     s->pos - s->pos % GEMM_PANEL, g),
+					  s->kt, c->head_dim, s->pos % GEMM_PANEL);
+	}
+}
+
+int state_kv_load(State *s, const int32_t *ids, const void *src, int nsrc, int n)
+{
+	const Config *c = &s->m->cfg;
+	int rc;
+	if (n > nsrc || n > s->limit)
+		return err(ERR_DATA, "%d cached tokens: past the context limit of %d", n, s->limit);
+	if (n > s->cap && (rc = grow_kv(s, n)))
+		return rc;
+	uint64_t skeys, ssize = layer_bytes(s, nsrc, &skeys), keys, size = layer_bytes(s, n, &keys);
+	for (int l = 0; l < c->layers; l++) {
+		const char *d = (const char *)src + (uint64_t)l * ssize;
+		memcpy(s->kc[l], d, keys);
+		memcpy(s->vc[l], d + skeys, size - keys);
+	}
+	memcpy(s->ids, ids, (size_t)n * sizeof *ids);
+	s->pos = n;
 	return 0;
 }
 

@@ -79,8 +79,18 @@ void state_reset(State *s);          /* an empty sequence; memory kept */
 int state_set_cache_types(State *s, WType k, WType v);
 void state_cache_types(const State *s, WType *k, WType *v);
 const int32_t *state_ids(const State *s);   /* [state_pos] the sequence's tokens */
+const Model *state_model(const State *s);
 int state_pos(const State *s);       /* tokens in the sequence */
 int state_limit(const State *s);
+
+/* The KV cache of the sequence as bytes, for prompt cache files: the size
+ * for n positions, a copy of the sequence's, and a sequence made of the
+ * first n of the nsrc positions of such a copy (made with this model and
+ * these cache types: the caller checks) and their ids. ERR_DATA past the
+ * limit, ERR_IO out of memory. */
+uint64_t state_kv_bytes(const State *s, int n);
+void state_kv_save(const State *s, void *dst);
+int state_kv_load(State *s, const int32_t *ids, const void *src, int nsrc, int n);
 
 /* ERR_DATA "token i: id X outside the vocabulary [0, V)" for the first bad id. */
 int model_check_ids(const Model *m, const int32_t *ids, int n);
