@@ -2,11 +2,15 @@
 # chat.sh: an interactive multi-turn chat. The conversation is kept as a
 # YAML file (a list of {role, content}), so it can be read, edited and
 # resumed; each turn renders the whole conversation with the official chat
-# template and streams the answer.
+# template and streams the answer. A prompt cache beside it
+# (CONVERSATION.cache: ernie-run --prompt-cache) holds the last prompt's
+# state, so each turn computes only what is new since: the last answer and
+# the new message. Delete it after changing the model or the cache types.
 #
 #   usage: chat.sh [CONVERSATION.yaml]      (default: ./chat.yaml)
 set -eu
 conv=${1:-chat.yaml}
+cache=${conv%.yaml}.cache
 : "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
 [ -s "$conv" ] || echo '[]' >"$conv"
 # A YAML double-quoted scalar: backslashes and quotes escaped, and every
@@ -24,7 +28,7 @@ append() {
 while printf 'you> ' >&2 && IFS= read -r line; do
 	[ -n "$line" ] || continue
 	append user "$line"
-	answer=$(ernie-prompt -c "$conv" | ernie-tok | ernie-run -n 512 | ernie-detok | tee /dev/stderr)
+	answer=$(ernie-prompt -c "$conv" | ernie-tok | ernie-run -n 512 --prompt-cache "$cache" | ernie-detok | tee /dev/stderr)
 	append assistant "$answer"
 done
 echo >&2
