@@ -26,7 +26,7 @@
 
 #include "kernels/matmul.h"
 
-/* The cache's element types; 0 if t is one, else -1. */
+/* 0 if t is one of the cache's element types, else -1. */
 int kv_type_ok(WType t);
 /* "f32, f16, bf16, q8_0" */
 #define KV_TYPE_NAMES "f32, f16, bf16, q8_0"
@@ -36,13 +36,15 @@ int kv_type_ok(WType t);
 int64_t kv_panel_bytes(WType t, int d);
 int64_t kv_row_bytes(WType t, int64_t n);
 
-/* Byte offset of the key of KV head g at position pos in a layer's key
- * cache (its element 0); the panels of head g start at key_at(.., 0, g),
- * KEY_PANEL_BYTES apart. */
-static inline int64_t key_size(WType t)     /* bytes of a key element (q8_0: its quant) */
+/* Bytes of a key element in a panel (q8_0: its quant). */
+static inline int64_t key_size(WType t)
 {
 	return t == WT_F32 ? 4 : t == WT_Q8_0 ? 1 : 2;
 }
+
+/* Byte offset of the key of KV head g at position pos in a layer's key
+ * cache (its element 0); the panels of head g start at key_at(.., 0, g),
+ * KEY_PANEL_BYTES apart. */
 static inline int64_t key_at(WType t, int kv_heads, int d, int pos, int g)
 {
 	return ((int64_t)(pos / GEMM_PANEL) * kv_heads + g) * kv_panel_bytes(t, d) +
