@@ -171,6 +171,8 @@ INLINE __m512 loadb(KvLayout l, const char *P, int64_t ldp, int64_t K, int64_t k
 	}
 	case KV_Q8_ROWS: {      /* 16 quants of one block; its scale before them */
 		uint16_t d;
+		if (!m)         /* a masked tail past the row: no block there */
+			return _mm512_setzero_ps();
 		memcpy(&d, r - 2 - col % QK8_0, 2);
 		return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, r))),
 				     _mm512_cvtph_ps(_mm256_set1_epi16((short)d)));
@@ -192,7 +194,7 @@ INLINE void tile(KvLayout l, int mr, int nv, float *Y, int64_t ldy, const char *
 #pragma GCC unroll 8
 	for (int v = 0; v < nv; v++) {
 		int64_t left = cols - v * 16;
-		mask[v] = left >= 16 ? 0xffff : tail_mask(left);
+		mask[v] = left >= 16 ? 0xffff : left > 0 ? tail_mask(left) : 0;
 	}
 #pragma GCC unroll 8
 	for (int m = 0; m < mr; m++)
@@ -222,26 +224,39 @@ INLINE void tile(KvLayout l, int mr, int nv, float *Y, int64_t ldy, const char *
 }
 
 /* One instance per (layout, mr, nv): constant trip counts keep acc in
- * registers, and the conversion is chosen outside the loops. */
+ * registers, and the conversion is chosen outside the loops. The cache's
+ * other types take the three vectors of a whole panel always (a narrower
+ * tail is masked: its loads read nothing), a third of the instances: the
+ * sanitised fuzz build of this file took minutes of CPU with them all. */
 typedef void TileFn(int mr, int nv, float *Y, int64_t ldy, const char *P, int64_t ldp,
 		    int64_t c0, const float *X, int64_t ldx, int64_t K, int64_t cols);
 #define TILE(l, mr, nv) case (mr) * 4 + (nv): tile(l, mr, nv, Y, ldy, P, ldp, c0, X, ldx, K, cols); break;
 #define TILES(l, mr) TILE(l, mr, 1) TILE(l, mr, 2) TILE(l, mr, 3)
-#define TILE_ANY(name, l)                                                                     \
+#define TILE_FN(name)                                                                         \
 	TARGET static void name(int mr, int nv, float *Y, int64_t ldy, const char *P,         \
 				int64_t ldp, int64_t c0, const float *X, int64_t ldx, int64_t K, \
-				int64_t cols)                                                  \
+				int64_t cols)
+#define TILE_ANY(name, l)                                                                     \
+	TILE_FN(name)                                                                         \
 	{                                                                                     \
 		switch (mr * 4 + nv) {                                                        \
 		TILES(l, 1) TILES(l, 2) TILES(l, 3) TILES(l, 4)                               \
 		TILES(l, 5) TILES(l, 6) TILES(l, 7) TILES(l, 8)                               \
 		}                                                                             \
 	}
+#define TILE_PANEL(name, l)                                                                   \
+	TILE_FN(name)                                                                         \
+	{                                                                                     \
+		switch (mr * 4 + (nv = NV)) {                                                 \
+		TILE(l, 1, NV) TILE(l, 2, NV) TILE(l, 3, NV) TILE(l, 4, NV)                   \
+		TILE(l, 5, NV) TILE(l, 6, NV) TILE(l, 7, NV) TILE(l, 8, NV)                   \
+		}                                                                             \
+	}
 TILE_ANY(tile_f32, KV_F32)
-TILE_ANY(tile_f16, KV_F16)
-TILE_ANY(tile_bf16, KV_BF16)
-TILE_ANY(tile_q8_panel, KV_Q8_PANEL)
-TILE_ANY(tile_q8_rows, KV_Q8_ROWS)
+TILE_PANEL(tile_f16, KV_F16)
+TILE_PANEL(tile_bf16, KV_BF16)
+TILE_PANEL(tile_q8_panel, KV_Q8_PANEL)
+TILE_PANEL(tile_q8_rows, KV_Q8_ROWS)
 
 /* in the order of KvLayout */
 static TileFn *const tiles[] = { tile_f32, tile_f16, tile_bf16, tile_q8_panel, tile_q8_rows };
