@@ -37,11 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (state_set_cache_types(state, kt, vt))
 		abort();
-	char path[512];
-	snprintf(path, sizeof path, "%s/cache", fuzz_dir());
-	fuzz_write(path, data, size);
+	fuzz_write("cache", data, size);
 	PromptCache pc;
-	if (pc_load(&pc, path, state, fp) == 0 && pc.n > 0) {
+	if (pc_load(&pc, fuzz_path("cache"), state, fp) == 0 && pc.n > 0) {
 		int n = pc.n < 60 ? pc.n : 60, reused;
 		int32_t ids[64];
 		memcpy(ids, pc.ids, (size_t)n * sizeof *ids);
