@@ -3,8 +3,10 @@
 exact Hugging Face layout (config.json + model.safetensors, bf16 matrices,
 f32 router), of the real 0.3B shape and of a small MoE shape.
 
-Written once into DIR/ernie-0.3b and DIR/ernie-moe (an existing model is
-kept; a half-written one never appears under its final name).
+Written once into DIR/ernie-0.3b, DIR/ernie-moe and DIR/ernie-0.3b-32k (the
+0.3B shape with the 32064-id vocabulary of examples/demo-model's tokenizer;
+an existing model is kept; a half-written one never appears under its final
+name).
 `--stats MODEL_DIR` prints, from its config.json, the weight bytes one
 decode token reads (selected experts only) and the matrix FLOPs of one
 prefill token (logits excluded: prefill computes them for one position).
@@ -133,6 +135,9 @@ def main():
         sys.exit("usage: gen_model.py DIR | gen_model.py --stats MODEL_DIR")
     write(os.path.join(sys.argv[1], "ernie-0.3b"), DENSE, 1)
     write(os.path.join(sys.argv[1], "ernie-moe"), MOE, 2)
+    # the 0.3B shape with the demo tokenizer's vocabulary, for the pipelines
+    # through ernie-prompt and ernie-tok (bench/kv.sh: chat.sh, batch.sh)
+    write(os.path.join(sys.argv[1], "ernie-0.3b-32k"), dict(DENSE, vocab_size=32064), 3)
 
 
 if __name__ == "__main__":

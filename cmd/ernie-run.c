@@ -6,6 +6,7 @@
 #include "sample_opts.h"
 #include "base/err.h"
 #include "model/gguf_vocab.h"
+#include "kernels/kv.h"
 #include "model/model.h"
 #include "model/runner.h"
 #include "model/sampler_proc.h"
@@ -30,6 +31,7 @@
 enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_SAMPLER_TIMEOUT, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS, OPT_LOGPROBS,
+	OPT_CACHE_K, OPT_CACHE_V, OPT_PROMPT_CACHE, OPT_PROMPT_CACHE_RO,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -48,6 +50,10 @@ static const struct option run_opts[] = {
 	{ "precision", required_argument, NULL, OPT_PRECISION },
 	{ "isa", required_argument, NULL, OPT_ISA },
 	{ "info", no_argument, NULL, OPT_INFO },
+	{ "cache-type-k", required_argument, NULL, OPT_CACHE_K },
+	{ "cache-type-v", required_argument, NULL, OPT_CACHE_V },
+	{ "prompt-cache", required_argument, NULL, OPT_PROMPT_CACHE },
+	{ "prompt-cache-ro", no_argument, NULL, OPT_PROMPT_CACHE_RO },
 	{ "force", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -76,6 +82,9 @@ typedef struct {
 	Precision prec;
 	Isa isa;
 	int info, force, verbose;
+	WType cache[2];         /* --cache-type-k, --cache-type-v */
+	const char *prompt_cache; /* --prompt-cache FILE */
+	int prompt_cache_ro;    /* --prompt-cache-ro */
 	/* generate mode */
 	long predict;           /* -n: ids to generate per prompt, -1: no limit; 0: filter mode */
 	int binary;             /* -b: generated ids as ETOK frames */
@@ -110,6 +119,13 @@ static void usage(FILE *f)
 		"                        where the CPU has AVX512-BF16) or bf16-all (every\n"
 		"                        product: fastest prompts, least accurate)\n"
 		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
+		"  -ctk, --cache-type-k T, -ctv, --cache-type-v T\n"
+		"                        store keys, values as T: f32 (default), f16, bf16\n"
+		"                        or q8_0\n"
+		"      --prompt-cache FILE  reuse the longest common prefix of each prompt\n"
+		"                        with the one cached in FILE, if any, and save each\n"
+		"                        prompt's state there after its prefill\n"
+		"      --prompt-cache-ro use the --prompt-cache FILE, never write it\n"
 		"      --info            describe the model and what a run costs, then exit\n"
 		"  -f, --force           write binary frames even to a terminal\n"
 		"  -v, --verbose         timing lines on stderr at the end\n"
@@ -166,6 +182,18 @@ static int pick(const char *s, const char *const *names, int n)
 /* --precision's values, in the order of Precision */
 static const char *const precs[] = { "f32", "bf16", "bf16-all" };
 
+/* --cache-type-k (v 0) or --cache-type-v (v 1) */
+static int cache_type(Options *o, int v, const char *name)
+{
+	for (int t = 0; t < WT_COUNT; t++)
+		if (!strcmp(name, wtype_info[t].name) && kv_type_ok((WType)t) == 0) {
+			o->cache[v] = (WType)t;
+			return 0;
+		}
+	return cli_usage_error("--cache-type-%c: expected %s, not '%s'", v ? 'v' : 'k',
+			       KV_TYPE_NAMES, name);
+}
+
 /* -t N, or $OPENBLAS_NUM_THREADS, within the same limits. */
 static int parse_threads(const char *what, const char *arg, long *threads)
 {
@@ -198,6 +226,11 @@ static int check_options(Options *o)
 		return cli_usage_error("sampling options go to the --sampler command itself");
 	if (o->sampler_timeout && !o->sampler)
 		return cli_usage_error("--sampler-timeout is for an outside --sampler");
+	if (o->prompt_cache_ro && !o->prompt_cache)
+		return cli_usage_error("--prompt-cache-ro needs --prompt-cache FILE");
+	if (o->prompt_cache && (o->all || o->logprobs))
+		return cli_usage_error("--prompt-cache: %s wants every position, cached ones too",
+				       o->all ? "--all" : "--logprobs");
 	return 0;
 }
 
@@ -208,6 +241,7 @@ static int parse_options(Options *o, int argc, char **argv)
 	memcpy(longopts, run_opts, sizeof run_opts);
 	longopts[NRUN_OPTS + sample_opts_longopts(longopts + NRUN_OPTS)] = (struct option){ 0 };
 	o->prec = PREC_AUTO;
+	o->cache[0] = o->cache[1] = MODEL_CACHE_TYPE;
 	int c, k, longi;
 	long v;
 	opterr = 0;             /* our own one-line messages */
@@ -232,6 +266,16 @@ static int parse_options(Options *o, int argc, char **argv)
 				return ERR_USAGE;
 			break;
 		case 'c':
+			/* -ctk T and -ctv T, llama.cpp's short forms, read by
+			 * getopt as -c with "tk" or "tv" attached */
+			if (!strcmp(argv[optind - 1], "-ctk") || !strcmp(argv[optind - 1], "-ctv")) {
+				if (optind == argc)
+					return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+				if ((k = cache_type(o, argv[optind - 1][3] == 'v', argv[optind])))
+					return k;
+				optind++;
+				break;
+			}
 			if (parse_num(optarg, 0, 1L << 30, &o->ctx))
 				return cli_usage_error("-c: expected a number of tokens (0: the model's "
 						       "maximum), not '%s'", optarg);
@@ -267,6 +311,13 @@ static int parse_options(Options *o, int argc, char **argv)
 						       "not '%s'", optarg);
 			o->prec = (Precision)k;
 			break;
+		case OPT_CACHE_K:
+		case OPT_CACHE_V:
+			if ((k = cache_type(o, c == OPT_CACHE_V, optarg)))
+				return k;
+			break;
+		case OPT_PROMPT_CACHE: o->prompt_cache = optarg; break;
+		case OPT_PROMPT_CACHE_RO: o->prompt_cache_ro = 1; break;
 		case OPT_ISA:
 			if ((k = pick(optarg, isas, 5)) < 0)
 				return cli_usage_error("--isa: unknown instruction set '%s'", optarg);
@@ -296,6 +347,9 @@ static int check_against_model(const Options *o, const Model *m)
 	if (o->top > m->cfg.vocab)
 		return cli_usage_error("--top %s: the vocabulary has only %d tokens", o->top_arg,
 				       m->cfg.vocab);
+	for (int v = 0; v < 2; v++)
+		if (model_cache_type_ok(m, o->cache[v]))
+			return cli_usage_error("--cache-type-%c: %s", v ? 'v' : 'k', err_msg());
 	return 0;
 }
 
@@ -336,7 +390,8 @@ static void info(const Model *m, const char *dir, const Options *o)
 	const Config *c = &m->cfg;
 	long ctx = o->ctx ? o->ctx : c->max_pos;
 	RunMemory mem;
-	runner_memory(m, o->threads ? (int)o->threads : 1, ctx, o->all || o->logprobs, &mem);
+	runner_memory(m, o->threads ? (int)o->threads : 1, ctx, o->all || o->logprobs, o->cache[0],
+		      o->cache[1], &mem);
 
 	printf("%-22s %s\n", "model", dir);
 	printf("%-22s %s, %d layers\n", "type", c->moe ? "MoE (ernie4_5_moe)" : "dense (ernie4_5)",
@@ -362,6 +417,8 @@ static void info(const Model *m, const char *dir, const Options *o)
 	model_weight_types(m, types, sizeof types);
 	printf("%-22s %s\n", "weight types", types);
 	print_size(stdout, "mapped (read-only)", (double)mem.mapped);
+	printf("%-22s keys %s, values %s\n", "KV cache types", wtype_info[o->cache[0]].name,
+	       wtype_info[o->cache[1]].name);
 	print_size(stdout, "KV cache per token", (double)mem.kv_token);
 	char label[64];
 	snprintf(label, sizeof label, "KV cache at -c %ld", ctx);
@@ -394,7 +451,7 @@ static int load(Model **m, const Options *o)
 	int tty = isatty(STDERR_FILENO);
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	RunMemory mem;
-	runner_memory(*m, 1, 0, 0, &mem);
+	runner_memory(*m, 1, 0, 0, MODEL_CACHE_TYPE, MODEL_CACHE_TYPE, &mem);
 	if (mem.mapped < ram / 2)
 		tensors_prefetch(&(*m)->tensors,
 				 o->threads > 0 ? (int)o->threads : compute_default_threads(),
@@ -507,6 +564,10 @@ static int run(Options *o, Model *m)
 		rc = ERR_USAGE;         /* --isa or --precision that this CPU cannot do */
 	if (!rc)
 		rc = runner_new(&r, m, c, (int)o->ctx, o->all || o->logprobs);
+	if (!rc)
+		rc = runner_cache_types(&r, o->cache[0], o->cache[1]);
+	if (!rc && o->prompt_cache)
+		rc = runner_prompt_cache(&r, o->prompt_cache, o->prompt_cache_ro);
 	if (!rc && !(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
@@ -529,6 +590,9 @@ static int run(Options *o, Model *m)
 	if (o->verbose) {
 		print_stat("prompt eval", &r.prompt);
 		print_stat("eval", &r.eval);
+		if (o->prompt_cache)
+			fprintf(stderr, "prompt cache: %" PRIu64 " tokens reused (%d in %s)\n",
+				r.reused, r.pc.n, o->prompt_cache);
 	}
 	stream_reader_free(rd);
 	runner_free(&r);

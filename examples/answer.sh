@@ -9,7 +9,8 @@
 # failed by itself (not one killed by SIGPIPE, 141, because a later stage
 # had stopped reading). On SIGINT or SIGTERM the stages are killed and
 # nothing is left behind either (status 130 or 143).
-# ANSWER_ECHO=1 also streams the answer to standard error as it is made.
+# ANSWER_ECHO=1 also streams the answer to standard error as it is made;
+# ANSWER_CACHE=FILE gives ernie-run --prompt-cache FILE (a path kept whole).
 #
 #   usage: answer.sh OUT "ERNIE-RUN OPTIONS" [ERNIE-PROMPT OPTIONS...]
 #   e.g.   answer.sh q1.answer "-n 512 --seed 1" -u "What is ERNIE 4.5?"
@@ -47,7 +48,7 @@ exec 3<&0
 if [ -n "${ANSWER_ECHO:-}" ]; then exec 5>&2; else exec 5>/dev/null; fi
 # $run is split into words on purpose: it holds several options
 # shellcheck disable=SC2086
-stage 1 ernie-prompt "$@" <&3 | stage 2 ernie-tok | stage 3 ernie-run $run |
+stage 1 ernie-prompt "$@" <&3 | stage 2 ernie-tok | stage 3 ernie-run $run ${ANSWER_CACHE:+--prompt-cache "$ANSWER_CACHE"} |
 	stage 4 ernie-detok | stage 5 tee "$work/answer" >&5 &
 wait
 [ ! -s "$work/failed" ] ||

@@ -10,9 +10,15 @@
 # stage fails, the file is left as it was and the chat ends with that
 # stage's status; a file ernie-prompt cannot read is never written to.
 #
+# A prompt cache beside it (CONVERSATION.cache: ernie-run --prompt-cache)
+# holds the last prompt's state, so each turn computes only what is new
+# since: the last answer and the new message. Delete it after changing the
+# model or the cache types.
+#
 #   usage: chat.sh [CONVERSATION.yaml]      (default: ./chat.yaml)
 set -eu
 conv=${1:-chat.yaml}
+cache=${conv%.yaml}.cache
 : "${ERNIE_MODEL:?set ERNIE_MODEL to a model directory}"
 here=$(dirname "$0")
 [ -s "$conv" ] || echo '[]' >"$conv"
@@ -38,7 +44,7 @@ while printf 'you> ' >&2 && IFS= read -r line; do
 	chmod "$(printf '%o' $((0666 & ~$(umask))))" "$next"   # mktemp's 0600 otherwise
 	[ "$(cat "$conv")" = '[]' ] || cat "$conv" >"$next"
 	turn user "$line" >>"$next"
-	ANSWER_ECHO=1 sh "$here/answer.sh" "$answer" "-n 512" -c "$next" </dev/null ||
+	ANSWER_ECHO=1 ANSWER_CACHE=$cache sh "$here/answer.sh" "$answer" "-n 512" -c "$next" </dev/null ||
 		{ status=$?; echo >&2; exit "$status"; }
 	turn assistant "$(cat "$answer")" >>"$next"
 	rm "$answer"

@@ -140,6 +140,7 @@ def setup():
         os.makedirs(os.path.join(s, d), exist_ok=True)
     links = {"ERNIE-4.5-0.3B-PT": DEMO, "models/ERNIE-4.5-0.3B-PT": DEMO,
              "srv/ERNIE-4.5-0.3B-PT": DEMO, "srv/ernie": DEMO, "ernie": ROOT,
+             "examples": os.path.join(ROOT, "examples"),
              "tokenizer.model": os.path.join(DEMO, "tokenizer.model")}
     for p in ("ernie-prompt", "ernie-tok", "ernie-run", "ernie-sample", "ernie-detok"):
         links["usr/local/bin/" + p] = os.path.join(BIN, p)
@@ -151,7 +152,8 @@ def setup():
              "corpus.txt": "one line\nanother line\n", "corpus/a.txt": "a corpus file\n",
              "corpus/b.txt": "another one\n", "prompts/a.txt": "What is MoE?\n",
              "prompts/b.txt": "What is RoPE?\n", "srv/bench.txt": "a benchmark text\n",
-             "var/log/app.log": "a log line\n"}
+             "var/log/app.log": "a log line\n",
+             "system.txt": "You are a helpful assistant. Answer briefly.\n"}
     for name, text in texts.items():
         with open(os.path.join(s, name), "w", encoding="utf-8") as f:
             f.write(text)

@@ -7,10 +7,14 @@
   top OUT GOLDEN T K ROW       OUT is one ETOP frame: the K largest of row ROW
   greedy BIN DIR PROMPT N      drive `BIN -m DIR` through pipes: the prompt,
                                then N argmax tokens fed back one at a time
-                               (--precision $RUN_PRECISION, default f32)
+                               (--precision $RUN_PRECISION, default f32;
+                               more options in $RUN_FLAGS)
   shard SRC DST N              split SRC/model.safetensors into N shards + index
   corrupt SRC DST KIND         a copy of SRC with one defect (see CORRUPTIONS)
   frames OUT                   print the magic and count of every frame
+  pcfix FILE                   rewrite a prompt cache file's checksum (after
+                               a deliberate change, to test what comes after it)
+  raw OUT DST                  the ELOG frames of OUT as one [T][V] float32 file
 """
 import json
 import os
@@ -68,6 +72,31 @@ def top(out, golden, t, k, row):
         sys.exit("values differ")
 
 
+def raw(out, dst):
+    with open(dst, "wb") as f:
+        for magic, payload in frames(open(out, "rb").read()):
+            f.write(payload)
+
+
+def pc_hash(h, data):
+    """lib/model/promptcache.c's hash: FNV-1a, 8 bytes a step"""
+    m = (1 << 64) - 1
+    n8 = len(data) // 8 * 8
+    for (w,) in struct.iter_unpack("<Q", data[:n8]):
+        h = ((h ^ w) * 0x100000001b3) & m
+        h ^= h >> 32
+    for b in data[n8:]:
+        h = ((h ^ b) * 0x100000001b3) & m
+    return h
+
+
+def pcfix(path):
+    data = bytearray(open(path, "rb").read())
+    h = pc_hash(pc_hash(0xcbf29ce484222325, bytes(data[:56])), bytes(data[64:]))
+    data[56:64] = struct.pack("<Q", h)
+    open(path, "wb").write(data)
+
+
 def read_frame(f):
     import numpy as np
     head = f.read(8)
@@ -78,7 +107,8 @@ def read_frame(f):
 def greedy(binary, model, prompt, n):
     import numpy as np
     p = subprocess.Popen([binary, "-m", model, "--precision",
-                          os.environ.get("RUN_PRECISION", "f32")],
+                          os.environ.get("RUN_PRECISION", "f32")] +
+                         os.environ.get("RUN_FLAGS", "").split(),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     p.stdin.write((prompt.replace(",", " ") + "\n").encode())
     p.stdin.flush()
@@ -187,7 +217,7 @@ def main():
         for magic, payload in frames(open(args[0], "rb").read()):
             print(magic, len(payload) // (8 if magic == "ETOP" else 4))
         return
-    {"compare": compare, "top": top, "greedy": greedy, "shard": shard,
+    {"compare": compare, "top": top, "greedy": greedy, "raw": raw, "pcfix": pcfix, "shard": shard,
      "corrupt": corrupt}[cmd](*args)
 
 

@@ -22,6 +22,17 @@ check_eq batch-answers-the-others "bad.txt good.answer good.txt" "$(ls -A "$TMP/
 alone=$(ernie-prompt <"$TMP/prompts/q3.txt" | ernie-tok | ernie-run -t 1 -n 512 --seed 1 | ernie-detok)
 check_eq batch-answer-is-the-chains "$alone" "$(cat "$TMP/prompts/q3.answer")"
 
+# batch.sh with a system prompt prefilled once into a prompt cache, read by
+# every chain: the answers of chains run alone with that system prompt
+mkdir -p "$TMP/sys"
+for i in 1 2 3; do echo "question $i" >"$TMP/sys/q$i.txt"; done
+echo "You answer in one short sentence, and only about geography." >"$TMP/system.txt"
+check batch-system-runs sh examples/batch.sh "$TMP/sys" 2 "$TMP/system.txt"
+alone=$(ernie-prompt -s "$(cat "$TMP/system.txt")" <"$TMP/sys/q2.txt" | ernie-tok |
+	ernie-run -t 1 -n 512 --seed 1 | ernie-detok)
+check_eq batch-system-answer-is-the-chains "$alone" "$(cat "$TMP/sys/q2.answer")"
+check_eq batch-system-no-leftovers 6 "$(ls -A "$TMP/sys" | wc -l)"
+
 # websearch-cron.sh: a dated answer file, its path on stdout, nothing else left
 mkdir -p "$TMP/answers"
 out=$(sh examples/websearch-cron.sh examples/references.json "What is ERNIE 4.5?" "$TMP/answers" 2>"$TMP/err")
@@ -58,6 +69,7 @@ check_eq chat-four-messages 4 "$roles"
 check chat-conversation-reads-back ernie-prompt -c "$TMP/conv.yaml"
 grep -q 'User: hello "there"' "$TMP/out" && grep -q 'User: and\\then' "$TMP/out" &&
 	ok chat-quoting || fail chat-quoting "$(head -c 300 "$TMP/out")"
+check chat-prompt-cache-beside test -s "$TMP/conv.cache"
 
 # chat.sh writes the answer to stderr without reopening it: a 2>> log keeps
 # what it held
@@ -70,12 +82,13 @@ mkdir -p "$TMP/no-model"
 check_eq chat-failed-turn-status 3 "$(printf 'again\n' | (cd "$TMP" && ERNIE_MODEL=$TMP/no-model \
 	sh "$OLDPWD/examples/chat.sh" conv2.yaml) >/dev/null 2>&1; echo $?)"
 check chat-failed-turn-untouched cmp "$TMP/conv2.yaml" "$TMP/conv2.saved"
-# a malformed conversation file is never written to
+# a malformed conversation file is never written to (conv2.cache is the
+# prompt cache of the turns that succeeded)
 printf -- '- role: user\n  content: [oops\n' >"$TMP/malformed.yaml"
 cp "$TMP/malformed.yaml" "$TMP/malformed.saved"
 check_eq chat-malformed-status 1 "$(printf 'q\n' | (cd "$TMP" && sh "$OLDPWD/examples/chat.sh" malformed.yaml) >/dev/null 2>&1; echo $?)"
 check chat-malformed-untouched cmp "$TMP/malformed.yaml" "$TMP/malformed.saved"
-check_eq chat-nothing-left "conv2.saved conv2.yaml malformed.saved malformed.yaml" \
+check_eq chat-nothing-left "conv2.cache conv2.saved conv2.yaml malformed.saved malformed.yaml" \
 	"$(cd "$TMP" && ls -A conv2.* malformed.* | tr '\n' ' ' | sed 's/ $//')"
 
 # answer.sh: the answer's mode follows the umask (not mktemp's 0600)

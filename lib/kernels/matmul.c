@@ -10,7 +10,8 @@
  * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
  * kernels on Zen 5), OpenBLAS sgemm over weight panels converted to f32,
  * and below MV_MAX_N rows a loop of mat_vec. gemm_np / gemm_nn are the
- * same f32 tiles on operands used in place, for the attention.
+ * same tiles on the KV cache in place, in its stored type, for the
+ * attention.
  *
  * Threads: our pool does all the parallelism; OpenBLAS is set to one thread
  * and called by each pool thread on its own block of weight rows, so the
@@ -382,25 +383,28 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 
 /* ---- attention's products: one thread, operands in place ---- */
 
-void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t pstride, int M, int N, int K)
+/* f32 keys and values: OpenBLAS's sgemm where we have no f32 tiles of our
+ * own; every other type by the ISA's kernels (kv.h's types, in registers) */
+void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+	     KvLayout bl, int64_t pstride, int M, int N, int K)
 {
-	if (c->k->gemm_np) {
-		c->k->gemm_np(Y, ldy, A, lda, B, pstride, M, N, K);
+	if (bl != KV_F32 || c->k->gemm_f32[WT_F32]) {
+		c->k->gemm_np(Y, ldy, A, lda, B, bl, pstride, M, N, K);
 		return;
 	}
 	for (int j0 = 0; j0 < N; j0 += GEMM_PANEL)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M,
 			    N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL, K, 1.0f, A, (int)lda,
-			    B + j0 / GEMM_PANEL * pstride, GEMM_PANEL, 0.0f, Y + j0, (int)ldy);
+			    (const float *)((const char *)B + j0 / GEMM_PANEL * pstride),
+			    GEMM_PANEL, 0.0f, Y + j0, (int)ldy);
 }
 
-void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t ldb, int M, int N, int K)
+void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+	     KvLayout bl, int64_t ldb, int M, int N, int K)
 {
-	if (c->k->gemm_nn)
-		c->k->gemm_nn(Y, ldy, A, lda, B, ldb, M, N, K);
+	if (bl != KV_F32 || c->k->gemm_f32[WT_F32])
+		c->k->gemm_nn(Y, ldy, A, lda, B, bl, ldb, M, N, K);
 	else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, (int)lda,
-			    B, (int)ldb, 0.0f, Y, (int)ldy);
+			    B, (int)(ldb / (int64_t)sizeof(float)), 0.0f, Y, (int)ldy);
 }

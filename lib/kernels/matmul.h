@@ -91,21 +91,24 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n);
  * packed once and the products are one pool job. */
 void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n);
 
-/* Plain f32 products on the calling thread, for the attention (callable
- * inside compute_parallel), for m < M, j < N, k < K, rows of A and Y lda
- * and ldy floats apart:
+/* The attention's products on the calling thread (callable inside
+ * compute_parallel), f32 arithmetic, for m < M, j < N, k < K, rows of A
+ * and Y lda and ldy floats apart, B read in its stored type (the KV cache:
+ * kernels/kv.h), converted in registers:
  *   gemm_np: Y[m][j] = Σ_k A[m][k] · B(k, j), B in panels of GEMM_PANEL
- *            columns, panel q at B + q * pstride holding
- *            B(k, q GEMM_PANEL + i) at [k * GEMM_PANEL + i] (the keys, kept
- *            so in the cache: nothing to transpose or pack)
- *   gemm_nn: Y[m][j] = Σ_k A[m][k] · B[k][j], B rows ldb floats apart
+ *            columns, panel q at B + q * pstride bytes holding
+ *            B(k, q GEMM_PANEL + i) in row k, column i (the keys, kept so
+ *            in the cache: nothing to transpose or pack)
+ *   gemm_nn: Y[m][j] = Σ_k A[m][k] · B[k][j], B rows ldb bytes apart
  *            (the values)
- * Our AVX-512 kernels where the CPU has them, else OpenBLAS sgemm. */
+ * f32: our AVX-512 kernels where the CPU has them, else OpenBLAS sgemm;
+ * the other types: our AVX-512 or AVX2 kernels, else plain C. */
 #define GEMM_PANEL 48
-void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t pstride, int M, int N, int K);
-void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-	     int64_t ldb, int M, int N, int K);
+typedef enum { KV_F32, KV_F16, KV_BF16, KV_Q8_PANEL, KV_Q8_ROWS } KvLayout;
+void gemm_np(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+	     KvLayout bl, int64_t pstride, int M, int N, int K);
+void gemm_nn(Compute *c, float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+	     KvLayout bl, int64_t ldb, int M, int N, int K);
 
 /* Run fn(arg, i) for every i in [0, n) on the pool's threads; returns when
  * all are done. Inside fn, compute_parallel runs serially and mat_vec /

@@ -8,6 +8,8 @@
 #include "kernels/matmul_avx512.h"
 #include "kernels/matmul_quant.h"
 
+#include <string.h>
+
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
@@ -221,19 +223,62 @@ TARGET static void pack_panel(float *pack, const Mat *W, int64_t j0, int64_t j1)
 	}
 }
 
-/* Y[m][v * 16 + lane] = Σ_k X[m][k] P[k][v * 16 + lane] for m < mr, v < nv,
- * k < K: X rows ldx apart, P rows ldp apart (a packed panel, or a
- * row-major matrix in place); cols: valid columns of the tile, the loads
- * and stores past them masked. */
-INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
-		 const float *X, int64_t ldx, int64_t K, int64_t cols)
+/* Bytes from the start of a row of B in layout l (kv.h) to column col. */
+INLINE int64_t col_bytes(KvLayout l, int64_t col)
+{
+	switch (l) {
+	case KV_F16: case KV_BF16: return 2 * col;
+	case KV_Q8_PANEL: return col;
+	case KV_Q8_ROWS: return col / QK8_0 * (int64_t)sizeof(BlockQ8_0) + 2 + col % QK8_0;
+	case KV_F32: break;
+	}
+	return 4 * col;
+}
+
+/* B(k, col .. col + 16) as f32, col a multiple of 16, row k at P + k * ldp
+ * bytes, K rows (kv.h); lanes outside mask m read nothing, are 0. */
+INLINE __m512 loadb(KvLayout l, const char *P, int64_t ldp, int64_t K, int64_t k, int64_t col,
+		    __mmask16 m)
+{
+	const char *r = P + k * ldp + col_bytes(l, col);
+	switch (l) {
+	case KV_F16:
+		return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, r));
+	case KV_BF16:
+		return _mm512_castsi512_ps(_mm512_slli_epi32(
+			_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, r)), 16));
+	case KV_Q8_PANEL: {     /* the scales of block k / 32 follow the K rows */
+		const char *sc = P + K * ldp + k / QK8_0 * 2 * ldp + 2 * col;
+		return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, r))),
+				     _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, sc)));
+	}
+	case KV_Q8_ROWS: {      /* 16 quants of one block; its scale before them */
+		uint16_t d;
+		if (!m)         /* a masked tail past the row: no block there */
+			return _mm512_setzero_ps();
+		memcpy(&d, r - 2 - col % QK8_0, 2);
+		return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, r))),
+				     _mm512_cvtph_ps(_mm256_set1_epi16((short)d)));
+	}
+	case KV_F32:
+		break;
+	}
+	return _mm512_maskz_loadu_ps(m, r);
+}
+
+/* Y[m][v * 16 + lane] = Σ_k X[m][k] B(k, c0 + v * 16 + lane) for m < mr,
+ * v < nv, k < K: X rows ldx floats apart, B in layout l with rows ldp bytes
+ * apart (a packed panel, the keys' panels, or the values' rows in place);
+ * cols: valid columns of the tile, the loads and stores past them masked. */
+INLINE void tile(KvLayout l, int mr, int nv, float *Y, int64_t ldy, const char *P, int64_t ldp,
+		 int64_t c0, const float *X, int64_t ldx, int64_t K, int64_t cols)
 {
 	__m512 acc[MR][NV];
 	__mmask16 mask[NV];
 #pragma GCC unroll 8
 	for (int v = 0; v < nv; v++) {
 		int64_t left = cols - v * 16;
-		mask[v] = left >= 16 ? 0xffff : tail_mask(left);
+		mask[v] = left >= 16 ? 0xffff : left > 0 ? tail_mask(left) : 0;
 	}
 #pragma GCC unroll 8
 	for (int m = 0; m < mr; m++)
@@ -244,8 +289,8 @@ INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t 
 		__m512 w[NV];
 #pragma GCC unroll 8
 		for (int v = 0; v < nv; v++) {
-			_mm_prefetch((const char *)(P + (k + TILE_PREFETCH) * ldp + v * 16), _MM_HINT_T0);
-			w[v] = _mm512_maskz_loadu_ps(mask[v], P + k * ldp + v * 16);
+			_mm_prefetch(P + (k + TILE_PREFETCH) * ldp + col_bytes(l, c0 + v * 16), _MM_HINT_T0);
+			w[v] = loadb(l, P, ldp, K, k, c0 + v * 16, mask[v]);
 		}
 #pragma GCC unroll 8
 		for (int m = 0; m < mr; m++) {
@@ -262,27 +307,54 @@ INLINE void tile(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t 
 			_mm512_mask_storeu_ps(Y + m * ldy + v * 16, mask[v], acc[m][v]);
 }
 
-/* One instance per (mr, nv): constant trip counts keep acc in registers. */
-#define TILE(mr, nv) case (mr) * 4 + (nv): tile(mr, nv, Y, ldy, P, ldp, X, ldx, K, cols); break;
-#define TILES(mr) TILE(mr, 1) TILE(mr, 2) TILE(mr, 3)
-
-TARGET static void tile_any(int mr, int nv, float *Y, int64_t ldy, const float *P, int64_t ldp,
-			    const float *X, int64_t ldx, int64_t K, int64_t cols)
-{
-	switch (mr * 4 + nv) {
-	TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6) TILES(7) TILES(8)
+/* One instance per (layout, mr, nv): constant trip counts keep acc in
+ * registers, and the conversion is chosen outside the loops. The cache's
+ * other types take the three vectors of a whole panel always (a narrower
+ * tail is masked: its loads read nothing), a third of the instances: the
+ * sanitised fuzz build of this file took minutes of CPU with them all. */
+typedef void TileFn(int mr, int nv, float *Y, int64_t ldy, const char *P, int64_t ldp,
+		    int64_t c0, const float *X, int64_t ldx, int64_t K, int64_t cols);
+#define TILE(l, mr, nv) case (mr) * 4 + (nv): tile(l, mr, nv, Y, ldy, P, ldp, c0, X, ldx, K, cols); break;
+#define TILES(l, mr) TILE(l, mr, 1) TILE(l, mr, 2) TILE(l, mr, 3)
+#define TILE_FN(name)                                                                         \
+	TARGET static void name(int mr, int nv, float *Y, int64_t ldy, const char *P,         \
+				int64_t ldp, int64_t c0, const float *X, int64_t ldx, int64_t K, \
+				int64_t cols)
+#define TILE_ANY(name, l)                                                                     \
+	TILE_FN(name)                                                                         \
+	{                                                                                     \
+		switch (mr * 4 + nv) {                                                        \
+		TILES(l, 1) TILES(l, 2) TILES(l, 3) TILES(l, 4)                               \
+		TILES(l, 5) TILES(l, 6) TILES(l, 7) TILES(l, 8)                               \
+		}                                                                             \
 	}
-}
+#define TILE_PANEL(name, l)                                                                   \
+	TILE_FN(name)                                                                         \
+	{                                                                                     \
+		switch (mr * 4 + (nv = NV)) {                                                 \
+		TILE(l, 1, NV) TILE(l, 2, NV) TILE(l, 3, NV) TILE(l, 4, NV)                   \
+		TILE(l, 5, NV) TILE(l, 6, NV) TILE(l, 7, NV) TILE(l, 8, NV)                   \
+		}                                                                             \
+	}
+TILE_ANY(tile_f32, KV_F32)
+TILE_PANEL(tile_f16, KV_F16)
+TILE_PANEL(tile_bf16, KV_BF16)
+TILE_PANEL(tile_q8_panel, KV_Q8_PANEL)
+TILE_PANEL(tile_q8_rows, KV_Q8_ROWS)
 
-/* Y[m][j0 + c] for m < M, c < cols <= GEMM_PACK_ROWS: every row of X
- * against one panel, MR rows at a time. */
-TARGET static void panel_rows(float *Y, int64_t ldy, const float *P, int64_t ldp,
-			      const float *X, int64_t ldx, int M, int64_t K, int64_t cols)
+/* in the order of KvLayout */
+static TileFn *const tiles[] = { tile_f32, tile_f16, tile_bf16, tile_q8_panel, tile_q8_rows };
+
+/* Y[m][c] for m < M, c < cols <= GEMM_PACK_ROWS: every row of X against
+ * columns c0.. of B, MR rows at a time. */
+TARGET static void panel_rows(KvLayout l, float *Y, int64_t ldy, const char *P, int64_t ldp,
+			      int64_t c0, const float *X, int64_t ldx, int M, int64_t K,
+			      int64_t cols)
 {
 	int nv = (int)((cols + 15) / 16);
 	for (int m0 = 0; m0 < M; m0 += MR) {
 		int mr = M - m0 < MR ? M - m0 : MR;
-		tile_any(mr, nv, Y + m0 * ldy, ldy, P, ldp, X + m0 * ldx, ldx, K, cols);
+		tiles[l](mr, nv, Y + m0 * ldy, ldy, P, ldp, c0, X + m0 * ldx, ldx, K, cols);
 	}
 }
 
@@ -292,7 +364,8 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
 		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
 		pack_panel(pack, W, j0, j1);
-		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+		panel_rows(KV_F32, Y + j0, ldy, pack, GEMM_PACK_ROWS * sizeof(float), 0, X, W->cols,
+			   n, W->cols, j1 - j0);
 	}
 }
 
@@ -307,31 +380,27 @@ TARGET void avx512_gemm_quant(float *Y, int64_t ldy, const Mat *W, const float *
 		Mat F = { .type = WT_F32, .data = rows, .rows = j1 - j0, .cols = W->cols };
 		portable_to_f32(rows, W, j0, j1);
 		pack_rows(WT_F32, pack, &F, 0, j1 - j0);
-		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+		panel_rows(KV_F32, Y + j0, ldy, pack, GEMM_PACK_ROWS * sizeof(float), 0, X, W->cols,
+			   n, W->cols, j1 - j0);
 	}
 }
 
-/* Y[m][j] for j < N: panels of GEMM_PANEL columns, panel q at B + q * pstride
- * with rows ldp floats apart. */
-TARGET static void panels(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			  int64_t pstride, int64_t ldp, int M, int N, int K)
+TARGET void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+			   KvLayout bl, int64_t pstride, int M, int N, int K)
 {
 	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PANEL)
-		panel_rows(Y + j0, ldy, B + j0 / GEMM_PANEL * pstride, ldp, A, lda, M, K,
+		panel_rows(bl, Y + j0, ldy, (const char *)B + j0 / GEMM_PANEL * pstride,
+			   kv_panel_row_bytes(bl), 0, A, lda, M, K,
 			   N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL);
 }
 
-TARGET void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			   int64_t pstride, int M, int N, int K)
+/* B itself taken GEMM_PANEL columns at a time */
+TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+			   KvLayout bl, int64_t ldb, int M, int N, int K)
 {
-	panels(Y, ldy, A, lda, B, pstride, GEMM_PANEL, M, N, K);
-}
-
-/* B itself in panels: GEMM_PANEL columns apart, its rows ldb apart */
-TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			   int64_t ldb, int M, int N, int K)
-{
-	panels(Y, ldy, A, lda, B, GEMM_PANEL, ldb, M, N, K);
+	for (int64_t j0 = 0; j0 < N; j0 += GEMM_PANEL)
+		panel_rows(bl, Y + j0, ldy, B, ldb, j0, A, lda, M, K,
+			   N - j0 < GEMM_PANEL ? N - j0 : GEMM_PANEL);
 }
 
 const Kernels kernels_avx512 = {

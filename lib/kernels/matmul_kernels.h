@@ -35,11 +35,12 @@ typedef struct {
 	 * aligned), f32 sums; ldy is Y's row stride */
 	void (*gemm_bf16)(float *Y, int64_t ldy, const Mat *W, const uint32_t *Xp,
 			  int64_t kp, int n, int64_t r0, int64_t r1);
-	/* the f32 products of gemm_np / gemm_nn in matmul.h, on one thread */
-	void (*gemm_np)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			int64_t pstride, int M, int N, int K);
-	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-			int64_t ldb, int M, int N, int K);
+	/* the attention's products of gemm_np / gemm_nn in matmul.h, on one
+	 * thread (pstride, ldb in bytes) */
+	void (*gemm_np)(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+			KvLayout bl, int64_t pstride, int M, int N, int K);
+	void (*gemm_nn)(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+			KvLayout bl, int64_t ldb, int M, int N, int K);
 } Kernels;
 
 
@@ -82,11 +83,21 @@ VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16, avx512_vec_q8_0, avx512_v
 	avx512_vec_q4_k, avx512_vec_q5_k, avx512_vec_q6_k;
 ToF32Fn avx512_to_f32;
 GemmF32Fn avx512_gemm_f32, avx512_gemm_quant;
-void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-		    int64_t pstride, int M, int N, int K);
-void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
-		    int64_t ldb, int M, int N, int K);
+void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		    KvLayout bl, int64_t pstride, int M, int N, int K);
+void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		    KvLayout bl, int64_t ldb, int M, int N, int K);
 #endif
+
+/* The plain C attention products, for the ISAs without their own. */
+void portable_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t pstride, int M, int N, int K);
+void portable_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t ldb, int M, int N, int K);
+
+/* Bytes of a row of GEMM_PANEL keys of a panel in layout l (a q8_0
+ * panel: its quants; kv.h) */
+int64_t kv_panel_row_bytes(KvLayout l);
 
 /* xb[k] = x[k] rounded to bf16 (nearest even) for k < cols, 0 up to kp:
  * the plain C rounding, for pack_bf16's tails */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/kv.h"
 #include "kernels/matmul_kernels.h"
 
 static uint16_t f32_to_bf16(float f)
@@ -56,6 +57,33 @@ void portable_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 		wtype_info[W->type].to_f32(dst + (r - r0) * W->cols, mat_row(W, r), W->cols);
 }
 
+/* The attention's products, one element of B at a time (kv_elem). */
+void portable_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t pstride, int M, int N, int K)
+{
+	for (int m = 0; m < M; m++)
+		for (int j = 0; j < N; j++) {
+			const char *P = (const char *)B + j / GEMM_PANEL * pstride;
+			float s = 0;
+			for (int k = 0; k < K; k++)
+				s += A[m * lda + k] * kv_elem(bl, P, kv_panel_row_bytes(bl), K, k,
+							      j % GEMM_PANEL);
+			Y[m * ldy + j] = s;
+		}
+}
+
+void portable_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
+		      KvLayout bl, int64_t ldb, int M, int N, int K)
+{
+	for (int m = 0; m < M; m++)
+		for (int j = 0; j < N; j++) {
+			float s = 0;
+			for (int k = 0; k < K; k++)
+				s += A[m * lda + k] * kv_elem(bl, B, ldb, K, k, j);
+			Y[m * ldy + j] = s;
+		}
+}
+
 const Kernels kernels_portable = {
 	.vec = { [WT_F32] = portable_vec, [WT_F16] = portable_vec, [WT_BF16] = portable_vec,
 		 [WT_Q8_0] = portable_vec, [WT_Q4_0] = portable_vec, [WT_Q4_K] = portable_vec,
@@ -64,4 +92,6 @@ const Kernels kernels_portable = {
 		    [WT_BF16] = portable_to_f32, [WT_Q8_0] = portable_to_f32,
 		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32,
 		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 },
+	.gemm_np = portable_gemm_np,
+	.gemm_nn = portable_gemm_nn,
 };

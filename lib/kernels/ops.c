@@ -185,41 +185,32 @@ void swiglu(float *g, const float *u, int64_t n)
 	swiglu_clones(g, u, n);
 }
 
-void key_put(float *kc, int kv_heads, int d, int pos, const float *k)
+/* out[m][d] = p[m][npos] · v (a single row of f32 values: sgemv, which
+ * OpenBLAS does well and is bandwidth-bound anyway) */
+static void pv(Compute *c, float *out, int64_t qstride, const float *p, const void *v,
+	       KvLayout vl, int64_t vstride, int m, int npos, int d)
 {
-	for (int g = 0; g < kv_heads; g++) {
-		float *dst = kc + key_at(kv_heads, d, pos, g);
-		for (int t = 0; t < d; t++)
-			dst[t * GEMM_PANEL] = k[g * d + t];
-	}
-}
-
-/* out[m][d] = p[m][npos] · v (a single row: sgemv, which OpenBLAS does well
- * and is bandwidth-bound anyway) */
-static void pv(Compute *c, float *out, int64_t qstride, const float *p, const float *v,
-	       int64_t vstride, int m, int npos, int d)
-{
-	if (m == 1)
-		cblas_sgemv(CblasRowMajor, CblasTrans, npos, d, 1.0f, v, (int)vstride, p, 1, 0.0f,
-			    out, 1);
+	if (m == 1 && vl == KV_F32)
+		cblas_sgemv(CblasRowMajor, CblasTrans, npos, d, 1.0f, v,
+			    (int)(vstride / (int64_t)sizeof(float)), p, 1, 0.0f, out, 1);
 	else
-		gemm_nn(c, out, qstride, p, npos, v, vstride, m, d, npos);
+		gemm_nn(c, out, qstride, p, npos, v, vl, vstride, m, d, npos);
 }
 
-void attend(Compute *c, float *out, const float *q, int64_t qstride, const float *kp,
-	    int64_t kpstride, const float *v, int64_t vstride, int n, int group, int p0, int d,
-	    float scale, float *scores)
+void attend(Compute *c, float *out, const float *q, int64_t qstride, const void *kp,
+	    KvLayout kl, int64_t kpstride, const void *v, KvLayout vl, int64_t vstride, int n,
+	    int group, int p0, int d, float scale, float *scores)
 {
 	for (int i0 = 0; i0 < n; i0 += ATTEND_ROWS) {
 		int m = n - i0 < ATTEND_ROWS ? n - i0 : ATTEND_ROWS;
 		int npos = p0 + (i0 + m - 1) / group + 1;       /* keys the last row sees */
-		gemm_np(c, scores, npos, q + i0 * qstride, qstride, kp, kpstride, m, npos, d);
+		gemm_np(c, scores, npos, q + i0 * qstride, qstride, kp, kl, kpstride, m, npos, d);
 		for (int r = 0; r < m; r++) {
 			float *row = scores + (int64_t)r * npos;
 			int seen = p0 + (i0 + r) / group + 1;   /* keys this row may see */
 			softmax_scaled(row, seen, scale);
 			memset(row + seen, 0, (size_t)(npos - seen) * sizeof *row);
 		}
-		pv(c, out + i0 * qstride, qstride, scores, v, vstride, m, npos, d);
+		pv(c, out + i0 * qstride, qstride, scores, v, vl, vstride, m, npos, d);
 	}
 }

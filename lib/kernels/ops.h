@@ -29,33 +29,20 @@ void swiglu(float *g, const float *u, int64_t n);
  * ATTEND_ROWS rows of keys. */
 #define ATTEND_ROWS 64
 
-/* The key cache of a layer: the positions in panels of GEMM_PANEL, each
- * KV head's keys in a panel transposed, so that attention multiplies by
- * them where they are (gemm_np). Key element t of KV head g at position pos
- * is at kc[key_at(kv_heads, d, pos, g) + t * GEMM_PANEL]; the panels of
- * head g start at kc + key_at(kv_heads, d, 0, g), KEY_PANEL_FLOATS apart. */
-static inline int64_t key_at(int kv_heads, int d, int pos, int g)
-{
-	return ((int64_t)(pos / GEMM_PANEL) * kv_heads + g) * d * GEMM_PANEL + pos % GEMM_PANEL;
-}
-#define KEY_PANEL_FLOATS(kv_heads, d) ((int64_t)(kv_heads) * (d) * GEMM_PANEL)
-
-/* Store k (the keys of all kv_heads heads at pos, d floats each). */
-void key_put(float *kc, int kv_heads, int d, int pos, const float *k);
-
 /* Causal attention against one KV head: rows r < n of q, each group
  * consecutive rows at one position p0 + r / group (one query head at n /
  * group positions, or the group query heads sharing the KV head at one
  * position), against keys/values 0..p(r):
  * out[r] = Σ_j softmax_j(q_r·k_j · scale) v_j. q and out rows are qstride
- * floats apart; the keys are the head's panels (kp, kpstride apart: see
- * key_at), the values rows of v vstride floats apart; scores is scratch of
- * ATTEND_ROWS * (p0 + n / group) floats. Products by gemm_np / gemm_nn
- * (matmul.h) ATTEND_ROWS rows at a time (the masked corner of each block
- * costs a little extra work; the keys and values are read once for all
- * the rows of a block); on the calling thread. */
-void attend(Compute *c, float *out, const float *q, int64_t qstride, const float *kp,
-	    int64_t kpstride, const float *v, int64_t vstride, int n, int group, int p0, int d,
-	    float scale, float *scores);
+ * floats apart; the keys are the head's panels (kp, kpstride bytes apart,
+ * layout kl: kernels/kv.h), the values rows of v vstride bytes apart
+ * (layout vl); scores is scratch of ATTEND_ROWS * (p0 + n / group) floats.
+ * Products by gemm_np / gemm_nn (matmul.h) ATTEND_ROWS rows at a time (the
+ * masked corner of each block costs a little extra work; the keys and
+ * values are read once for all the rows of a block); on the calling
+ * thread. */
+void attend(Compute *c, float *out, const float *q, int64_t qstride, const void *kp,
+	    KvLayout kl, int64_t kpstride, const void *v, KvLayout vl, int64_t vstride, int n,
+	    int group, int p0, int d, float scale, float *scores);
 
 #endif

@@ -2,6 +2,7 @@
  * Loading is in model_load.c. */
 #include "model/model.h"
 #include "base/err.h"
+#include "kernels/kv.h"
 #include "kernels/ops.h"
 
 #include <math.h>
@@ -13,10 +14,13 @@ struct State {
 	int pos;                /* tokens in the sequence */
 	int cap;                /* positions the KV cache holds now */
 	int limit;              /* positions it may grow to */
-	float **kc;             /* [L] -> rotated keys, in panels (ops.h: key_at) */
-	float **vc;             /* [L] -> [cap][nkv·d] values */
+	WType kt, vt;           /* the types keys and values are stored in */
+	char **kc;              /* [L] -> rotated keys, in panels (kv.h: key_at) */
+	char **vc;              /* [L] -> [cap] rows of nkv·d values (kv.h) */
+	int32_t *ids;           /* [cap] the sequence's tokens */
 	float *scores;          /* [threads][ATTEND_ROWS][cap] attention weights */
 	int nscores;            /* threads the scores hold */
+	int scores_cap;         /* positions they hold */
 	int nb;                 /* rows the batch buffers below hold */
 	float *x;               /* [nb][H] residual stream */
 	float *xn;              /* [nb][H] normed input of a block */
@@ -24,6 +28,7 @@ struct State {
 	float *xg, *yg;         /* [nb][H] rows routed to one expert, its output */
 	float *q;               /* [nb][nh·d] queries */
 	float *k;               /* [nb][nkv·d] keys, before they go to the cache */
+	float *v;               /* [nb][nkv·d] values, before they go to the cache */
 	float *att;             /* [nb][nh·d] attention output */
 	float *h1, *h2;         /* [nb][W] MLP hidden (W: the widest MLP) */
 	float *cos, *sin;       /* [nb][d/2] RoPE angles of each row's position */
@@ -54,7 +59,7 @@ typedef struct {
 	int **i;
 	size_t size;
 } BatchBuf;
-#define NBATCH_BUFS 16
+#define NBATCH_BUFS 17
 
 /* The batch buffers of s, into b; returns how many. ensure_batch allocates
  * them, free_batch frees them and model_scratch_bytes counts them. */
@@ -67,7 +72,8 @@ static int batch_bufs(const Model *m, State *s, BatchBuf *b)
 	size_t k = c->moe ? (size_t)c->top_k : 1;
 	const BatchBuf list[] = {
 		{ &s->x, NULL, H }, { &s->xn, NULL, H }, { &s->y, NULL, H }, { &s->xg, NULL, H },
-		{ &s->yg, NULL, H }, { &s->q, NULL, qd }, { &s->k, NULL, kvd }, { &s->att, NULL, qd },
+		{ &s->yg, NULL, H }, { &s->q, NULL, qd }, { &s->k, NULL, kvd }, { &s->v, NULL, kvd },
+		{ &s->att, NULL, qd },
 		{ &s->h1, NULL, W }, { &s->h2, NULL, W }, { &s->cos, NULL, half },
 		{ &s->sin, NULL, half }, { &s->wsel, NULL, k }, { &s->rw, NULL, 1 },
 		{ NULL, &s->sel, k }, { NULL, &s->rows, 1 },
@@ -77,26 +83,39 @@ static int batch_bufs(const Model *m, State *s, BatchBuf *b)
 	return NBATCH_BUFS;
 }
 
-uint64_t model_kv_bytes(const Model *m)
+uint64_t model_kv_bytes(const Model *m, WType kt, WType vt)
 {
 	const Config *c = &m->cfg;
-	return 2ull * (uint64_t)c->layers * (uint64_t)c->kv_heads * (uint64_t)c->head_dim *
-	       sizeof(float);
+	return (uint64_t)c->layers * (uint64_t)(kv_row_bytes(kt, (int64_t)c->kv_heads * c->head_dim) +
+						kv_row_bytes(vt, (int64_t)c->kv_heads * c->head_dim));
 }
 
-/* One layer's cache for cap positions: keys in whole panels, values by row. */
-static void kv_layer_bytes(const Model *m, int64_t cap, size_t *kbytes, size_t *vbytes)
+int model_cache_type_ok(const Model *m, WType t)
 {
-	size_t row = (size_t)m->cfg.kv_heads * (size_t)m->cfg.head_dim * sizeof(float);
-	size_t panels = ((size_t)cap + GEMM_PANEL - 1) / GEMM_PANEL;
-	*kbytes = panels * GEMM_PANEL * row;
-	*vbytes = (size_t)cap * row;
+	if (kv_type_ok(t))
+		return err(ERR_DATA, "cache type %s: expected one of " KV_TYPE_NAMES,
+			   t >= 0 && t < WT_COUNT ? wtype_info[t].name : "?");
+	if (t == WT_Q8_0 && m->cfg.head_dim % QK8_0)
+		return err(ERR_DATA, "cache type q8_0: the head size %d is not a multiple of %d",
+			   m->cfg.head_dim, QK8_0);
+	return 0;
 }
 
-uint64_t model_kv_cache_bytes(const Model *m, int64_t ctx)
+/* One layer's cache for cap positions: keys (of type kt) in whole panels,
+ * values (vt) by row. */
+static void kv_layer_bytes(const Model *m, WType kt, WType vt, int64_t cap, size_t *kbytes,
+			   size_t *vbytes)
+{
+	const Config *c = &m->cfg;
+	size_t panels = ((size_t)cap + GEMM_PANEL - 1) / GEMM_PANEL;
+	*kbytes = panels * (size_t)KEY_PANEL_BYTES(kt, c->kv_heads, c->head_dim);
+	*vbytes = (size_t)cap * (size_t)kv_row_bytes(vt, (int64_t)c->kv_heads * c->head_dim);
+}
+
+uint64_t model_kv_cache_bytes(const Model *m, WType kt, WType vt, int64_t ctx)
 {
 	size_t k, v;
-	kv_layer_bytes(m, ctx, &k, &v);
+	kv_layer_bytes(m, kt, vt, ctx, &k, &v);
 	return (uint64_t)m->cfg.layers * ((uint64_t)k + (uint64_t)v);
 }
 
@@ -128,6 +147,7 @@ int state_new(State **out, const Model *m, int limit)
 	if (!s)
 		return err(ERR_IO, "out of memory");
 	s->m = m;
+	s->kt = s->vt = MODEL_CACHE_TYPE;
 	s->limit = limit > 0 && limit < m->cfg.max_pos ? limit : m->cfg.max_pos;
 	s->kc = calloc((size_t)m->cfg.layers, sizeof *s->kc);
 	s->vc = calloc((size_t)m->cfg.layers, sizeof *s->vc);
@@ -170,6 +190,7 @@ void state_free(State *s)
 	}
 	free(s->kc);
 	free(s->vc);
+	free(s->ids);
 	free(s->scores);
 	free(s->probs);
 	free(s->eh);
@@ -179,45 +200,85 @@ void state_free(State *s)
 }
 
 void state_reset(State *s) { s->pos = 0; }
+const int32_t *state_ids(const State *s) { return s->ids; }
+const Model *state_model(const State *s) { return s->m; }
+
+void state_cache_types(const State *s, WType *k, WType *v)
+{
+	*k = s->kt;
+	*v = s->vt;
+}
+
+int state_set_cache_types(State *s, WType k, WType v)
+{
+	int rc = model_cache_type_ok(s->m, k);
+	if (rc || (rc = model_cache_type_ok(s->m, v)))
+		return rc;
+	for (int i = 0; i < s->m->cfg.layers; i++) {
+		free(s->kc[i]);
+		free(s->vc[i]);
+		s->kc[i] = s->vc[i] = NULL;
+	}
+	s->kt = k;
+	s->vt = v;
+	s->pos = s->cap = 0;    /* the ids and scores stay: no type in them */
+	return 0;
+}
 int state_pos(const State *s) { return s->pos; }
 int state_limit(const State *s) { return s->limit; }
 
 /* Room for need positions: grow by doubling (at most to the limit) so long
- * sequences cost few copies and short ones little memory; attention
- * scratch for that many keys on each of threads threads. */
-static int ensure_kv(State *s, int need, int threads)
+ * sequences cost few copies and short ones little memory. */
+static int grow_kv(State *s, int need)
 {
 	const Config *c = &s->m->cfg;
-	if (need <= s->cap && threads <= s->nscores)
-		return 0;
-	int cap = s->cap;
-	if (need > cap) {
-		cap = cap * 2 > 64 ? cap * 2 : 64;
-		if (cap < need)
-			cap = need;
-		if (cap > s->limit)
-			cap = s->limit;
-	}
-	size_t kbytes, vbytes;
-	kv_layer_bytes(s->m, cap, &kbytes, &vbytes);
+	int cap = s->cap * 2 > 64 ? s->cap * 2 : 64;
+	if (cap < need)
+		cap = need;
+	if (cap > s->limit)
+		cap = s->limit;
+	size_t kbytes, vbytes, had, had_v;
+	kv_layer_bytes(s->m, s->kt, s->vt, cap, &kbytes, &vbytes);
+	kv_layer_bytes(s->m, s->kt, s->vt, s->cap, &had, &had_v);
+	int32_t *ids = realloc(s->ids, (size_t)cap * sizeof *ids);
+	if (!ids)
+		return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
+	s->ids = ids;
 	for (int i = 0; i < c->layers; i++) {
-		float *k = realloc(s->kc[i], kbytes);
-		if (k)
+		char *k = realloc(s->kc[i], kbytes);
+		if (k) {
+			/* the slots past the sequence are never read, but a
+			 * prompt cache file holds whole panels: zeros, not old heap */
+			memset(k + had, 0, kbytes - had);
 			s->kc[i] = k;
-		float *v = realloc(s->vc[i], vbytes);
+		}
+		char *v = realloc(s->vc[i], vbytes);
 		if (v)
 			s->vc[i] = v;
 		if (!k || !v)
 			return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
 	}
+	s->cap = cap;
+	return 0;
+}
+
+/* Room for need positions, and attention scratch for that many keys on
+ * each of threads threads. */
+static int ensure_kv(State *s, int need, int threads)
+{
+	int rc;
+	if (need > s->cap && (rc = grow_kv(s, need)))
+		return rc;
+	if (threads <= s->nscores && s->cap <= s->scores_cap)
+		return 0;
+	if (threads < s->nscores)
+		threads = s->nscores;
 	free(s->scores);
 	s->nscores = 0;
-	if (!(s->scores = malloc(model_attention_bytes(s->m, threads, cap)))) {
-		s->cap = 0;     /* caches still valid, scores not: make the next call retry */
-		return err(ERR_IO, "KV cache for %d tokens: out of memory", cap);
-	}
-	s->cap = cap;
+	if (!(s->scores = malloc(model_attention_bytes(s->m, threads, s->cap))))
+		return err(ERR_IO, "KV cache for %d tokens: out of memory", s->cap);
 	s->nscores = threads;
+	s->scores_cap = s->cap;
 	return 0;
 }
 
@@ -239,6 +300,59 @@ static int ensure_batch(State *s, int nb)
 		return err(ERR_IO, "buffers for a batch of %d tokens: out of memory", nb);
 	}
 	s->nb = nb;
+	return 0;
+}
+
+/* ---- the cache as bytes (prompt cache files) ----------------------------
+ * Per layer: the key panels that hold the positions, then their value
+ * rows. Slots past the sequence in the last panel are written as zeros. */
+
+static uint64_t layer_bytes(const State *s, int n, uint64_t *keys)
+{
+	const Config *c = &s->m->cfg;
+	*keys = (uint64_t)((n + GEMM_PANEL - 1) / GEMM_PANEL) *
+		(uint64_t)KEY_PANEL_BYTES(s->kt, c->kv_heads, c->head_dim);
+	return *keys + (uint64_t)n * (uint64_t)kv_row_bytes(s->vt, (int64_t)c->kv_heads * c->head_dim);
+}
+
+uint64_t state_kv_bytes(const State *s, int n)
+{
+	uint64_t keys;
+	return (uint64_t)s->m->cfg.layers * layer_bytes(s, n, &keys);
+}
+
+void state_kv_save(const State *s, void *dst)
+{
+	const Config *c = &s->m->cfg;
+	uint64_t keys, size = layer_bytes(s, s->pos, &keys);
+	for (int l = 0; l < c->layers; l++) {
+		char *d = (char *)dst + (uint64_t)l * size;
+		memcpy(d, s->kc[l], keys);
+		memcpy(d + keys, s->vc[l], size - keys);
+		if (s->pos % GEMM_PANEL)
+			for (int g = 0; g < c->kv_heads; g++)
+				key_clear(d + key_at(s->kt, c->kv_heads, c->head_dim,
+						     s->pos - s->pos % GEMM_PANEL, g),
+					  s->kt, c->head_dim, s->pos % GEMM_PANEL);
+	}
+}
+
+int state_kv_load(State *s, const int32_t *ids, const void *src, int nsrc, int n)
+{
+	const Config *c = &s->m->cfg;
+	int rc;
+	if (n > nsrc || n > s->limit)
+		return err(ERR_DATA, "%d cached tokens: past the context limit of %d", n, s->limit);
+	if (n > s->cap && (rc = grow_kv(s, n)))
+		return rc;
+	uint64_t skeys, ssize = layer_bytes(s, nsrc, &skeys), keys, size = layer_bytes(s, n, &keys);
+	for (int l = 0; l < c->layers; l++) {
+		const char *d = (const char *)src + (uint64_t)l * ssize;
+		memcpy(s->kc[l], d, keys);
+		memcpy(s->vc[l], d + skeys, size - keys);
+	}
+	memcpy(s->ids, ids, (size_t)n * sizeof *ids);
+	s->pos = n;
 	return 0;
 }
 
@@ -277,7 +391,7 @@ struct Rows {
 	const Model *m;
 	State *s;
 	const float *norm;      /* norm_row: the weights */
-	float *kc;              /* rope_row: the layer's key cache */
+	int layer;              /* rope_row: the layer whose caches get the row */
 	int p0;                 /* rope_row: the position of row 0 */
 	int64_t width;          /* swiglu_row: the MLP's width */
 };
@@ -316,17 +430,20 @@ static void add_row(const Rows *r, int i)
 		x[j] += y[j];
 }
 
-/* RoPE on the row's queries and keys; the keys go to the cache */
+/* RoPE on the row's queries and keys; keys and values go to the cache, in
+ * its types */
 static void rope_row(const Rows *r, int i)
 {
 	const Config *cf = &r->m->cfg;
-	int half = cf->head_dim / 2;
+	State *s = r->s;
+	int half = cf->head_dim / 2, pos = r->p0 + i;
 	int64_t qd = (int64_t)cf->heads * cf->head_dim, kvd = (int64_t)cf->kv_heads * cf->head_dim;
-	const float *cos_ = r->s->cos + i * half, *sin_ = r->s->sin + i * half;
-	float *k = r->s->k + i * kvd;
-	rope(r->s->q + i * qd, cf->heads, half, cos_, sin_);
+	const float *cos_ = s->cos + i * half, *sin_ = s->sin + i * half;
+	float *k = s->k + i * kvd;
+	rope(s->q + i * qd, cf->heads, half, cos_, sin_);
 	rope(k, cf->kv_heads, half, cos_, sin_);
-	key_put(r->kc, cf->kv_heads, cf->head_dim, r->p0 + i, k);
+	key_put(s->kc[r->layer], s->kt, cf->kv_heads, cf->head_dim, pos, k);
+	value_put(s->vc[r->layer] + pos * kv_row_bytes(s->vt, kvd), s->vt, s->v + i * kvd, kvd);
 }
 
 /* h1 = silu(h1) ⊙ h2 */
@@ -359,11 +476,13 @@ static void attend_rows(const AttJob *j, int h, int g, int64_t qstride, int rows
 	const State *s = j->s;
 	const Config *c = &j->m->cfg;
 	int d = c->head_dim;
+	int64_t vrow = kv_row_bytes(s->vt, (int64_t)c->kv_heads * d);
 	float *scores = s->scores + (int64_t)compute_self() * ATTEND_ROWS * s->cap;
 	attend(j->c, s->att + (int64_t)h * d, s->q + (int64_t)h * d, qstride,
-	       s->kc[j->layer] + key_at(c->kv_heads, d, 0, g), KEY_PANEL_FLOATS(c->kv_heads, d),
-	       s->vc[j->layer] + (int64_t)g * d, (int64_t)c->kv_heads * d, rows, group, j->p0, d,
-	       1.0f / sqrtf((float)d), scores);
+	       s->kc[j->layer] + key_at(s->kt, c->kv_heads, d, 0, g), kv_layout(s->kt, 0),
+	       KEY_PANEL_BYTES(s->kt, c->kv_heads, d),
+	       s->vc[j->layer] + kv_row_bytes(s->vt, (int64_t)g * d), kv_layout(s->vt, 1), vrow,
+	       rows, group, j->p0, d, 1.0f / sqrtf((float)d), scores);
 }
 
 /* Query head h of every row against the cache (causal: row i sees 0..p0+i). */
@@ -389,12 +508,10 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 {
 	const Config *cf = &m->cfg;
 	const Layer *L = &m->w.layers[l];
-	int64_t kvd = (int64_t)cf->kv_heads * cf->head_dim;
-	float *v = s->vc[l] + p0 * kvd;
 
-	linears(c, 3, (float *const[]){ s->q, s->k, v },
+	linears(c, 3, (float *const[]){ s->q, s->k, s->v },
 		(const Mat *const[]){ &L->q, &L->k, &L->v }, s->xn, n);
-	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .kc = s->kc[l], .p0 = p0 });
+	each_row(c, &(Rows){ .row = rope_row, .n = n, .m = m, .s = s, .layer = l, .p0 = p0 });
 	AttJob j = { .m = m, .s = s, .c = c, .layer = l, .n = n, .p0 = p0 };
 	if (n == 1)
 		compute_parallel(c, attend_group, &j, cf->kv_heads);
@@ -534,6 +651,7 @@ static void forward(const Model *m, State *s, Compute *c, const int32_t *ids, in
 		const Mat *E = &m->w.embed;
 		wtype_info[E->type].to_f32(s->x + (int64_t)i * H, mat_row(E, ids[i]), H);
 		rope_angles(s->cos + i * half, s->sin + i * half, m->inv_freq, half, p0 + i);
+		s->ids[p0 + i] = ids[i];
 	}
 	Rows add = { .row = add_row, .n = n, .m = m, .s = s };
 	for (int l = 0; l < cf->layers; l++) {

@@ -17,6 +17,9 @@
 #include "kernels/matmul.h"
 #include "model/tensors.h"
 
+/* The KV cache's default element type, keys and values (kernels/kv.h). */
+#define MODEL_CACHE_TYPE WT_F32
+
 #define MODEL_BATCH 512         /* tokens computed together in a prefill: the
 				 * weights are read (and packed) once per batch */
 
@@ -79,8 +82,23 @@ void model_weight_types(const Model *m, char *buf, size_t size);
 int state_new(State **s, const Model *m, int limit);
 void state_free(State *s);
 void state_reset(State *s);          /* an empty sequence; memory kept */
+/* Store keys and values as k and v (MODEL_CACHE_TYPE at first); empties
+ * the sequence. ERR_USAGE for a type the cache has no kernels for. */
+int state_set_cache_types(State *s, WType k, WType v);
+void state_cache_types(const State *s, WType *k, WType *v);
+const int32_t *state_ids(const State *s);   /* [state_pos] the sequence's tokens */
+const Model *state_model(const State *s);
 int state_pos(const State *s);       /* tokens in the sequence */
 int state_limit(const State *s);
+
+/* The KV cache of the sequence as bytes, for prompt cache files: the size
+ * for n positions, a copy of the sequence's, and a sequence made of the
+ * first n of the nsrc positions of such a copy (made with this model and
+ * these cache types: the caller checks) and their ids. ERR_DATA past the
+ * limit, ERR_IO out of memory. */
+uint64_t state_kv_bytes(const State *s, int n);
+void state_kv_save(const State *s, void *dst);
+int state_kv_load(State *s, const int32_t *ids, const void *src, int nsrc, int n);
 
 /* ERR_DATA "token i: id X outside the vocabulary [0, V)" for the first bad id. */
 int model_check_ids(const Model *m, const int32_t *ids, int n);
@@ -92,11 +110,14 @@ int model_check_ids(const Model *m, const int32_t *ids, int n);
 int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, float *logits,
 	       int all);
 
-/* Bytes of KV cache per token of context and for a context of ctx tokens,
- * of scratch for a batch, and of attention scratch for a context of ctx
- * tokens computed on threads threads: the sizes the State allocates. */
-uint64_t model_kv_bytes(const Model *m);
-uint64_t model_kv_cache_bytes(const Model *m, int64_t ctx);
+/* Bytes of KV cache per token of context (keys of type kt, values vt) and
+ * for a context of ctx tokens, of scratch for a batch, and of attention
+ * scratch for a context of ctx tokens computed on threads threads: the
+ * sizes the State allocates. */
+uint64_t model_kv_bytes(const Model *m, WType kt, WType vt);
+uint64_t model_kv_cache_bytes(const Model *m, WType kt, WType vt, int64_t ctx);
+/* 0 if t can be a cache type of m, else ERR_DATA saying why. */
+int model_cache_type_ok(const Model *m, WType t);
 uint64_t model_scratch_bytes(const Model *m, int batch);
 uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx);
 

@@ -34,6 +34,7 @@ int runner_new(Runner *r, const Model *m, Compute *c, int ctx, int all)
 
 void runner_free(Runner *r)
 {
+	pc_free(&r->pc);
 	state_free(r->s);
 	free(r->logits);
 	free(r->last);
@@ -41,12 +42,13 @@ void runner_free(Runner *r)
 	r->logits = r->last = NULL;
 }
 
-void runner_memory(const Model *m, int threads, int64_t ctx, int all, RunMemory *mem)
+void runner_memory(const Model *m, int threads, int64_t ctx, int all, WType kt, WType vt,
+		   RunMemory *mem)
 {
 	uint64_t V = (uint64_t)m->cfg.vocab;
 	mem->mapped = tensors_file_bytes(&m->tensors);
-	mem->kv_token = model_kv_bytes(m);
-	mem->kv = model_kv_cache_bytes(m, ctx);
+	mem->kv_token = model_kv_bytes(m, kt, vt);
+	mem->kv = model_kv_cache_bytes(m, kt, vt, ctx);
 	mem->scratch = model_scratch_bytes(m, MODEL_BATCH) + model_attention_bytes(m, threads, ctx) +
 		       ((uint64_t)logit_rows(all) + (all ? 1 : 0)) * V * sizeof(float);
 	mem->total = mem->mapped + mem->kv + mem->scratch;
@@ -59,16 +61,46 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+int runner_cache_types(Runner *r, WType kt, WType vt)
+{
+	return state_set_cache_types(r->s, kt, vt);
+}
+
+int runner_prompt_cache(Runner *r, const char *path, int ro)
+{
+	r->prompt_cache = path;
+	r->prompt_cache_ro = ro;
+	r->fp = pc_fingerprint(r->m);
+	return pc_load(&r->pc, path, r->s, r->fp);
+}
+
 /* Append ids[0..n) (n <= RUN_ALL_ROWS when all) to the sequence: r->logits
- * gets the logits of every position (all) or of the last. */
+ * gets the logits of every position (all) or of the last. A sequence's
+ * first record starts with what the prompt cache has. */
 static int append(Runner *r, const int32_t *ids, int n, int all)
 {
 	double t0 = now_ms();
-	int rc = model_eval(r->m, r->s, r->c, ids, n, r->logits, all);
 	RunStat *st = n == 1 ? &r->eval : &r->prompt;
-	st->tokens += (uint64_t)n;
+	int k = 0, rc = 0;
+	if (r->prompt_cache && state_pos(r->s) == 0)
+		rc = pc_reuse(&r->pc, r->s, ids, n, &k);
+	if (!rc)
+		rc = model_eval(r->m, r->s, r->c, ids + k, n - k, r->logits, all);
+	r->reused += (uint64_t)k;
+	st->tokens += (uint64_t)(n - k);
 	st->ms += now_ms() - t0;
 	return rc;
+}
+
+/* After a prompt's prefill: its state into the prompt cache file, unless
+ * read-only or the file already holds exactly this prompt. */
+static int save_prompt(Runner *r)
+{
+	int n = state_pos(r->s);
+	if (!r->prompt_cache || r->prompt_cache_ro || n == 0 ||
+	    (n == r->pc.n && !memcmp(state_ids(r->s), r->pc.ids, (size_t)n * sizeof(int32_t))))
+		return 0;
+	return pc_save(r->prompt_cache, r->s, r->fp);
 }
 
 /* Where a bad record is: "<stdin>: record 3 (line 3)". */
@@ -122,6 +154,8 @@ int run_logits(Runner *r, StreamReader *rd, StreamWriter *w, int all, uint32_t t
 		if ((rc = next_record(r, rd, recno, &rec)) || rec.kind == REC_EOF)
 			break;
 		if (rec.n == 0) {
+			if ((rc = save_prompt(r)))
+				break;
 			state_reset(r->s);
 			rc = stream_write_end(w, 1);
 			continue;
@@ -137,6 +171,8 @@ int run_logits(Runner *r, StreamReader *rd, StreamWriter *w, int all, uint32_t t
 			i += nb;
 		}
 	}
+	if (!rc)
+		rc = save_prompt(r);
 	free(top_ids);
 	free(top_vals);
 	return rc;
@@ -186,8 +222,8 @@ int run_logprobs(Runner *r, StreamReader *rd, FILE *out, const char *name)
 /* Answer the prompt in the sequence, then end the sequence. */
 static int answer(Runner *r, const Picker *pk, const GenParams *g, StreamWriter *w)
 {
-	int rc = 0;
-	if (state_pos(r->s) > 0) {
+	int rc = save_prompt(r);
+	if (!rc && state_pos(r->s) > 0) {
 		GenStats st;
 		rc = generate(r->m, r->s, r->c, pk, g, r->logits, w, &st);
 		r->eval.tokens += (uint64_t)st.tokens;

@@ -20,6 +20,7 @@
 
 #include "model/generate.h"
 #include "model/model.h"
+#include "model/promptcache.h"
 #include "stream/stream.h"
 
 #define RUN_ALL_ROWS 64         /* positions whose logits are computed (and held) at once */
@@ -37,6 +38,11 @@ typedef struct {
 	float *last;            /* [V] the last position's logits (run_logprobs) */
 	RunStat prompt;         /* records of several tokens (prefill) */
 	RunStat eval;           /* records of one token, and generated tokens (decode) */
+	const char *prompt_cache;  /* --prompt-cache FILE (runner_prompt_cache), or NULL */
+	int prompt_cache_ro;    /* read it, never write it */
+	PromptCache pc;         /* the file as read */
+	uint64_t fp;            /* the model's fingerprint */
+	uint64_t reused;        /* prompt tokens taken from the file */
 	/* called (when set) after an answer that the context limit cut short of
 	 * max_tokens (> 0), with the limit: the command's warning */
 	void (*context_full)(int limit);
@@ -57,7 +63,17 @@ typedef struct {
 	uint64_t scratch;       /* a prefill batch, attention at ctx, the logits */
 	uint64_t total;
 } RunMemory;
-void runner_memory(const Model *m, int threads, int64_t ctx, int all, RunMemory *mem);
+void runner_memory(const Model *m, int threads, int64_t ctx, int all, WType kt, WType vt,
+		   RunMemory *mem);
+
+/* Keys and values stored as kt and vt (model_cache_type_ok first). */
+int runner_cache_types(Runner *r, WType kt, WType vt);
+
+/* Reuse the longest common prefix of each sequence's first record with the
+ * prompt cached in path (when it exists: pc_load checks it against this
+ * model and cache types), and, unless ro, save each prompt's state there
+ * after its prefill. */
+int runner_prompt_cache(Runner *r, const char *path, int ro);
 
 int run_logits(Runner *r, StreamReader *rd, StreamWriter *w, int all, uint32_t top);
 int run_logprobs(Runner *r, StreamReader *rd, FILE *out, const char *name);

@@ -2,11 +2,15 @@
  * rows than one block (ATTEND_ROWS) and keys already in the cache, so the
  * causal mask of every block and the block edges are exercised (the golden
  * checkpoints have too few tokens for that), on every instruction set the
- * CPU has (our kernels, or sgemm for portable code) and head sizes that
- * are not a multiple of the 16-lane vectors. */
+ * CPU has (our kernels, or sgemm for portable code), head sizes that are
+ * not a multiple of the 16-lane vectors, and every cache type: the
+ * reference takes the keys and values as stored (rounded or quantised by
+ * kv.c, dequantised by wtype.c), so the kernels' reading of each layout is
+ * checked to f32 accuracy, not just "close". */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "kernels/kv.h"
 #include "kernels/ops.h"
 #include "test.h"
 
@@ -42,16 +46,27 @@ static void reference(double *out, const float *q, const float *k, const float *
 	free(p);
 }
 
+/* x[n] as stored in type t and read back (n a multiple of 32 for q8_0) */
+static void stored(float *x, WType t, int64_t n)
+{
+	char *row = malloc((size_t)kv_row_bytes(t, n));
+	value_put(row, t, x, n);
+	wtype_info[t].to_f32(x, row, n);
+	free(row);
+}
+
 /* n query rows of the second of three heads, each group rows at one
  * position from p0 on, against the second of two KV heads: the strides
  * matter. */
-static void check_attend_on(Compute *c, int n, int group, int p0, int D)
+static void check_attend_on(Compute *c, int n, int group, int p0, int D, WType t)
 {
 	const int QS = 3 * D, KVS = 2 * D;
+	int64_t vrow = kv_row_bytes(t, KVS);
 	float *q = malloc(sizeof(float) * n * QS), *out = calloc((size_t)n * QS, sizeof(float));
 	float *k = malloc(sizeof(float) * (p0 + n) * KVS), *v = malloc(sizeof(float) * (p0 + n) * KVS);
 	int panels = (p0 + n + GEMM_PANEL - 1) / GEMM_PANEL;
-	float *kc = malloc(sizeof(float) * panels * KEY_PANEL_FLOATS(2, D));
+	char *kc = malloc((size_t)(panels * KEY_PANEL_BYTES(t, 2, D)));
+	char *vc = malloc((size_t)((p0 + n) * vrow));
 	float *scores = malloc(sizeof(float) * ATTEND_ROWS * (p0 + n));
 	double *ref = malloc(sizeof(double) * D), worst = 0;
 	for (int i = 0; i < n * QS; i++)
@@ -60,14 +75,19 @@ static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 		k[i] = uniform();
 		v[i] = uniform();
 	}
-	for (int pos = 0; pos < p0 + n; pos++)
-		key_put(kc, 2, D, pos, k + pos * KVS);
-	attend(c, out + D, q + D, QS, kc + key_at(2, D, 0, 1), KEY_PANEL_FLOATS(2, D), v + D, KVS,
-	       n, group, p0, D, 0.25f, scores);
+	for (int pos = 0; pos < p0 + n; pos++) {
+		key_put(kc, t, 2, D, pos, k + pos * KVS);
+		value_put(vc + pos * vrow, t, v + pos * KVS, KVS);
+		stored(k + pos * KVS, t, KVS);
+		stored(v + pos * KVS, t, KVS);
+	}
+	attend(c, out + D, q + D, QS, kc + key_at(t, 2, D, 0, 1), kv_layout(t, 0),
+	       KEY_PANEL_BYTES(t, 2, D), vc + kv_row_bytes(t, D), kv_layout(t, 1), vrow, n, group,
+	       p0, D, 0.25f, scores);
 	for (int i = 0; i < n; i++) {
 		reference(ref, q + i * QS + D, k + D, v + D, KVS, p0 + i / group + 1, D, 0.25);
-		for (int t = 0; t < D; t++) {
-			double e = fabs(out[i * QS + D + t] - ref[t]);
+		for (int j = 0; j < D; j++) {
+			double e = fabs(out[i * QS + D + j] - ref[j]);
 			worst = e > worst ? e : worst;
 		}
 		CHECK(out[i * QS] == 0 && out[i * QS + 2 * D] == 0);   /* other heads untouched */
@@ -79,18 +99,22 @@ static void check_attend_on(Compute *c, int n, int group, int p0, int D)
 	free(k);
 	free(kc);
 	free(v);
+	free(vc);
 	free(scores);
 }
 
 static void check_attend(int n, int group, int p0)
 {
 	static const int dims[] = {32, 40, 8, 128};
+	static const WType types[] = {WT_F32, WT_F16, WT_BF16, WT_Q8_0};
 	for (Isa isa = ISA_PORTABLE; isa < ISA_COUNT; isa++) {
 		Compute *c;
 		if (!isa_supported(isa) || compute_new(&c, 1, PREC_F32, isa))
 			continue;
 		for (size_t i = 0; i < sizeof dims / sizeof *dims; i++)
-			check_attend_on(c, n, group, p0, dims[i]);
+			for (size_t t = 0; t < sizeof types / sizeof *types; t++)
+				if (types[t] != WT_Q8_0 || dims[i] % QK8_0 == 0)
+					check_attend_on(c, n, group, p0, dims[i], types[t]);
 		compute_free(c);
 	}
 }
@@ -102,6 +126,29 @@ TEST(ops_attend_blocks) { check_attend(2 * ATTEND_ROWS + 5, 1, 9); }
 TEST(ops_attend_one_row) { check_attend(1, 1, 40); }
 TEST(ops_attend_group) { check_attend(8, 8, 40); }
 TEST(ops_attend_groups_blocks) { check_attend(2 * ATTEND_ROWS + 6, 3, 5); }
+
+/* f16 and bf16 by kv.c: every f16 value round trips, every midpoint
+ * between two neighbours goes to the even one (nearest even), random
+ * floats over a wide range (subnormals, overflow) within half an ulp */
+TEST(kv_f16_bf16_rounding)
+{
+	for (uint32_t h = 0; h < 0x10000; h++) {
+		float f = f16_to_f32((uint16_t)h);
+		if (f == f)
+			CHECK(kv_f16(f) == h);
+		if ((h & 0x7fff) < 0x7bff) {
+			float mid = (f + f16_to_f32((uint16_t)(h + 1))) / 2;
+			CHECK(kv_f16(mid) == (h & 1 ? h + 1 : h));
+		}
+	}
+	for (int i = 0; i < 100000; i++) {
+		float f = uniform() * ldexpf(1, (int)(uniform() * 40));
+		float r = f16_to_f32(kv_f16(f)), b = bf16_to_f32(kv_bf16(f));
+		CHECK(fabsf(r - f) <= fabsf(f) * 0x1p-11f + 0x1p-25f || fabsf(f) >= 65520);
+		CHECK(fabsf(b - f) <= fabsf(f) * 0x1p-8f);
+	}
+	CHECK(kv_f16(65520.0f) == 0x7c00 && kv_f16(65519.0f) == 0x7bff && kv_f16(-1e-8f) == 0x8000);
+}
 
 /* The vector exp inside softmax and SwiGLU against libm in double, over
  * the whole range (clamped ends included), with a tail. Relative error a
