@@ -11,6 +11,7 @@
 #include "model/generate.h"
 #include "model/model.h"
 #include "model/sampler_proc.h"
+#include "remote/client.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
@@ -31,6 +32,7 @@
 enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS,
+	OPT_SERVER, OPT_API_KEY, OPT_SERVER_MODEL, OPT_SERVER_API, OPT_TIMEOUT,
 	OPT_PASS,               /* sampling options handed to ernie-sample */
 };
 
@@ -60,6 +62,12 @@ static const struct option long_opts[] = {
 	{ "stop", required_argument, NULL, OPT_STOP },
 	{ "stop-id", required_argument, NULL, OPT_STOP_ID },
 	{ "ignore-eos", no_argument, NULL, OPT_IGNORE_EOS },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "api-key", required_argument, NULL, OPT_API_KEY },
+	{ "server-model", required_argument, NULL, OPT_SERVER_MODEL },
+	{ "server-api", required_argument, NULL, OPT_SERVER_API },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "parallel", required_argument, NULL, 'P' },
 	/* ernie-sample's options, passed on as they are (it checks them) */
 	{ "seed", required_argument, NULL, 's' },
 	{ "temp", required_argument, NULL, OPT_PASS },
@@ -101,6 +109,13 @@ typedef struct {
 	int32_t stop_ids[MAX_STOPS]; /* --stop-id */
 	int nstop_ids;
 	int ignore_eos;
+	/* --server: a serving engine instead of -m */
+	const char *server;     /* URL, or $ERNIE_SERVER */
+	const char *api_key;    /* or $ERNIE_API_KEY */
+	const char *server_model;
+	RemoteApi server_api;   /* API_AUTO: asked */
+	double timeout;         /* seconds; 0: none */
+	int parallel;           /* -P: requests in flight */
 } Options;
 
 static void usage(FILE *f)
@@ -135,6 +150,15 @@ static void usage(FILE *f)
 		"  -s, --seed N, --temp T, --top-k K, --top-p P, --min-p P, --repeat-penalty R,\n"
 		"  --repeat-last-n N, --presence-penalty P, --frequency-penalty P,\n"
 		"  --logit-bias ID=BIAS  passed to ernie-sample (see ernie-sample(1))\n"
+		"Serving engine (vLLM, FastDeploy, llama-server) instead of -m:\n"
+		"      --server URL      send the ids there (default: $ERNIE_SERVER); needs -n N,\n"
+		"                        or --top K for top-K log-probabilities\n"
+		"      --api-key KEY     sent as a Bearer token (default: $ERNIE_API_KEY)\n"
+		"      --server-model M  the model to ask for (default: the server's only one)\n"
+		"      --server-api API  vllm, vllm-logprobs, fastdeploy or llama-server\n"
+		"                        (default: asked of the server)\n"
+		"      --timeout S       fail when the server is silent for S seconds\n"
+		"  -P, --parallel N      up to N sequences in flight, answers in input order\n"
 		"  -h, --help            this help\n"
 		"      --version         print the version\n",
 		cli_prog());
@@ -168,6 +192,29 @@ static int pass_option(Options *o, const char *name, const char *value)
 	return 0;
 }
 
+/* --server: what the engine does instead of the model and the kernels. */
+static int check_server_options(Options *o)
+{
+	if (!*o->server)
+		return cli_usage_error("--server: the URL is empty");
+	if (o->model || o->all || o->info || o->sampler || o->threads || o->ctx ||
+	    o->prec != PREC_AUTO || o->isa)
+		return cli_usage_error("--server runs the model on the server: -m, --all, --info, "
+				       "--sampler, -t, -c, --precision and --isa do not apply");
+	if (!o->predict && !o->top)
+		return cli_usage_error("--server gives generated ids (-n N) or top-K "
+				       "log-probabilities (--top K), not whole logits");
+	if (o->predict && o->top)
+		return cli_usage_error("-n generates ids: --all and --top are for logits");
+	if (!o->predict && (o->binary || o->npass || o->nstops || o->nstop_ids || o->ignore_eos))
+		return cli_usage_error("generation options need -n N");
+	if (!o->api_key && getenv("ERNIE_API_KEY") && *getenv("ERNIE_API_KEY"))
+		o->api_key = getenv("ERNIE_API_KEY");
+	if (!o->parallel)
+		o->parallel = 1;
+	return 0;
+}
+
 /* --precision's values, in the order of Precision */
 static const char *const precs[] = { "f32", "bf16", "bf16-all" };
 
@@ -179,7 +226,7 @@ static int parse_options(Options *o, int argc, char **argv)
 	int c, k;
 	opterr = 0;             /* our own one-line messages */
 	int longi = 0;
-	while ((c = getopt_long(argc, argv, ":m:t:c:afvhn:bs:", long_opts, &longi)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:c:afvhn:bs:P:", long_opts, &longi)) != -1) {
 		switch (c) {
 		case 'n':
 			if ((o->predict = parse_num(optarg, 1, INT_MAX / 2)) < 0)
@@ -208,6 +255,25 @@ static int parse_options(Options *o, int argc, char **argv)
 				return k;
 			break;
 		case 'm': o->model = optarg; break;
+		case OPT_SERVER: o->server = optarg; break;
+		case OPT_API_KEY: o->api_key = optarg; break;
+		case OPT_SERVER_MODEL: o->server_model = optarg; break;
+		case OPT_SERVER_API:
+			if (remote_api_parse(optarg, &o->server_api))
+				return cli_usage_error("--server-api: %s", err_msg());
+			break;
+		case OPT_TIMEOUT: {
+			char *end;
+			o->timeout = strtod(optarg, &end);
+			if (!*optarg || *end || !(o->timeout > 0 && o->timeout < 1e6))
+				return cli_usage_error("--timeout: expected seconds > 0, not '%s'", optarg);
+			break;
+		}
+		case 'P':
+			if ((o->parallel = (int)parse_num(optarg, 1, 1024)) < 0)
+				return cli_usage_error("-P: expected 1..1024 sequences in flight, not '%s'",
+						       optarg);
+			break;
 		case 'a': o->all = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->verbose = 1; break;
@@ -243,6 +309,13 @@ static int parse_options(Options *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->server && !o->model && getenv("ERNIE_SERVER") && *getenv("ERNIE_SERVER"))
+		o->server = getenv("ERNIE_SERVER");
+	if (o->server)
+		return check_server_options(o);
+	if (o->api_key || o->server_model || o->server_api || o->timeout || o->parallel)
+		return cli_usage_error("--api-key, --server-model, --server-api, --timeout and -P "
+				       "go with --server URL");
 	o->model = cli_model(o->model);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
@@ -707,6 +780,72 @@ static int run(const Options *o, Model *m)
 	return rc;
 }
 
+/* ---- --server ----------------------------------------------------------- */
+
+/* The sampling options, generation limits and stops as a request's. */
+static int server_request(const Options *o, RemoteClient *c)
+{
+	RemoteRequest *rq = &c->rq;
+	for (int i = 0; i < o->npass; i++) {     /* "--name=value" */
+		char name[64];
+		const char *eq = strchr(o->pass[i], '=');
+		snprintf(name, sizeof name, "%.*s", (int)(eq - o->pass[i] - 2), o->pass[i] + 2);
+		if (remote_option(c, name, eq + 1))
+			return cli_usage_error("%s", err_msg());
+	}
+	rq->max_tokens = o->predict;
+	rq->stop = (const char *const *)o->stops;
+	rq->nstop = (size_t)o->nstops;
+	rq->stop_ids = o->stop_ids;
+	rq->nstop_ids = (size_t)o->nstop_ids;
+	rq->set |= (o->nstops ? REQ_STOP : 0) | (o->nstop_ids ? REQ_STOP_IDS : 0) |
+		   (o->ignore_eos ? REQ_IGNORE_EOS : 0) | (o->top ? REQ_TOP : 0);
+	rq->top = (int)o->top;
+	const char *opt = remote_unsupported(c->api, rq->set);
+	if (opt)
+		return cli_usage_error("%s: the %s server does not take it", opt,
+				       remote_api_name(c->api));
+	return 0;
+}
+
+static int run_server(const Options *o)
+{
+	RemoteClient c = {
+		.server = { .url = o->server, .api_key = o->api_key, .timeout = o->timeout },
+		.api = o->server_api, .model = o->server_model, .parallel = o->parallel,
+		.top = o->predict ? 0 : (int)o->top,
+	};
+	char url[4096];         /* without a trailing slash: paths are appended */
+	snprintf(url, sizeof url, "%s", o->server);
+	for (size_t n = strlen(url); n > 0 && url[n - 1] == '/'; )
+		url[--n] = 0;
+	c.server.url = url;
+	StreamReader *rd = NULL;
+	StreamWriter w;
+	int rc = cli_binary_out(o->binary || !o->predict, o->force);
+	if (rc)
+		return rc;
+	if ((rc = remote_http_init()))
+		return cli_fail(rc);
+	if (!(rc = remote_connect(&c)) && (rc = server_request(o, &c)) == 0) {
+		stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary || !o->predict);
+		if (!(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
+			rc = err(ERR_IO, "out of memory");
+		if (!rc)
+			rc = remote_run(&c, rd, &w);
+		int rc2 = stream_writer_close(&w);
+		if (!rc)
+			rc = rc2;
+		if (rc)
+			cli_fail(rc);
+	} else if (rc != ERR_USAGE)
+		cli_fail(rc);
+	stream_reader_free(rd);
+	remote_client_free(&c);
+	remote_http_cleanup();
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	Options o;
@@ -716,6 +855,11 @@ int main(int argc, char **argv)
 	if (rc) {
 		options_free(&o);
 		return rc == CLI_DONE ? 0 : rc;
+	}
+	if (o.server) {
+		rc = run_server(&o);
+		options_free(&o);
+		return rc;
 	}
 	if ((rc = load(&m, &o))) {
 		options_free(&o);
