@@ -59,7 +59,10 @@ ALIGN = 32
 U32, I32, F32V, BOOL, STR, ARR, U64 = 4, 5, 6, 7, 8, 9, 10
 # GGML tensor types
 GGML = {"F32": 0, "F16": 1, "BF16": 30}
-ESIZE = {0: 4, 1: 2, 30: 2}
+# elements and bytes a block, by GGML type (the quantised ones as in ggml's
+# format description: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)
+BLOCK = {0: (1, 4), 1: (1, 2), 30: (1, 2), 8: (32, 34), 2: (32, 18), 12: (256, 144),
+         13: (256, 176), 14: (256, 210)}
 NPTYPE = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "F64": "<f8"}
 
 
@@ -155,7 +158,8 @@ class Writer:
         """shape in PyTorch order ([out, in]); producer() returns an array
         (or bytes) of that shape in the ggml type's byte layout."""
         n = int(np.prod(shape))
-        self.tensors.append((name, gtype, list(reversed(shape)), n * ESIZE[gtype], producer))
+        block, size = BLOCK[gtype]
+        self.tensors.append((name, gtype, list(reversed(shape)), n // block * size, producer))
 
     def write(self, path):
         tmp = path + ".tmp"

@@ -10,7 +10,9 @@
 #include "prompt/prompt.h"
 #include "base/readall.h"
 #include "prompt/references.h"
+#include "prompt/thinking.h"
 #include "text/specials.h"
+#include "model/gguf_vocab.h"
 #include "base/bytebuf.h"
 
 #include <getopt.h>
@@ -42,10 +44,12 @@ typedef struct {
 	size_t max_ref_chars;       /* 0: no limit */
 	int batch;                  /* 0, or the option that asked for it: 'l' or '0' */
 	int stdin_question;         /* stdin holds the question(s): -l, -0, or no -u, -a, -c */
+	int thinking;               /* --template-name: -1 the model's, 0 pt, 1 thinking */
+	const char *tools;          /* --tools FILE, or NULL */
 } Options;
 
 enum { OPT_NO_GEN = 256, OPT_SEARCH, OPT_RAW, OPT_DATE, OPT_LANG, OPT_MAX_REF,
-       OPT_TEMPLATE, OPT_ALLOW_SPECIAL, OPT_VERSION };
+       OPT_TEMPLATE, OPT_ALLOW_SPECIAL, OPT_VERSION, OPT_TEMPLATE_NAME, OPT_TOOLS };
 
 static const struct option longopts[] = {
 	{ "system", required_argument, NULL, 's' },
@@ -62,6 +66,8 @@ static const struct option longopts[] = {
 	{ "max-ref-chars", required_argument, NULL, OPT_MAX_REF },
 	{ "template", required_argument, NULL, OPT_TEMPLATE },
 	{ "allow-special", no_argument, NULL, OPT_ALLOW_SPECIAL },
+	{ "template-name", required_argument, NULL, OPT_TEMPLATE_NAME },
+	{ "tools", required_argument, NULL, OPT_TOOLS },
 	{ "lines", no_argument, NULL, 'l' },
 	{ "null", no_argument, NULL, '0' },
 	{ "help", no_argument, NULL, 'h' },
@@ -81,9 +87,13 @@ static void usage(void)
 		"  -c, --conversation FILE    messages from a YAML/JSON list of {role, content}\n"
 		"                             (without -u, -a, -c: stdin is the user message)\n"
 		"      --no-generation-prompt do not end with \"Assistant: \"\n"
-		"  -m, --model DIR            model directory (default $ERNIE_MODEL): its special\n"
-		"                             tokens and chat template are checked\n"
-		"  -r, --references FILE      web search: fill the official search prompt with\n"
+		"  -m, --model DIR|FILE       model directory or GGUF file (default $ERNIE_MODEL):\n"
+		"                             its special tokens and chat template (PT or\n"
+		"                             Thinking) are used\n"
+		"      --template-name NAME   pt or thinking (ERNIE-4.5-21B-A3B-Thinking's template;\n"
+		"                             default: the model's, else pt)\n"
+		"      --tools FILE           an OpenAI tools list (YAML/JSON) for <tool_list>\n"
+		"                             (thinking only)\n"		"  -r, --references FILE      web search: fill the official search prompt with\n"
 		"                             these references and the last user message\n"
 		"      --search               web search (implied by -r, which it needs)\n"
 		"      --raw                  print the filled search prompt alone\n"
@@ -137,10 +147,10 @@ static int check_stdin(Options *o)
 		readers += o->src[i].kind == 'c' && is_stdin(o->src[i].arg);
 	}
 	o->stdin_question = o->batch || !questions;
-	readers += o->stdin_question + is_stdin(o->refs) + is_stdin(o->tmpl);
+	readers += o->stdin_question + is_stdin(o->refs) + is_stdin(o->tmpl) + is_stdin(o->tools);
 	if (readers > 1)
 		return cli_usage_error("standard input can be read once only (by -c -, -r -, "
-				       "--template -, or as the question)");
+				       "--template -, --tools -, or as the question)");
 	return 0;
 }
 
@@ -151,6 +161,7 @@ static int parse_args(int argc, char **argv, Options *o)
 	int c;
 	const char *search_only = NULL;     /* an option that needs -r */
 	o->gen = 1;
+	o->thinking = -1;
 	opterr = 0;                         /* one message, ours */
 	while ((c = getopt_long(argc, argv, ":s:u:a:c:m:r:l0h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -179,6 +190,12 @@ static int parse_args(int argc, char **argv, Options *o)
 			search_only = "--max-ref-chars";
 			break;
 		case OPT_ALLOW_SPECIAL: o->allow_special = 1; break;
+		case OPT_TEMPLATE_NAME:
+			if (!strcmp(optarg, "pt")) o->thinking = 0;
+			else if (!strcmp(optarg, "thinking")) o->thinking = 1;
+			else return cli_usage_error("--template-name: '%s' is not pt or thinking", optarg);
+			break;
+		case OPT_TOOLS: o->tools = optarg; break;
 		case 'l': case '0':
 			if (o->batch && o->batch != c)
 				return cli_usage_error("-l and -0 cut questions two ways: give one");
@@ -210,6 +227,8 @@ typedef struct {
 	Specials specials;          /* tokens to neutralise (empty with --allow-special) */
 	Neutral neutralised;        /* literals neutralised so far */
 	Conversation base;          /* the messages of the options */
+	int thinking;               /* render the Thinking template */
+	ByteBuf tools;              /* --tools, laid out for <tool_list> */
 	char *tmpl;                 /* --template file contents, or NULL */
 	size_t tmpl_len;
 	ByteBuf refs;                /* {references}, laid out */
@@ -220,6 +239,20 @@ typedef struct {
 static int defuse(Job *j, char **text, size_t *len)
 {
 	return neutral_string(&j->specials, text, len, &j->neutralised);
+}
+
+/* Everything of a message that reaches the prompt. */
+static int defuse_message(Job *j, Message *m)
+{
+	int rc = j->thinking ? prompt_thinking_split(m) : 0;
+	if (!rc)
+		rc = defuse(j, &m->text, &m->len);
+	if (!rc && m->thoughts)
+		rc = defuse(j, &m->thoughts, &m->thoughts_len);
+	for (size_t k = 0; !rc && k < m->ncalls; k++)
+		if (!(rc = defuse(j, &m->calls[k].name, &m->calls[k].name_len)))
+			rc = defuse(j, &m->calls[k].args, &m->calls[k].args_len);
+	return rc;
 }
 
 /* The official set, plus the model directory's own tokens. */
@@ -238,9 +271,39 @@ static int load_specials(Job *j)
 	return rc;
 }
 
-static int load_model(Job *j)
+/* A GGUF file: its tokenizer.chat_template, and its split tokens as the
+ * model's own. */
+static int load_gguf(Job *j)
+{
+	Gguf g;
+	GgufStr tmpl;
+	Tokenizer *t = NULL;
+	int rc = gguf_open(&g, j->o.model, NULL);
+	if (rc)
+		return rc;
+	rc = prompt_model_load(&j->model, NULL);
+	if (!rc && gguf_find(&g, "tokenizer.chat_template") &&
+	    !(rc = gguf_str(&g, "tokenizer.chat_template", &tmpl))) {
+		j->model.thinking = tmpl.len == strlen(prompt_thinking_template) &&
+				    !memcmp(tmpl.s, prompt_thinking_template, tmpl.len);
+		j->model.known = j->model.thinking || (tmpl.len == strlen(prompt_chat_template) &&
+						       !memcmp(tmpl.s, prompt_chat_template, tmpl.len));
+	}
+	if (!rc && !j->o.allow_special && !(rc = specials_builtin(&j->specials)))
+		rc = gguf_vocab_tokenizer(&t, &g);
+	for (size_t i = 0; !rc && t && i < t->split.n; i++)
+		rc = specials_add(&j->specials, t->split.v[i].text, t->split.v[i].len, t->split.v[i].id, 0);
+	tok_free(t);
+	gguf_close(&g);
+	return rc;
+}
+
+/* The model's template and special tokens, from a directory or a GGUF file. */
+static int load_model_files(Job *j)
 {
 	struct stat st;
+	if (j->o.model && gguf_is_file(j->o.model))
+		return load_gguf(j);
 	if (j->o.model && stat(j->o.model, &st) != 0)
 		return err_errno(ERR_IO, "%s", j->o.model);
 	if (j->o.model && !S_ISDIR(st.st_mode))
@@ -249,6 +312,23 @@ static int load_model(Job *j)
 	if (!rc && !j->o.allow_special)
 		rc = load_specials(j);
 	return rc;
+}
+
+static int load_model(Job *j)
+{
+	int rc = load_model_files(j);
+	j->thinking = j->o.thinking >= 0 ? j->o.thinking : !rc && j->model.thinking;
+	if (!rc && j->thinking && !j->o.allow_special)
+		rc = prompt_thinking_specials(&j->specials);
+	if (rc)
+		return rc;
+	if (j->thinking && !j->o.gen)
+		return err(ERR_USAGE, "--no-generation-prompt: the Thinking template always ends "
+			   "with the generation prompt");
+	if (!j->thinking && j->o.tools)
+		return err(ERR_USAGE, "--tools needs the Thinking template (--template-name "
+			   "thinking, or a model directory that has it)");
+	return 0;
 }
 
 /* The messages of -s, -u, -a and -c, in order. */
@@ -270,8 +350,20 @@ static int load_base(Job *j)
 				rc = conv_add(&j->base, role, s->arg, len);
 		}
 		for (size_t m = first; !rc && m < j->base.n; m++)
-			rc = defuse(j, &j->base.v[m].text, &j->base.v[m].len);
+			rc = defuse_message(j, &j->base.v[m]);
 	}
+	return rc;
+}
+
+/* --tools, its special-token literals neutralised. */
+static int load_tools(Job *j)
+{
+	ByteBuf raw = { 0 };
+	int rc = prompt_tools_load(j->o.tools, &raw);
+	if (!rc)
+		rc = neutral_text(&j->specials, raw.s ? raw.s : "", raw.len, &j->tools,
+				  &j->neutralised);
+	bytebuf_free(&raw);
 	return rc;
 }
 
@@ -328,11 +420,19 @@ static int fill_search(const Job *j, const Message *q, ByteBuf *out)
 	return prompt_fill(tmpl, n, val, len, out);
 }
 
+/* The chat template of the job. */
+static int chat(const Job *j, const Conversation *c, ByteBuf *out)
+{
+	if (j->thinking)
+		return prompt_thinking(c, j->tools.s, j->tools.len, out);
+	return prompt_chat(&j->model, c, j->o.gen, out);
+}
+
 /* Render conversation c (its last message is the question in search mode). */
 static int render(const Job *j, const Conversation *c, ByteBuf *out)
 {
 	if (!j->o.refs)
-		return prompt_chat(&j->model, c, j->o.gen, out);
+		return chat(j, c, out);
 	if (c->n == 0 || c->v[c->n - 1].role != ROLE_USER)
 		return err(ERR_USAGE, "web search needs a question: the last message must be a "
 			   "user message");
@@ -349,7 +449,7 @@ static int render(const Job *j, const Conversation *c, ByteBuf *out)
 			v[c->n - 1].text = filled.s;
 			v[c->n - 1].len = filled.len;
 			Conversation with = { v, c->n, c->n };
-			rc = prompt_chat(&j->model, &with, j->o.gen, out);
+			rc = chat(j, &with, out);
 			free(v);
 		}
 	}
@@ -417,6 +517,8 @@ static int run(Job *j)
 		rc = load_base(j);
 	if (!rc && j->o.refs)
 		rc = load_search(j);
+	if (!rc && j->o.tools)
+		rc = load_tools(j);
 	if (rc)
 		return rc;
 	if (!j->o.stdin_question) {
@@ -446,6 +548,7 @@ static void job_free(Job *j)
 	specials_free(&j->specials);
 	neutral_free(&j->neutralised);
 	conv_free(&j->base);
+	bytebuf_free(&j->tools);
 	free(j->tmpl);
 	bytebuf_free(&j->refs);
 	free(j->date);
@@ -468,9 +571,9 @@ int main(int argc, char **argv)
 		cli_fail(rc);
 	} else {
 		if (!j.model.known)
-			fprintf(stderr, "%s: warning: %s/tokenizer_config.json: the chat_template is not "
+			fprintf(stderr, "%s: warning: %s%s: the chat_template is not "
 				"the ERNIE 4.5 one; this output follows the ERNIE 4.5 template\n",
-				cli_prog(), j.o.model);
+				cli_prog(), j.o.model, gguf_is_file(j.o.model) ? "" : "/tokenizer_config.json");
 		if (j.neutralised.count)
 			fprintf(stderr, "%s: warning: neutralised %zu special-token literal%s in the "
 				"input (%s; --allow-special keeps them)\n", cli_prog(),

@@ -2,74 +2,36 @@
  * with temperature, top-k, top-p, min-p, penalties and a seeded RNG.
  * See man/ernie-sample.1; the steps are in lib/sample/sample.h. */
 #include "cli.h"
+#include "sample_opts.h"
 #include "base/err.h"
 #include "sample/sample.h"
 #include "stream/stream.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 /* ---- options ------------------------------------------------------------ */
 
-/* Sampling options: llama.cpp's name, then Hugging Face / vLLM aliases; each
- * sets the parameter of sample_param_set() named by param. */
-static const struct {
-	const char *opt;
-	const char *param;
-} param_opts[] = {
-	{ "temp", "temperature" },
-	{ "temperature", "temperature" },
-	{ "top-k", "top_k" },
-	{ "top_k", "top_k" },
-	{ "top-p", "top_p" },
-	{ "top_p", "top_p" },
-	{ "min-p", "min_p" },
-	{ "min_p", "min_p" },
-	{ "repeat-penalty", "repetition_penalty" },
-	{ "repetition_penalty", "repetition_penalty" },
-	{ "repeat-last-n", "repeat_last_n" },
-	{ "presence-penalty", "presence_penalty" },
-	{ "presence_penalty", "presence_penalty" },
-	{ "frequency-penalty", "frequency_penalty" },
-	{ "frequency_penalty", "frequency_penalty" },
-};
-#define NPARAM_OPTS (sizeof param_opts / sizeof param_opts[0])
-
-enum { OPT_BIAS = 256, OPT_VERSION, OPT_PARAM };
+enum { OPT_VERSION = 256 };
 
 static const struct option other_opts[] = {
-	{ "logit-bias", required_argument, NULL, OPT_BIAS },
-	{ "seed", required_argument, NULL, 's' },
 	{ "model", required_argument, NULL, 'm' },
 	{ "binary", no_argument, NULL, 'b' },
 	{ "force", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
 };
+#define NOTHER (sizeof other_opts / sizeof other_opts[0])
 
 typedef struct {
-	const char *opt;        /* as typed, for messages */
-	const char *param;
-	const char *arg;
-} Pending;
-
-typedef struct {
-	SampleParams p;
-	Pending *set;           /* nset sampling options (argc at most), applied
-	                           over the model's defaults */
-	size_t nset;
+	SampleOpts so;
 	const char *model;      /* -m, or $ERNIE_MODEL */
-	int seeded;             /* -s given */
 	int binary, force, verbose;
 } Options;
 
@@ -80,101 +42,28 @@ static void usage(FILE *f)
 		"Choose one token id for each frame of logits (ELOG or ETOP); an empty frame\n"
 		"ends a sequence and passes on as an empty record.\n"
 		"\n"
-		"      --temp T                temperature; 0 = greedy (default 0.8)\n"
-		"      --top-k K               keep the K most probable ids; 0 = off (default 0)\n"
-		"      --top-p P               keep the smallest set of most probable ids whose\n"
-		"                              probability reaches P; 1 = off (default 0.8)\n"
-		"      --min-p P               keep ids with p >= P * p_max; 0 = off (default 0)\n"
-		"      --repeat-penalty R      ids among the last N chosen: l/R if l > 0, else l*R;\n"
-		"                              1 = off (default 1)\n"
-		"      --repeat-last-n N       the window of --repeat-penalty; -1 = whole sequence,\n"
-		"                              0 = off (default 64)\n"
-		"      --presence-penalty A    minus A for every id chosen before in the sequence\n"
-		"      --frequency-penalty A   minus A times the number of times it was chosen\n"
-		"      --logit-bias ID=BIAS    add BIAS (a number or -inf) to id ID's logit (repeats)\n"
-		"  -s, --seed N                seed of the random numbers (default: random)\n"
-		"  -m, --model DIR             defaults from DIR/generation_config.json\n"
+		"  -m, --model DIR             defaults from DIR/generation_config.json (a GGUF\n"
+		"                              file: the model card's)\n"
 		"                              (default DIR: $ERNIE_MODEL)\n"
 		"  -b, --binary                write ETOK frames instead of text\n"
 		"  -f, --force                 write binary even to a terminal\n"
 		"  -v, --verbose               print the seed and parameters, and a stats line\n"
 		"  -h, --help                  this help\n"
-		"      --version               print the version\n"
-		"Aliases: --temperature, --top_k, --top_p, --min_p, --repetition_penalty,\n"
-		"--presence_penalty, --frequency_penalty. Order: penalties, bias, temperature,\n"
-		"top-k, top-p, min-p, draw.\n",
-		cli_prog());
-}
-
-/* A whole decimal or floating-point number ("-inf" too); -1 if not one. */
-static int parse_double(const char *arg, double *v)
-{
-	char *end;
-
-	if (!*arg || isspace((unsigned char)*arg))
-		return -1;
-	*v = strtod(arg, &end);
-	return *end ? -1 : 0;
-}
-
-/* A seed: 0 .. 2^64-1, or -1 for a random one (llama.cpp's convention). */
-static int parse_seed(const char *arg, Options *o)
-{
-	char *end;
-
-	if (!strcmp(arg, "-1")) {
-		o->seeded = 0;
-		return 0;
-	}
-	if (!isdigit((unsigned char)*arg))
-		return -1;
-	errno = 0;
-	o->p.seed = strtoull(arg, &end, 10);
-	if (*end || errno)
-		return -1;
-	o->seeded = 1;
-	return 0;
-}
-
-static int parse_bias(const char *arg, Options *o)
-{
-	char *end;
-	double bias;
-
-	if (!isdigit((unsigned char)*arg))
-		return cli_usage_error("--logit-bias: '%s' is not ID=BIAS", arg);
-	errno = 0;
-	long id = strtol(arg, &end, 10);
-	if (*end != '=' || errno || id > INT32_MAX || parse_double(end + 1, &bias))
-		return cli_usage_error("--logit-bias: '%s' is not ID=BIAS", arg);
-	if (sample_params_bias(&o->p, (int32_t)id, bias))
-		return cli_usage_error("--logit-bias: %s", err_msg());
-	return 0;
+		"      --version               print the version\n", cli_prog());
+	sample_opts_usage(f);
 }
 
 /* Parse argv into o. Returns 0, CLI_DONE after --help/--version, or an ERR_* code
  * (the message already printed). */
 static int parse_args(int argc, char **argv, Options *o)
 {
-	struct option longopts[NPARAM_OPTS + sizeof other_opts / sizeof other_opts[0]];
-	size_t n = 0;
-	int c;
-
-	for (size_t i = 0; i < NPARAM_OPTS; i++)
-		longopts[n++] = (struct option){ param_opts[i].opt, required_argument, NULL, OPT_PARAM + (int)i };
-	for (size_t i = 0; i < sizeof other_opts / sizeof other_opts[0]; i++)
-		longopts[n++] = other_opts[i];
+	struct option longopts[SAMPLE_OPTS_MAX + NOTHER + 1];
+	int n = sample_opts_longopts(longopts), c, longi, rc;
+	memcpy(longopts + n, other_opts, sizeof other_opts);
+	longopts[n + NOTHER] = (struct option){ 0 };
 	opterr = 0;     /* one message, ours */
-	while ((c = getopt_long(argc, argv, ":s:m:bfvh", longopts, NULL)) != -1) {
+	while (longi = -1, (c = getopt_long(argc, argv, ":s:m:bfvh", longopts, &longi)) != -1) {
 		switch (c) {
-		case OPT_BIAS:
-			if (parse_bias(optarg, o))
-				return ERR_USAGE;
-			break;
-		case 's':
-			if (parse_seed(optarg, o))
-				return cli_usage_error("--seed: '%s' is not a number from 0 to 2^64-1, or -1", optarg);
-			break;
 		case 'm': o->model = optarg; break;
 		case 'b': o->binary = 1; break;
 		case 'f': o->force = 1; break;
@@ -188,52 +77,15 @@ static int parse_args(int argc, char **argv, Options *o)
 				return cli_usage_error("unknown option '-%c'", optopt);
 			return cli_usage_error("unknown option '%s'", argv[optind - 1]);
 		default:
-			o->set[o->nset++] = (Pending){ param_opts[c - OPT_PARAM].opt,
-			                               param_opts[c - OPT_PARAM].param, optarg };
+			if ((rc = sample_opts_take(&o->so, c, longi >= 0 ? longopts[longi].name : NULL,
+						   optarg)))
+				return rc;
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s' (input is stdin)", argv[optind]);
 	o->model = cli_model(o->model);
 	return 0;
-}
-
-/* The model's defaults, then the options over them. */
-static int settle_params(Options *o)
-{
-	int rc;
-
-	if (o->model && (rc = sample_params_load(&o->p, o->model)))
-		return cli_fail(rc);
-	for (size_t i = 0; i < o->nset; i++) {
-		double v;
-		if (parse_double(o->set[i].arg, &v))
-			return cli_usage_error("--%s: '%s' is not a number", o->set[i].opt, o->set[i].arg);
-		if (sample_param_set(&o->p, o->set[i].param, v))
-			return cli_usage_error("--%s: %s", o->set[i].opt, err_msg());
-	}
-	return 0;
-}
-
-static uint64_t random_seed(void)
-{
-	uint64_t seed;
-	struct timespec t;
-
-	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed)
-		return seed;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000000007u ^ (uint64_t)t.tv_nsec ^ (uint64_t)getpid() << 32;
-}
-
-static void print_params(const SampleParams *p)
-{
-	fprintf(stderr, "%s: seed=%" PRIu64 " temperature=%g top_k=%d top_p=%g min_p=%g"
-	        " repetition_penalty=%g repeat_last_n=%d presence_penalty=%g"
-	        " frequency_penalty=%g logit_bias=%zu\n",
-	        cli_prog(), p->seed, p->temperature, (int)p->top_k, p->top_p, p->min_p,
-	        p->repeat_penalty, (int)p->repeat_last_n, p->presence_penalty,
-	        p->frequency_penalty, p->nbias);
 }
 
 static double now_ms(void)
@@ -285,31 +137,25 @@ static int run(Sampler *s, StreamReader *r, StreamWriter *w, uint64_t *ntok, dou
 int main(int argc, char **argv)
 {
 	Options o = { 0 };
+	SampleParams p = { 0 };
 	StreamWriter w;
 	StreamReader *r = NULL;
 	Sampler *s = NULL;
 	uint64_t ntok = 0;
 	double ms = 0;
-	int rc, rc2;
 
 	cli_init(argv[0]);
-	sample_params_default(&o.p);
-	if (!(o.set = calloc((size_t)argc, sizeof *o.set)))
-		return cli_fail(err(ERR_IO, "out of memory"));
-	rc = parse_args(argc, argv, &o);
-	if (!rc)
-		rc = settle_params(&o);
+	int rc = parse_args(argc, argv, &o);
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o.binary);
 	if (rc) {
-		free(o.set);
-		sample_params_free(&o.p);
+		sample_opts_free(&o.so);
 		return rc == CLI_DONE ? 0 : rc;
 	}
-	if (!o.seeded)
-		o.p.seed = random_seed();
+	if ((rc = sample_opts_settle(&o.so, o.model, &p)))
+		goto out;
 	if (o.verbose)
-		print_params(&o.p);
-	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o.binary);
-	if ((rc = cli_binary_out(o.binary, o.force)) || (rc = sampler_new(&s, &o.p)))
+		sample_opts_print(&p);
+	if ((rc = cli_binary_out(o.binary, o.force)) || (rc = sampler_new(&s, &p)))
 		goto out;
 	if (!(r = stream_reader_new(STDIN_FILENO, "<stdin>", &w))) {
 		rc = err(ERR_IO, "out of memory");
@@ -320,12 +166,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sample: %" PRIu64 " tokens, %.2f ms, %.3f ms/token\n",
 		        ntok, ms, ntok ? ms / ntok : 0.0);
 out:
-	rc2 = stream_writer_close(&w);
 	if (!rc)
-		rc = rc2;
+		rc = stream_writer_close(&w);
+	else
+		stream_writer_close(&w);
 	stream_reader_free(r);
 	sampler_free(s);
-	sample_params_free(&o.p);
-	free(o.set);
+	sample_params_free(&p);
+	sample_opts_free(&o.so);
 	return rc ? cli_fail(rc) : 0;
 }

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "base/err.h"
 #include "stream/stream.h"
+#include "model/gguf_vocab.h"
 #include "text/tokenizer.h"
 
 #include <fcntl.h>
@@ -57,7 +58,7 @@ static void usage(FILE *f)
 		"usage: %s [-m DIR | -m FILE.model] [options] [FILE...]\n"
 		"Encode text into token ids with an ERNIE (SentencePiece) tokenizer.\n"
 		"The whole input is one document and one token record, unless -l or -0.\n"
-		"  -m, --model PATH        model directory, or a SentencePiece .model file\n"
+		"  -m, --model PATH        model directory, SentencePiece .model or GGUF file\n"
 		"                          (default $ERNIE_MODEL)\n"
 		"  -l, --lines             each line is a document (like spm_encode; not with -0)\n"
 		"  -0, --null              documents are NUL-separated; each record is\n"
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
 	rc = cli_binary_out(o.binary, o.force);
 	double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if (!rc)
-		rc = tok_load(&r.t, o.model);
+		rc = tokenizer_open(&r.t, o.model);
 	double t1 = now_ms(CLOCK_MONOTONIC), c1 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
 	if (!rc) {
 		r.bos = tok_bos(r.t);

@@ -7,8 +7,9 @@
 #
 #   usage: websearch-cron.sh RESULTS.json "QUESTION" [OUTDIR]
 #
-# Crontab line (every morning at 7, with a model downloaded to ~/models):
-#   0 7 * * * ERNIE_MODEL=$HOME/models/ERNIE-4.5-0.3B-PT $HOME/ernie/examples/websearch-cron.sh $HOME/news.json "今天有什么重要新闻？" $HOME/answers
+# Crontab line (every morning at 7, with a model downloaded to ~/models and
+# the programs installed under /usr/local, which cron's PATH lacks):
+#   0 7 * * * PATH=/usr/local/bin:/usr/bin:/bin ERNIE_MODEL=$HOME/models/ERNIE-4.5-0.3B-PT $HOME/ernie/examples/websearch-cron.sh $HOME/news.json "今天有什么重要新闻？" $HOME/answers
 #
 # The answer is written whole or not at all (examples/answer.sh, beside this
 # script): a reader never sees half an answer; on any failure nothing is left

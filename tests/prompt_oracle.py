@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Compare ernie-prompt with outside oracles, on generated inputs.
 
-Chat: Jinja2 renders the official chat_template.jinja (tests/data/prompt/) the
-way Hugging Face's apply_chat_template does. Web search: Python's str.format
+Chat: Jinja2 renders the official chat_template.jinja (tests/data/prompt/, and
+ERNIE-4.5-21B-A3B-Thinking's in tests/data/thinking/) the way Hugging Face's
+apply_chat_template does, with its tojson filter. Web search: Python's str.format
 fills the official websearch_*.txt files; the {references} layout is written
 here from the issue's description. Special-token neutralisation is
 re-implemented here (leftmost-longest match, first character made
@@ -55,11 +56,12 @@ def render(messages, gen):
     return TEMPLATE.render(messages=messages, **kw)
 
 
-def neutralise(text):
+def neutralise(text, specials=SPECIALS):
     """Leftmost-longest special-token literals get '<' -> U+FF1C; returns (text, count)."""
     out, i, count = [], 0, 0
+    lens = SPECIAL_LENS if specials is SPECIALS else sorted({len(t) for t in specials})
     while i < len(text):
-        if any(text[i:i + n] in SPECIALS for n in SPECIAL_LENS):
+        if any(text[i:i + n] in specials for n in lens):
             out.append("\uff1c")
             count += 1
         else:
@@ -354,6 +356,182 @@ def model_dir_tests():
     c.report()
 
 
+# ---- ERNIE-4.5-21B-A3B-Thinking ------------------------------------------
+
+def hf_tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+    """transformers' tojson filter: json.dumps, keys in order, no HTML escaping."""
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators,
+                      sort_keys=sort_keys)
+
+
+ENV.filters["tojson"] = hf_tojson
+with open(os.path.join(DATA, "..", "thinking", "chat_template.jinja"), encoding="utf-8",
+          newline="") as f:
+    THINKING = ENV.from_string(f.read())
+MARKERS = ["<|im_start|>", "<|im_end|>", "<think>", "</think>", "<response>", "</response>",
+           "<tool_call>", "</tool_call>", "<tool_output>", "</tool_output>"]
+THINKING_SPECIALS = SPECIALS | set(MARKERS)
+THINKING_PIECES = MARKERS + ["\n</think>\n\n", "<think>\n", "\n\n", "<tool_output>x</tool_output>"]
+
+
+def random_value(rng, specials, depth=0):
+    """A JSON value: strings, numbers of every shape json.dumps writes, nesting."""
+    r = rng.random()
+    if depth < 3 and r < 0.15:
+        return [random_value(rng, specials, depth + 1) for _ in range(rng.randrange(0, 4))]
+    if depth < 3 and r < 0.3:
+        return random_object(rng, specials, depth + 1)
+    if r < 0.4:
+        return rng.choice([0, -1, 7, 10 ** 20, -(10 ** 30)])
+    if r < 0.5:
+        return rng.choice([0.5, -2.25, 1e5, 1e16, 1.5e-7, 123456789.125, 1e300, 0.1 + 0.2,
+                           -0.0, 1.0, 3e-5, 1e-4])
+    if r < 0.55:
+        return rng.choice([True, False, None])
+    return random_thinking_text(rng, specials)
+
+
+def random_object(rng, specials, depth=0):
+    return {random_thinking_text(rng, specials) or "k": random_value(rng, specials, depth)
+            for _ in range(rng.randrange(0, 4))}
+
+
+def random_thinking_text(rng, specials):
+    text = random_text(rng, specials)
+    if specials and rng.random() < 0.3:
+        text += rng.choice(THINKING_PIECES) + random_text(rng, False)
+    return text
+
+
+def random_tool(rng, specials):
+    fn = {"name": random_thinking_text(rng, specials) or "f"}
+    if rng.random() < 0.8:
+        fn["description"] = random_thinking_text(rng, specials)
+    if rng.random() < 0.8:
+        fn["parameters"] = {"type": "object", "properties": random_object(rng, specials),
+                            "required": [random_thinking_text(rng, specials)]}
+    return {"type": "function", "function": fn} if rng.random() < 0.8 else {"function": fn}
+
+
+def random_call(rng, specials):
+    args = random_object(rng, specials)
+    if rng.random() < 0.3:
+        args = rng.choice([json.dumps(args, ensure_ascii=False), random_thinking_text(rng, specials)])
+    call = {"name": random_thinking_text(rng, specials) or "f", "arguments": args}
+    return {"type": "function", "id": "c1", "function": call} if rng.random() < 0.7 else call
+
+
+def random_thinking_message(rng, specials, first):
+    role = rng.choice(["system"] * (4 if first else 1) + ["user"] * 3 + ["assistant"] * 3 +
+                      ["tool"] * 3)
+    m = {"role": role, "content": random_thinking_text(rng, specials)}
+    if role == "user" and rng.random() < 0.2:
+        m["content"] = "<tool_output>" + m["content"] + "</tool_output>"
+    if role == "assistant":
+        if rng.random() < 0.4:
+            m["content"] = (random_thinking_text(rng, specials) + rng.choice(["", "\n", "<think>\n"]) +
+                            random_thinking_text(rng, specials) + "\n</think>" +
+                            rng.choice(["", "\n", "\n\n\n"]) + m["content"])
+        if rng.random() < 0.3:
+            m["thoughts"] = random_thinking_text(rng, specials) + rng.choice(["", "\n"])
+        if rng.random() < 0.4:
+            m["tool_calls"] = [random_call(rng, specials) for _ in range(rng.randrange(1, 4))]
+            if rng.random() < 0.15:
+                m["content"] = None
+            elif rng.random() < 0.15:
+                del m["content"]
+    return m
+
+
+def thinking_split(m):
+    """prompt_thinking_split: an assistant's reasoning moved into "thoughts"."""
+    content = m.get("content") or ""
+    if m["role"] != "assistant" or isinstance(m.get("thoughts"), str) or "</think>" not in content:
+        return m
+    reasoning = content.split("</think>")[0].rstrip("\n").split("<think>")[-1].lstrip("\n")
+    return dict(m, thoughts=reasoning, content=content.split("</think>")[-1].lstrip("\n"))
+
+
+def neutralise_all(x):
+    """Every string of a JSON value neutralised (keys too), Thinking markers included."""
+    if isinstance(x, str):
+        return neutralise(x, THINKING_SPECIALS)[0]
+    if isinstance(x, list):
+        return [neutralise_all(v) for v in x]
+    if isinstance(x, dict):
+        return {neutralise_all(k): neutralise_all(v) for k, v in x.items()}
+    return x
+
+
+def as_flow_yaml(messages):
+    """Block YAML at the top, JSON (YAML flow) values."""
+    return "".join("- " + "\n  ".join("%s: %s" % (k, json.dumps(v, ensure_ascii=False))
+                                      for k, v in m.items()) + "\n" for m in messages)
+
+
+def thinking_tests(rng, n):
+    verbatim, defused = Check("prompt-oracle-thinking-jinja2"), Check("prompt-oracle-thinking-neutralised")
+    for i in range(n):
+        specials = rng.random() < 0.4
+        messages = [random_thinking_message(rng, specials, k == 0)
+                    for k in range(rng.randrange(1, 8))]
+        tools = [random_tool(rng, specials) for _ in range(rng.randrange(0, 4))] \
+            if rng.random() < 0.5 else None
+        form = rng.choice(["json", "json-ascii", "yaml", "openai", "args"])
+        flag = {"system": "-s", "user": "-u", "assistant": "-a"}
+        if form == "args" and any(m["role"] != "system" for m in messages) and \
+                all(set(m) == {"role", "content"} and m["role"] in flag for m in messages):
+            args = [a for m in messages for a in (flag[m["role"]], m["content"])]
+        elif form == "yaml":
+            args = ["-c", write("conv.yaml", as_flow_yaml(messages))]
+        elif form == "openai":
+            args = ["-c", write("conv.json", json.dumps({"model": "ernie", "messages": messages}))]
+        else:
+            args = ["-c", write("conv.json", json.dumps(messages, ensure_ascii=form == "json-ascii"))]
+        args = ["--template-name", "thinking"] + args
+        if tools is not None:
+            body = tools if rng.random() < 0.5 else {"model": "ernie", "tools": tools}
+            if rng.random() < 0.6:
+                tools_path = write("tools.json", json.dumps(body, ensure_ascii=rng.random() < 0.5))
+            elif isinstance(body, list):
+                tools_path = write("tools.yaml", "".join("- %s\n" % json.dumps(t) for t in body)
+                                   or "[]\n")
+            else:
+                tools_path = write("tools.yaml", as_flow_yaml([body])[2:].replace("\n  ", "\n"))
+            args += ["--tools", tools_path]
+        RUN.expect(verbatim, "case %d" % i, args + ["--allow-special"],
+                   THINKING.render(messages=messages, tools=tools))
+        split = [thinking_split(m) for m in messages]
+        safe, safe_tools = neutralise_all(split), neutralise_all(tools)
+        if safe == split and safe_tools == tools:
+            continue
+        RUN.expect(defused, "case %d" % i, args, THINKING.render(messages=safe, tools=safe_tools),
+                   also=lambda err, i=i: defused.eq("case %d warning" % i, True,
+                                                    "special-token literal" in err))
+    RUN.flush()
+    verbatim.report()
+    defused.report()
+
+
+def thinking_search_tests(rng, n):
+    """Web search with the Thinking template: the filled prompt is the user turn."""
+    c = Check("prompt-oracle-thinking-search")
+    for i in range(n):
+        pairs = [random_reference(rng, True) for _ in range(rng.randrange(0, 4))]
+        path = write("refs.json", json.dumps([e for _, e in pairs]))
+        question = rng.choice(["周杰伦是谁？", "What is MoE?", random_text(rng, True)]) or "?"
+        # the Thinking markers are neutralised in references too
+        refs = [neutralise_all(r) for r, _ in pairs]
+        safe_q = neutralise_all(question)
+        lang = "zh" if has_han(safe_q) else "en"
+        filled = WEBSEARCH[lang].format(date="d", references=layout(refs), question=safe_q)
+        RUN.expect(c, "case %d" % i, ["--template-name", "thinking", "-r", path, "--date", "d",
+                                      "-u", question],
+                   THINKING.render(messages=[{"role": "user", "content": filled}]))
+    RUN.flush()
+    c.report()
+
+
 def main():
     rng = random.Random(SEED)
     try:
@@ -362,6 +540,8 @@ def main():
         batch_tests(rng, 15)
         search_tests(rng, 100)
         model_dir_tests()
+        thinking_tests(rng, 400)
+        thinking_search_tests(rng, 40)
     finally:
         shutil.rmtree(TMP)
 

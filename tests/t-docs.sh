@@ -7,7 +7,7 @@ for page in man/*.[157]; do
 	if mandoc -Tlint -Wwarning "$page" >"$TMP/lint" 2>&1; then ok "lint:$page"
 	else fail "lint:$page" "$(head -c 300 "$TMP/lint")"; fi
 done
-for prog in ernie-prompt ernie-tok ernie-detok ernie-run ernie-sample; do
+for prog in ernie-prompt ernie-tok ernie-detok ernie-run ernie-sample ernie-quantize; do
 	"$BIN/$prog" --help | grep -o -- '--[a-z][a-z0-9_-]*' | sort -u >"$TMP/opts"
 	mandoc -Tascii "man/$prog.1" | col -b >"$TMP/page"
 	missing=

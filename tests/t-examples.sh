@@ -58,3 +58,65 @@ check_eq chat-four-messages 4 "$roles"
 check chat-conversation-reads-back ernie-prompt -c "$TMP/conv.yaml"
 grep -q 'User: hello "there"' "$TMP/out" && grep -q 'User: and\\then' "$TMP/out" &&
 	ok chat-quoting || fail chat-quoting "$(head -c 300 "$TMP/out")"
+
+# chat.sh writes the answer to stderr without reopening it: a 2>> log keeps
+# what it held
+echo "earlier line" >"$TMP/chat.log"
+printf 'hi\n' | (cd "$TMP" && sh "$OLDPWD/examples/chat.sh" conv2.yaml) >/dev/null 2>>"$TMP/chat.log"
+check_eq chat-log-appended "earlier line" "$(head -n 1 "$TMP/chat.log")"
+# a failed stage: the conversation file untouched, the stage's status
+cp "$TMP/conv2.yaml" "$TMP/conv2.saved"
+mkdir -p "$TMP/no-model"
+check_eq chat-failed-turn-status 3 "$(printf 'again\n' | (cd "$TMP" && ERNIE_MODEL=$TMP/no-model \
+	sh "$OLDPWD/examples/chat.sh" conv2.yaml) >/dev/null 2>&1; echo $?)"
+check chat-failed-turn-untouched cmp "$TMP/conv2.yaml" "$TMP/conv2.saved"
+# a malformed conversation file is never written to
+printf -- '- role: user\n  content: [oops\n' >"$TMP/malformed.yaml"
+cp "$TMP/malformed.yaml" "$TMP/malformed.saved"
+check_eq chat-malformed-status 1 "$(printf 'q\n' | (cd "$TMP" && sh "$OLDPWD/examples/chat.sh" malformed.yaml) >/dev/null 2>&1; echo $?)"
+check chat-malformed-untouched cmp "$TMP/malformed.yaml" "$TMP/malformed.saved"
+check_eq chat-nothing-left "conv2.saved conv2.yaml malformed.saved malformed.yaml" \
+	"$(cd "$TMP" && ls -A conv2.* malformed.* | tr '\n' ' ' | sed 's/ $//')"
+
+# answer.sh: the answer's mode follows the umask (not mktemp's 0600)
+mkdir -p "$TMP/mode"
+(umask 027 && sh examples/answer.sh "$TMP/mode/a" "-n 4 --seed 1" -u hi)
+check_eq answer-mode-umask 640 "$(stat -c %a "$TMP/mode/a")"
+
+# answer.sh killed by SIGTERM or SIGINT (under sh: dash here): the stages are
+# killed and nothing is left behind. ernie-prompt waits on a standard input
+# that never ends, so the stages are running when the signal comes.
+for sig in TERM INT; do
+	mkdir -p "$TMP/sig$sig"
+	"$PY" - "$TMP/sig$sig" "$sig" <<'PYEOF'
+import os, signal, subprocess, sys, time
+d, name = sys.argv[1], sys.argv[2]
+opts = "-n 7 --seed 4%d" % os.getpid()       # names this run's ernie-run
+def stages():
+    return subprocess.run(["pgrep", "-f", "ernie-run " + opts], capture_output=True).stdout
+p = subprocess.Popen(["sh", "examples/answer.sh", d + "/a.out", opts], stdin=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL)
+for _ in range(100):
+    if stages():
+        break
+    time.sleep(0.1)
+p.send_signal(getattr(signal, "SIG" + name))
+try:
+    rc = p.wait(timeout=30)
+except subprocess.TimeoutExpired:       # the signal was held: kill it all
+    rc = "none in 30 s"
+    subprocess.run(["pkill", "-P", str(p.pid)])
+    p.kill()
+for _ in range(50):
+    if not stages():
+        break
+    time.sleep(0.1)
+p.stdin.close()
+want = 128 + getattr(signal, "SIG" + name)
+left = os.listdir(d)
+if rc != want or stages() or left:
+    print(f"FAIL answer-killed-{name}: status {rc} (want {want}), stages {stages()!r}, left {left}")
+else:
+    print(f"ok answer-killed-{name}")
+PYEOF
+done

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Generation (ernie-run -n driving ernie-sample) and the FIFO loop, on the
-# golden tiny models and on the demo model (examples/demo-model).
+# Generation (ernie-run -n, sampling in-process or through --sampler) and the
+# FIFO loop, on the golden tiny models and on the demo model (examples/demo-model).
 . tests/lib.sh
 M=examples/demo-model
 ids() { $PY -c "import json,sys; print(' '.join(map(str, json.load(open(sys.argv[1]))[sys.argv[2]])))" "$@"; }
@@ -10,7 +10,7 @@ for model in tiny-dense tiny-moe; do
 	prompt=$(ids "$dir/greedy.json" prompt)
 	want=$(ids "$dir/greedy.json" greedy)
 
-	# -n: ernie-run drives ernie-sample --temp 0 over pipes
+	# -n: ernie-run samples in-process, greedy
 	got=$(echo "$prompt" | "$BIN/ernie-run" -m "$dir" --precision f32 -n 16 --temp 0 | head -n 1)
 	check_eq "generate-greedy-$model" "$want" "$(echo $got)"
 
@@ -43,10 +43,30 @@ check_eq "generate-seeded" "$a" "$b"
 [ "$a" != "$c" ] && ok generate-seed-matters || fail generate-seed-matters "seeds 7 and 8 gave $a"
 check_fails generate-bad-sampler 3 "sampler 'exit 3'.*status 3" \
 	sh -c "echo '$prompt' | '$BIN/ernie-run' -m '$dir' -n 2 --sampler 'exit 3'"
-check_fails generate-all-conflict 2 "--all and --top" "$BIN/ernie-run" -m "$dir" -n 2 --all
+check_fails generate-all-conflict 2 "-n generates ids: --all is for logits" "$BIN/ernie-run" -m "$dir" -n 2 --all
 check_fails generate-options-need-n 2 "need -n" "$BIN/ernie-run" -m "$dir" --temp 0
-check_fails generate-bad-temp 2 "ernie-sample: --temp" \
-	sh -c "echo '$prompt' | '$BIN/ernie-run' -m '$dir' -n 2 --temp -1"
+check_fails generate-bad-temp 2 "ernie-run: --temp: '-1' is not a number >= 0" \
+	"$BIN/ernie-run" -m "$dir" -n 2 --temp -1
+check_fails generate-top-p-own-text 2 "ernie-run: --top_p: '1.0000001' is not in \[0, 1\]" \
+	"$BIN/ernie-run" -m "$dir" -n 2 --top_p 1.0000001
+check_fails generate-sampler-and-options 2 "go to the --sampler command" \
+	"$BIN/ernie-run" -m "$dir" -n 2 --sampler cat --temp 0
+
+# The same seed gives the same ids three ways: sampling in-process, through
+# --sampler ernie-sample, and around the FIFO loop of ernie-sample(1) (each
+# with penalties, so the history counts too). The golden model has no
+# tokenizer: no ids are masked, so the filter's frames equal -n's.
+opts="-s 11 --temp 1.5 --top-k 40 --top-p 0.9 --repeat-penalty 1.3 --presence-penalty 0.2"
+inproc=$(echo "$prompt" | "$BIN/ernie-run" -m "$dir" -n 24 --ignore-eos $opts | head -n 1)
+outside=$(echo "$prompt" | "$BIN/ernie-run" -m "$dir" -n 24 --ignore-eos \
+	--sampler "'$BIN/ernie-sample' -m '$dir' -b $opts" | head -n 1)
+rm -f "$TMP/fifo"
+mkfifo "$TMP/fifo"
+fifo=$( (echo "$prompt"; cat "$TMP/fifo") | "$BIN/ernie-run" -m "$dir" |
+	"$BIN/ernie-sample" -m "$dir" $opts | tee "$TMP/fifo" | head -n 24 | tr '\n' ' ')
+[ "$(echo $inproc | wc -w)" -eq 24 ] && ok generate-seed-24-ids || fail generate-seed-24-ids "[$inproc]"
+check_eq generate-seed-in-process-vs-sampler "$(echo $inproc)" "$(echo $outside)"
+check_eq generate-seed-in-process-vs-fifo "$(echo $inproc)" "$(echo $fifo)"
 
 # The batch chain: 20 questions, 20 answers, in order, each equal to the
 # answer the question gets alone (greedy, so answers depend on the prompt only).
@@ -79,3 +99,16 @@ ok = full.startswith(cut) and stop not in cut and 0 <= at - len(cut) < 32
 sys.exit(0 if ok else 1)
 PY
 then ok generate-stop-string; else fail generate-stop-string "stop [$stop] full [$full] cut [$cut]"; fi
+
+# --stop matches the text as ernie-detok shows it: an answer that begins with
+# a newline (id 23, forced by a bias; the presence penalty keeps it from
+# coming back) is not cut before it starts by --stop '\n'
+p=$("$BIN/ernie-prompt" -u hi | "$BIN/ernie-tok" -m $M)
+bias="-n 8 -s 1 --logit-bias 23=100 --presence-penalty 1000"
+want=$(echo "$p" | "$BIN/ernie-run" -m $M $bias | head -n 1)
+nl=$(printf '\n_')
+got=$(echo "$p" | "$BIN/ernie-run" -m $M $bias --stop "${nl%_}" | head -n 1)
+case "$want" in
+"23 "*) check_eq generate-stop-leading-newline "$(echo $want)" "$(echo $got)" ;;
+*) fail generate-stop-leading-newline "the bias gave no leading newline: [$want]" ;;
+esac

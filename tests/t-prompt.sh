@@ -96,6 +96,12 @@ User: t1
 t2
 Assistant: " "$($P -c "$TMP/openai.json")"
 
+# JSON is read as JSON: a raw U+2028 keeps its spaces, a 2000-character key
+# and a line break before a colon are fine
+printf '[{"role": "user", "x%02000d": 1, "content"\n: "a \342\200\250 b"}]' 0 >"$TMP/ls.json"
+check_eq prompt-json-exact "<|begin_of_sentence|>User: a $(printf '\342\200\250') b
+Assistant: " "$($P -c "$TMP/ls.json")"
+
 # The generation prompt, messages in command-line order, conversation files in between.
 printf '[{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"}]' >"$TMP/c.json"
 check_eq prompt-order "<|begin_of_sentence|>S

@@ -55,7 +55,12 @@ for d in llama-server vllm fastdeploy; do
 	stop
 done
 
-fake echo
+: >"$TMP/log"
+FAKE_LOG=$TMP/log fake echo
+# the sampling options given become the request's fields, and only those
+echo 3 | "$RUN" --server "$URL" -n 1 --temp 0.5 --top-k 7 -s 3 --repeat-last-n 8 \
+	--logit-bias 5=-inf --stop END --ignore-eos >/dev/null
+check_eq server-request-sampling '{"ignore_eos": true, "logit_bias": [[5, false]], "n_predict": 1, "prompt": [3], "repeat_last_n": 8, "seed": 3, "stop": ["END"], "stream": true, "temperature": 0.5, "top_k": 7}' "$(cat "$TMP/log")"
 # 20 prompts, answers arriving in random order: -P 4 writes them in input order
 seq 1 20 | awk '{ print $1 * 10; print "" }' >"$TMP/prompts"
 "$RUN" --server "$URL" -n 4 <"$TMP/prompts" >"$TMP/p1"
@@ -68,7 +73,7 @@ check_fails server-vocab 1 "record 1 .*token id 1000 is past the vocabulary .*10
 	sh -c "echo '1 1000' | $RUN --server $URL -n 2"
 check_fails server-unsupported 2 "^ernie-run: --stop-id: the llama-server server does not take it" \
 	sh -c "echo 1 | $RUN --server $URL -n 2 --stop-id 5"
-check_fails server-bad-option 2 "--top-p: expected a number in \[0, 1\], not '2'" \
+check_fails server-bad-option 2 "--top-p: '2' is not in \[0, 1\]" \
 	sh -c "echo 1 | $RUN --server $URL -n 2 --top-p 2"
 check_fails server-top-fastdeploy 2 "^ernie-run: --top: the fastdeploy server does not take it" \
 	sh -c "echo 1 | $RUN --server $URL --server-api fastdeploy --top 2"

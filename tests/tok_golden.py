@@ -3,6 +3,9 @@
 sentencepiece 0.1.97 (tests/data/tokenizer/README.txt says how).
 
 usage: tok_golden.py BIN DATA      prints "ok NAME" / "FAIL NAME: why" lines
+       tok_golden.py BIN DATA GGUF the model directory's cases (and the plain
+                                   sentencepiece encodings of its .model) with
+                                   a GGUF made from ernie-like-a.modeldir
 
 Every case is fed in one run of the program (NUL-separated documents), so the
 whole suite takes a few seconds; on a mismatch the first differing case is
@@ -126,14 +129,23 @@ def main():
         with open(os.path.join(tmp, "added_tokens.json"), "w", encoding="utf-8") as f:
             f.write(specials)
         check_encode("tok_golden_wrapper_modeldir", ["-m", tmp], wrapper)
-    d = ["-m", os.path.join(DATA, "ernie-like-a.modeldir")]
+    modeldir("modeldir", ["-m", os.path.join(DATA, "ernie-like-a.modeldir")])
+
+
+def modeldir(name, d):
+    """The model directory's cases, with -m the directory or a GGUF made from it."""
     cases = load("ernie-like-a.modeldir.cases.jsonl")
-    check_encode("tok_golden_modeldir_encode", d, cases)
-    check_decode("tok_golden_modeldir_decode_raw", d + ["--raw"], cases, "text_decoded")
-    check_decode("tok_golden_modeldir_decode_skip_special", d + ["--raw", "--skip-special"], cases,
+    check_encode(f"tok_golden_{name}_encode", d, cases)
+    check_decode(f"tok_golden_{name}_decode_raw", d + ["--raw"], cases, "text_decoded")
+    check_decode(f"tok_golden_{name}_decode_skip_special", d + ["--raw", "--skip-special"], cases,
                  "text_decoded_skip_special")
-    check_decode("tok_golden_modeldir_decode_default", d, cases, "text_decoded_skip_special",
+    check_decode(f"tok_golden_{name}_decode_default", d, cases, "text_decoded_skip_special",
                  lambda s: s.strip("\n"))
 
 
-main()
+if len(sys.argv) > 3:   # tok_golden.py BIN DATA FILE.gguf: the GGUF of the model directory
+    modeldir("gguf", ["-m", sys.argv[3]])
+    m = ["--model", sys.argv[3]]
+    check_encode("tok_golden_gguf_sentencepiece", m, load("ernie-like-a.encode.jsonl"), ["--no-parse-special"])
+else:
+    main()

@@ -4,7 +4,7 @@ complete -c ernie-sample -l top-k -l top_k -x -d 'Keep the K most probable ids (
 complete -c ernie-sample -l top-p -l top_p -x -d 'Keep the smallest set reaching P (1 = off)'
 complete -c ernie-sample -l min-p -l min_p -x -d 'Keep ids with p >= P * p_max (0 = off)'
 complete -c ernie-sample -l repeat-penalty -l repetition_penalty -x -d 'Penalty for recent ids (1 = off)'
-complete -c ernie-sample -l repeat-last-n -x -d 'Window of the repeat penalty (-1 = all, 0 = off)'
+complete -c ernie-sample -l repeat-last-n -l repeat_last_n -x -d 'Window of the repeat penalty (-1 = all, 0 = off)'
 complete -c ernie-sample -l presence-penalty -l presence_penalty -x -d 'Subtract for every id chosen before'
 complete -c ernie-sample -l frequency-penalty -l frequency_penalty -x -d 'Subtract per time an id was chosen'
 complete -c ernie-sample -l logit-bias -x -d 'ID=BIAS: add BIAS to the logit of ID'

@@ -1,4 +1,4 @@
-/* doc.c: YAML/JSON into a DocNode tree, from libyaml's event parser. */
+/* doc.c: JSON (a small exact parser) and YAML (libyaml's event parser) into a DocNode tree. */
 #include "base/doc.h"
 #include "base/err.h"
 #include "base/readall.h"
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include <yaml.h>
 
 #define DOC_MAX_DEPTH 64
@@ -54,6 +55,21 @@ static long escape_u16(const char *p, const char *end)
 		v = v * 16 + h;
 	}
 	return v;
+}
+
+/* The code point of the escape "\uXXXX" (or a surrogate pair of two) at
+ * p[0] == '\\' before q; *used gets its length. -1 if not one. */
+static long json_escape_u(const char *p, const char *q, size_t *used)
+{
+	long hi = escape_u16(p, q);
+	*used = 6;
+	if (hi < 0xD800 || hi > 0xDFFF)
+		return hi;
+	long lo = hi <= 0xDBFF ? escape_u16(p + 6, q) : -1;
+	if (lo < 0xDC00 || lo > 0xDFFF)
+		return -1;              /* a lone surrogate is no character */
+	*used = 12;
+	return 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
 }
 
 /* Characters JSON allows raw in a string that YAML does not: DEL, the C1
@@ -104,14 +120,11 @@ static char *json_to_yaml(const char *in, size_t len, size_t *outlen)
 			continue;
 		}
 		if (quoted && in[r] == '\\') {
-			long hi = escape_u16(in + r, in + len);
-			long lo = escape_u16(in + r + 6, in + len);
-			if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
-				long cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-				out[w++] = (char)(0xF0 | (cp >> 18));
-				out[w++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-				out[w++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-				out[w++] = (char)(0x80 | (cp & 0x3F));
+			size_t used;
+			long cp = json_escape_u(in + r, in + len, &used);
+			if (cp >= 0 && used == 12) {
+				w += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp,
+								  (utf8proc_uint8_t *)out + w);
 				r += 12;
 				continue;
 			}
@@ -148,9 +161,14 @@ static int load_error(Loader *L)
 				line++, col = 0;
 		return err(ERR_DATA, "%s:%zu:%zu: %s", L->name, line, col, p->problem);
 	}
-	return err(ERR_DATA, "%s:%zu:%zu: %s%s%s", L->name, p->problem_mark.line + 1,
+	/* libyaml gives up on a key 1024 characters after its start */
+	int long_key = p->context && !strcmp(p->context, "while scanning a simple key") &&
+		       p->problem_mark.index - p->context_mark.index > 1024;
+	return err(ERR_DATA, "%s:%zu:%zu: %s%s%s%s", L->name, p->problem_mark.line + 1,
 		   p->problem_mark.column + 1, p->problem ? p->problem : "syntax error",
-		   p->context ? " " : "", p->context ? p->context : "");
+		   p->context ? " " : "", p->context ? p->context : "",
+		   long_key ? " (a YAML key is at most 1024 characters on one line; JSON has "
+		   "no such limit)" : "");
 }
 
 static DocNode *node_new(DocKind kind, const yaml_mark_t *m)
@@ -293,12 +311,257 @@ static int load_stream(Loader *L, DocNode **root)
 	return rc;
 }
 
+/* ---- JSON, read exactly --------------------------------------------------
+ * libyaml reads JSON as YAML flow style, which is not quite JSON: it refuses
+ * a key longer than 1024 characters or a line break between a key and its
+ * colon, and folds a raw U+2028, U+2029 or U+0085 in a string as a line
+ * break. So a document that starts with { or [ is read by this parser
+ * first; one that is not JSON (YAML flow style such as [a, b], or a syntax
+ * error) is then read by libyaml, which says what is wrong. */
+
+#define JSON_NOT (-1)           /* not JSON: read the text as YAML */
+
+typedef struct {
+	const char *p, *end;    /* the text still to read */
+	const char *mark;       /* line and col are those of mark (mark <= p) */
+	int line, col;
+	int depth;
+} Json;
+
+static void json_ws(Json *J)
+{
+	while (J->p < J->end && (*J->p == ' ' || *J->p == '\t' || *J->p == '\n' || *J->p == '\r'))
+		J->p++;
+}
+
+/* A node at J->p, with its line and column (in characters, as libyaml's). */
+static DocNode *json_node(Json *J, DocKind kind)
+{
+	DocNode *n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	for (; J->mark < J->p; J->mark++) {
+		if (*J->mark == '\n') {
+			J->line++;
+			J->col = 1;
+		} else if (((unsigned char)*J->mark & 0xC0) != 0x80) {
+			J->col++;
+		}
+	}
+	n->kind = kind;
+	n->line = J->line;
+	n->col = J->col;
+	return n;
+}
+
+/* The string at J->p (an opening quote) into n->str. */
+static int json_string(Json *J, DocNode *n)
+{
+	const char *p = ++J->p, *q = p;
+	while (q < J->end && *q != '"')
+		q += *q == '\\' && q + 1 < J->end ? 2 : 1;
+	if (q >= J->end)
+		return JSON_NOT;
+	char *out = n->str = malloc((size_t)(q - p) + 1);   /* escapes only shrink */
+	if (!out)
+		return err(ERR_IO, "out of memory");
+	size_t w = 0;
+	while (p < q) {
+		unsigned char c = (unsigned char)*p;
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = 1;
+		if (c < 0x20)
+			return JSON_NOT;
+		if (c >= 0x80) {
+			k = utf8proc_iterate((const utf8proc_uint8_t *)p, q - p > 4 ? 4 : q - p, &cp);
+			if (k < 0)
+				return JSON_NOT;
+			memcpy(out + w, p, (size_t)k);
+			w += (size_t)k;
+		} else if (c != '\\') {
+			out[w++] = (char)c;
+		} else if (p[1] == 'u') {
+			size_t used;
+			long u = json_escape_u(p, q, &used);
+			if (u < 0)
+				return JSON_NOT;
+			w += (size_t)utf8proc_encode_char((utf8proc_int32_t)u, (utf8proc_uint8_t *)out + w);
+			k = (utf8proc_ssize_t)used;
+		} else {
+			switch (p[1]) {
+			case '"': case '\\': case '/': out[w++] = p[1]; break;
+			case 'b': out[w++] = '\b'; break;
+			case 'f': out[w++] = '\f'; break;
+			case 'n': out[w++] = '\n'; break;
+			case 'r': out[w++] = '\r'; break;
+			case 't': out[w++] = '\t'; break;
+			default: return JSON_NOT;
+			}
+			k = 2;
+		}
+		p += k;
+	}
+	out[w] = 0;
+	n->len = w;
+	J->p = q + 1;
+	return 0;
+}
+
+/* true, false, null or a number, as a plain scalar. */
+static int json_literal(Json *J, DocNode *n)
+{
+	const char *p = J->p, *q = p;
+	size_t left = (size_t)(J->end - p);
+	static const char *const words[] = { "true", "false", "null" };
+	for (int i = 0; i < 3 && q == p; i++)
+		if (left >= strlen(words[i]) && !memcmp(p, words[i], strlen(words[i])))
+			q = p + strlen(words[i]);
+	if (q == p) {           /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+		if (q < J->end && *q == '-')
+			q++;
+		const char *int_start = q;
+		while (q < J->end && *q >= '0' && *q <= '9')
+			q++;
+		if (q == int_start || (*int_start == '0' && q - int_start > 1))
+			return JSON_NOT;
+		if (q < J->end && *q == '.') {
+			const char *f = ++q;
+			while (q < J->end && *q >= '0' && *q <= '9')
+				q++;
+			if (q == f)
+				return JSON_NOT;
+		}
+		if (q < J->end && (*q == 'e' || *q == 'E')) {
+			q += q + 1 < J->end && (q[1] == '+' || q[1] == '-') ? 2 : 1;
+			const char *x = q;
+			while (q < J->end && *q >= '0' && *q <= '9')
+				q++;
+			if (q == x)
+				return JSON_NOT;
+		}
+	}
+	n->plain = 1;
+	n->len = (size_t)(q - p);
+	if (!(n->str = malloc(n->len + 1)))
+		return err(ERR_IO, "out of memory");
+	memcpy(n->str, p, n->len);
+	n->str[n->len] = 0;
+	J->p = q;
+	return 0;
+}
+
+static int json_value(Json *J, DocNode **out);
+
+/* One value (a key: a string) appended to n. */
+static int json_kid(Json *J, DocNode *n, size_t *kids, size_t *cap, int key)
+{
+	DocNode *kid = NULL;
+	json_ws(J);
+	if (key && (J->p >= J->end || *J->p != '"'))
+		return JSON_NOT;
+	int rc = json_value(J, &kid);
+	if (!rc && (rc = push(n, *kids, cap, kid)) != 0)
+		node_free(kid);
+	if (!rc)
+		++*kids;
+	return rc;
+}
+
+/* White space, then c. */
+static int json_expect(Json *J, char c)
+{
+	json_ws(J);
+	if (J->p >= J->end || *J->p != c)
+		return JSON_NOT;
+	J->p++;
+	return 0;
+}
+
+/* The object or array at J->p into n. */
+static int json_collection(Json *J, DocNode *n)
+{
+	int map = n->kind == DOC_MAP, rc = 0;
+	char close = map ? '}' : ']';
+	size_t cap = 0, kids = 0;
+	if (++J->depth > DOC_MAX_DEPTH)
+		return JSON_NOT;        /* libyaml then says how deep is too deep */
+	J->p++;
+	json_ws(J);
+	if (J->p < J->end && *J->p == close) {
+		J->p++;
+		J->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (map && !(rc = json_kid(J, n, &kids, &cap, 1)))
+			rc = json_expect(J, ':');
+		if (!rc)
+			rc = json_kid(J, n, &kids, &cap, 0);
+		n->n = map ? kids / 2 : kids;
+		json_ws(J);
+		if (rc || J->p >= J->end || *J->p != ',')
+			break;
+		J->p++;
+	}
+	if (!rc)
+		rc = json_expect(J, close);
+	if (rc && map && kids % 2)      /* a key without its value */
+		node_free(n->kids[kids - 1]);
+	J->depth--;
+	return rc;
+}
+
+static int json_value(Json *J, DocNode **out)
+{
+	json_ws(J);
+	if (J->p >= J->end)
+		return JSON_NOT;
+	char c = *J->p;
+	DocNode *n = json_node(J, c == '{' ? DOC_MAP : c == '[' ? DOC_SEQ : DOC_SCALAR);
+	if (!n)
+		return err(ERR_IO, "out of memory");
+	int rc = c == '{' || c == '[' ? json_collection(J, n) :
+		 c == '"' ? json_string(J, n) : json_literal(J, n);
+	if (rc) {
+		node_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+/* 0 with *root set, ERR_IO, or JSON_NOT: the text is not a JSON object or
+ * array (then *root is NULL). */
+static int json_load(const char *buf, size_t len, DocNode **root)
+{
+	Json J = { buf, buf + len, buf, 1, 1, 0 };
+	if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))        /* a byte-order mark */
+		J.p = J.mark = buf + 3;
+	json_ws(&J);
+	if (J.p >= J.end || (*J.p != '{' && *J.p != '['))
+		return JSON_NOT;
+	int rc = json_value(&J, root);
+	json_ws(&J);
+	if (!rc && J.p < J.end)
+		rc = JSON_NOT;          /* more after the value */
+	if (rc) {
+		node_free(*root);
+		*root = NULL;
+	}
+	return rc;
+}
+
 int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len)
 {
 	memset(d, 0, sizeof *d);
 	d->name = strdup(name);
+	int rc = d->name ? json_load(buf, len, &d->root) : ERR_IO;
+	if (rc == ERR_IO)
+		doc_free(d);
+	if (rc != JSON_NOT)
+		return rc == ERR_IO ? err(ERR_IO, "%s: out of memory", name) : rc;
 	size_t clen = 0;
-	char *copy = d->name ? json_to_yaml(buf, len, &clen) : NULL;
+	char *copy = json_to_yaml(buf, len, &clen);
 	if (!copy) {
 		doc_free(d);
 		return err(ERR_IO, "%s: out of memory", name);
@@ -311,7 +574,7 @@ int doc_load_buffer(Doc *d, const char *name, const char *buf, size_t len)
 		return err(ERR_IO, "%s: out of memory", name);
 	}
 	yaml_parser_set_input_string(&L.parser, (const unsigned char *)copy, clen);
-	int rc = load_stream(&L, &d->root);
+	rc = load_stream(&L, &d->root);
 	yaml_parser_delete(&L.parser);
 	free(copy);
 	if (rc) {

@@ -1,9 +1,11 @@
-/* doc.h: YAML and JSON files as a small tree (libyaml does the parsing).
+/* doc.h: YAML and JSON files as a small tree.
  *
- * JSON is read as YAML (flow style); escaped UTF-16 surrogate pairs, which
- * JSON writers emit and libyaml refuses, are joined first. Every node keeps
- * the line and column where it starts, so callers can say exactly where a
- * wrong shape is. Aliases are refused (no billion-laughs expansion) and
+ * A text that starts with { or [ and is JSON is read exactly as JSON (keys
+ * of any length, line breaks anywhere between tokens, every character of a
+ * string as it is). Anything else is YAML, read by libyaml; escaped UTF-16
+ * surrogate pairs, which JSON writers emit and libyaml refuses, are joined
+ * first. Every node keeps the line and column where it starts, so callers
+ * can say exactly where a wrong shape is. Aliases are refused (no billion-laughs expansion) and
  * nesting is bounded, so memory is a small multiple of the input size.
  */
 #ifndef ERNIE_DOC_H

@@ -362,8 +362,9 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 
 	if (muls_bf16(c, 1, &Y, &W, X, n) == 0)
 		return;
+	size_t halves = wtype_info[W->type].block > 1 ? 2 : 1;    /* quantised: + rows */
 	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32[W->type] &&
-	    reserve_panels(c, (size_t)GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
+	    reserve_panels(c, halves * GEMM_PACK_ROWS * W->cols * sizeof(float)) == 0) {
 		tasks = split(&j, W->rows, threads, GEMM_PACK_ROWS, 1, INT64_MAX);
 		pool_run(c->pool, gemm_f32_task, &j, tasks);
 		return;

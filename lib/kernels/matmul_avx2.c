@@ -5,6 +5,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/matmul_quant.h"
+
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
 
@@ -82,6 +84,78 @@ TARGET static void vec_bf16(float *y, const Mat *W, const float *x, int64_t r0, 
 	vec_rows(WT_BF16, y, W, x, r0, r1);
 }
 
+/* ---- quantised types: each block read once, dequantised in registers ---- */
+
+/* Elements e0 .. e0 + 7 of block b as the integers q of matmul_quant.h. */
+INLINE __m256 quants8(WType t, const uint8_t *b, int e0)
+{
+	QuantBits qb = quant_bits(t, e0);
+	__m128i bytes = _mm_loadl_epi64((const __m128i *)(b + qb.lo));
+	__m256i q;
+	if (!qb.nibble)
+		return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+	q = _mm256_and_si256(_mm256_srli_epi32(_mm256_cvtepu8_epi32(bytes), qb.shift),
+			     _mm256_set1_epi32(15));
+	if (qb.hi >= 0) {
+		__m256i h = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b + qb.hi)));
+		h = _mm256_and_si256(_mm256_srli_epi32(h, qb.hshift), _mm256_set1_epi32(qb.hmask));
+		q = _mm256_or_si256(q, _mm256_slli_epi32(h, 4));
+	}
+	return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(qb.bias)));
+}
+
+/* One row at a time, block by block: the scales into scalars, then 8
+ * weights at a time w = q s - o (exact) times x, four accumulators. */
+INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int64_t nb = W->cols / block;
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *b = mat_row(W, r);
+		__m256 a[4];
+#pragma GCC unroll 4
+		for (int i = 0; i < 4; i++)
+			a[i] = _mm256_setzero_ps();
+		for (int64_t k = 0; k < nb; k++, b += bytes) {
+			const float *xk = x + k * block;
+			float s[16], o[16];
+			quant_scales(t, b, s, o);
+#pragma GCC unroll 32
+			for (int e0 = 0; e0 < block; e0 += 8) {
+				__m256 w = _mm256_fmsub_ps(quants8(t, b, e0), _mm256_set1_ps(s[e0 / quant_group(t)]),
+							   _mm256_set1_ps(o[e0 / quant_group(t)]));
+				a[e0 / 8 % 4] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xk + e0), a[e0 / 8 % 4]);
+			}
+		}
+		y[r] = hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
+	}
+}
+
+TARGET static void vec_q8_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q8_0, y, W, x, r0, r1);
+}
+
+TARGET static void vec_q4_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_0, y, W, x, r0, r1);
+}
+
+TARGET static void vec_q4_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_K, y, W, x, r0, r1);
+}
+
+TARGET static void vec_q5_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q5_K, y, W, x, r0, r1);
+}
+
+TARGET static void vec_q6_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q6_K, y, W, x, r0, r1);
+}
+
 INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++) {
@@ -112,8 +186,8 @@ TARGET static void bf16_to_f32s(float *dst, const Mat *W, int64_t r0, int64_t r1
 
 const Kernels kernels_avx2 = {
 	.vec = { [WT_F32] = vec_f32, [WT_F16] = vec_f16, [WT_BF16] = vec_bf16,
-		 [WT_Q8_0] = portable_vec, [WT_Q4_0] = portable_vec, [WT_Q4_K] = portable_vec,
-		 [WT_Q5_K] = portable_vec, [WT_Q6_K] = portable_vec },
+		 [WT_Q8_0] = vec_q8_0, [WT_Q4_0] = vec_q4_0, [WT_Q4_K] = vec_q4_k,
+		 [WT_Q5_K] = vec_q5_k, [WT_Q6_K] = vec_q6_k },
 	.to_f32 = { [WT_F32] = to_f32, [WT_F16] = f16_to_f32s, [WT_BF16] = bf16_to_f32s,
 		    [WT_Q8_0] = portable_to_f32, [WT_Q4_0] = portable_to_f32,
 		    [WT_Q4_K] = portable_to_f32, [WT_Q5_K] = portable_to_f32,

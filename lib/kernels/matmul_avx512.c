@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "kernels/matmul_avx512.h"
+#include "kernels/matmul_quant.h"
 
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline)) TARGET
@@ -74,6 +75,80 @@ TARGET void avx512_vec_f16(float *y, const Mat *W, const float *x, int64_t r0, i
 TARGET void avx512_vec_bf16(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	vec_rows(WT_BF16, y, W, x, r0, r1);
+}
+
+/* ---- quantised types: each block read once, dequantised in registers ---- */
+
+/* Elements e0 .. e0 + 15 of block b as the integers q of matmul_quant.h. */
+INLINE __m512 quants16(WType t, const uint8_t *b, int e0)
+{
+	QuantBits qb = quant_bits(t, e0);
+	__m128i bytes = _mm_loadu_si128((const __m128i *)(b + qb.lo));
+	__m512i q;
+	if (!qb.nibble)
+		return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
+	q = _mm512_and_si512(_mm512_srli_epi32(_mm512_cvtepu8_epi32(bytes), qb.shift),
+			     _mm512_set1_epi32(15));
+	if (qb.hi >= 0) {
+		__m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + qb.hi)));
+		h = _mm512_and_si512(_mm512_srli_epi32(h, qb.hshift), _mm512_set1_epi32(qb.hmask));
+		q = _mm512_or_si512(q, _mm512_slli_epi32(h, 4));
+	}
+	return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(qb.bias)));
+}
+
+/* One row at a time, block by block: the scales into scalars, then 16
+ * weights at a time w = q s - o (exact) times x, four accumulators. */
+INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int64_t nb = W->cols / block;
+	for (int64_t r = r0; r < r1; r++) {
+		const uint8_t *b = mat_row(W, r);
+		__m512 a[4];
+#pragma GCC unroll 4
+		for (int i = 0; i < 4; i++)
+			a[i] = _mm512_setzero_ps();
+		for (int64_t k = 0; k < nb; k++, b += bytes) {
+			const float *xk = x + k * block;
+			float s[16], o[16];
+			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+			quant_scales(t, b, s, o);
+#pragma GCC unroll 16
+			for (int e0 = 0; e0 < block; e0 += 16) {
+				__m512 w = _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / quant_group(t)]),
+							   _mm512_set1_ps(o[e0 / quant_group(t)]));
+				a[e0 / 16 % 4] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xk + e0), a[e0 / 16 % 4]);
+			}
+		}
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]),
+							  _mm512_add_ps(a[2], a[3])));
+	}
+}
+
+TARGET void avx512_vec_q8_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q8_0, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q4_0(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_0, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q4_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q4_K, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q5_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q5_K, y, W, x, r0, r1);
+}
+
+TARGET void avx512_vec_q6_k(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
+{
+	vec_quant(WT_Q6_K, y, W, x, r0, r1);
 }
 
 INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
@@ -216,6 +291,21 @@ TARGET void avx512_gemm_f32(float *Y, int64_t ldy, const Mat *W, const float *X,
 	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
 		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
 		pack_panel(pack, W, j0, j1);
+		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
+	}
+}
+
+/* The quantised types: each panel's rows dequantised exactly (to_f32) into
+ * the second half of pack, then packed and multiplied as f32. */
+TARGET void avx512_gemm_quant(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
+			      int64_t r0, int64_t r1, void *pack)
+{
+	float *rows = (float *)pack + GEMM_PACK_ROWS * W->cols;
+	for (int64_t j0 = r0; j0 < r1; j0 += GEMM_PACK_ROWS) {
+		int64_t j1 = j0 + GEMM_PACK_ROWS < r1 ? j0 + GEMM_PACK_ROWS : r1;
+		Mat F = { .type = WT_F32, .data = rows, .rows = j1 - j0, .cols = W->cols };
+		portable_to_f32(rows, W, j0, j1);
+		pack_rows(WT_F32, pack, &F, 0, j1 - j0);
 		panel_rows(Y + j0, ldy, pack, GEMM_PACK_ROWS, X, W->cols, n, W->cols, j1 - j0);
 	}
 }

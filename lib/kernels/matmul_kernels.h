@@ -14,7 +14,8 @@ typedef void VecFn(float *y, const Mat *W, const float *x, int64_t r0, int64_t r
 typedef void ToF32Fn(float *dst, const Mat *W, int64_t r0, int64_t r1);
 /* Y[m][r] = X[m] · W[r] for m < n, r in [r0, r1), f32 arithmetic; X has
  * row stride cols, Y ldy; pack is scratch (64-byte aligned) of
- * GEMM_PACK_ROWS * cols f32 */
+ * GEMM_PACK_ROWS * cols f32, twice that for the quantised types (their
+ * rows dequantised there first) */
 typedef void GemmF32Fn(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
 		       int64_t r0, int64_t r1, void *pack);
 
@@ -64,20 +65,23 @@ extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 /* shared by the AVX-512 tables: every entry of the AVX-512 table */
 #define AVX512_TABLE \
 	.vec = { [WT_F32] = avx512_vec_f32, [WT_F16] = avx512_vec_f16, \
-		 [WT_BF16] = avx512_vec_bf16, [WT_Q8_0] = portable_vec, \
-		 [WT_Q4_0] = portable_vec, [WT_Q4_K] = portable_vec, \
-		 [WT_Q5_K] = portable_vec, [WT_Q6_K] = portable_vec }, \
+		 [WT_BF16] = avx512_vec_bf16, [WT_Q8_0] = avx512_vec_q8_0, \
+		 [WT_Q4_0] = avx512_vec_q4_0, [WT_Q4_K] = avx512_vec_q4_k, \
+		 [WT_Q5_K] = avx512_vec_q5_k, [WT_Q6_K] = avx512_vec_q6_k }, \
 	.to_f32 = { [WT_F32] = avx512_to_f32, [WT_F16] = avx512_to_f32, \
 		    [WT_BF16] = avx512_to_f32, [WT_Q8_0] = portable_to_f32, \
 		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32, \
 		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 }, \
 	.gemm_f32 = { [WT_F32] = avx512_gemm_f32, [WT_F16] = avx512_gemm_f32, \
-		      [WT_BF16] = avx512_gemm_f32 }, \
+		      [WT_BF16] = avx512_gemm_f32, [WT_Q8_0] = avx512_gemm_quant, \
+		      [WT_Q4_0] = avx512_gemm_quant, [WT_Q4_K] = avx512_gemm_quant, \
+		      [WT_Q5_K] = avx512_gemm_quant, [WT_Q6_K] = avx512_gemm_quant }, \
 	.gemm_np = avx512_gemm_np, \
 	.gemm_nn = avx512_gemm_nn
-VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16;
+VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16, avx512_vec_q8_0, avx512_vec_q4_0,
+	avx512_vec_q4_k, avx512_vec_q5_k, avx512_vec_q6_k;
 ToF32Fn avx512_to_f32;
-GemmF32Fn avx512_gemm_f32;
+GemmF32Fn avx512_gemm_f32, avx512_gemm_quant;
 void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,
 		    int64_t pstride, int M, int N, int K);
 void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const float *B,

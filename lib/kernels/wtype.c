@@ -3,31 +3,7 @@
  * are tested against these. */
 #include "kernels/wtype.h"
 
-#include <math.h>
 #include <string.h>
-
-float bf16_to_f32(uint16_t h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-float f16_to_f32(uint16_t h)
-{
-	int e = h >> 10 & 0x1f;
-	float m = (float)(h & 0x3ff);
-	float v;
-
-	if (e == 0)
-		v = ldexpf(m, -24);                      /* subnormal */
-	else if (e == 31)
-		v = (h & 0x3ff) ? NAN : INFINITY;
-	else
-		v = ldexpf(m + 1024.0f, e - 25);
-	return (h & 0x8000) ? -v : v;
-}
 
 static void f32_to_f32(float *dst, const void *src, int64_t n)
 {
@@ -67,21 +43,6 @@ static void q4_0_row(float *dst, const void *src, int64_t n)
 			dst[j] = d * ((b->qs[j] & 15) - 8);
 			dst[j + QK4_0 / 2] = d * ((b->qs[j] >> 4) - 8);
 		}
-	}
-}
-
-/* Scale and min of sub-block j of a Q4_K/Q5_K super-block: the first four
- * are the low six bits of bytes j and j + 4; the last four take their low
- * four bits from byte j + 4 and their top two from the spare bits of bytes
- * j - 4 and j. */
-static void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
-{
-	if (j < 4) {
-		*sc = q[j] & 63;
-		*m = q[j + 4] & 63;
-	} else {
-		*sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
-		*m = (q[j + 4] >> 4) | (q[j] >> 6) << 4;
 	}
 }
 
@@ -162,7 +123,7 @@ _Static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Bloc
 int64_t wtype_row_bytes(WType t, int64_t cols)
 {
 	const WTypeInfo *w = &wtype_info[t];
-	if (cols < 0 || cols % w->block)
+	if (cols < 0 || cols % w->block || cols / w->block > INT64_MAX / w->bytes)
 		return -1;
 	return cols / w->block * w->bytes;
 }

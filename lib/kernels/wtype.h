@@ -13,6 +13,7 @@
 #define ERNIE_WTYPE_H
 
 #include <stdint.h>
+#include <string.h>
 
 typedef enum {
 	WT_F32,
@@ -75,7 +76,7 @@ typedef struct {
 extern const WTypeInfo wtype_info[WT_COUNT];
 
 /* Bytes of a row of cols elements; -1 when cols is not a whole number of
- * blocks. */
+ * blocks (or the bytes overflow int64_t). */
 int64_t wtype_row_bytes(WType t, int64_t cols);
 
 /* The WType of GGUF type number g; -1 if ernie has no such type. */
@@ -84,8 +85,45 @@ int wtype_from_ggml(uint32_t g, WType *t);
 /* The supported types' names, "f32, f16, ...", for messages. */
 const char *wtype_names(void);
 
-/* IEEE half and bfloat16 to f32, exact. */
-float f16_to_f32(uint16_t h);
-float bf16_to_f32(uint16_t h);
+/* Scale *sc and min *m of sub-block j (< 8) of a Q4_K/Q5_K super-block,
+ * from its 12 packed bytes q: the first four are the low six bits of bytes
+ * j and j + 4; the last four take their low four bits from byte j + 4 and
+ * their top two from the spare bits of bytes j - 4 and j. */
+static inline void scale_min_k4(int j, const uint8_t *q, int *sc, int *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
+		*m = (q[j + 4] >> 4) | (q[j] >> 6) << 4;
+	}
+}
+
+/* IEEE half and bfloat16 to f32, exact (inline: the quantised kernels
+ * convert a scale every block). A half's exponent and mantissa, moved to
+ * the f32 positions, are its value times 2^-112 exactly, subnormals
+ * included; all-ones exponents are infinities and NaNs. */
+static inline float f16_to_f32(uint16_t h)
+{
+	uint32_t em = h & 0x7fffu, u = em << 13;
+	float f;
+	if (em >= 0x7c00u) {
+		u |= 0x7f800000u;
+		memcpy(&f, &u, 4);
+	} else {
+		memcpy(&f, &u, 4);
+		f *= 0x1p112f;
+	}
+	return (h & 0x8000u) ? -f : f;
+}
+
+static inline float bf16_to_f32(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
 
 #endif

@@ -360,6 +360,12 @@ int config_from_gguf(Config *c, const Gguf *g)
 	if (c->head_dim == 0 || c->head_dim % 2)
 		return err(ERR_DATA, "%s: head dimension %d is not a positive even number", g->path,
 			   c->head_dim);
+	int rot;                /* rotary dimensions: all of the head */
+	if ((rc = gguf_int(g, a, "rope.dimension_count", 0, 1 << 16, c->head_dim, &rot)))
+		return rc;
+	if (rot != c->head_dim)
+		return err(ERR_DATA, "%s: %s.rope.dimension_count %d: partial rotary embeddings (head "
+			   "dimension %d) are not ERNIE 4.5's", g->path, a, rot, c->head_dim);
 	snprintf(key, sizeof key, "%s.rope.scaling.type", a);
 	GgufStr scaling;
 	if (gguf_find(g, key) && !(rc = gguf_str(g, key, &scaling)) &&

@@ -141,6 +141,27 @@ static char *dup_name(Cursor *c, const GgufStr *s, const char *what)
 	return d;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp((*(const GgufKv *const *)a)->key, (*(const GgufKv *const *)b)->key);
+}
+
+/* No key twice (sorted copies of the pointers: files may hold many). */
+static int no_twice(const Gguf *g, const Cursor *c)
+{
+	const GgufKv **k = malloc((size_t)(g->nkv ? g->nkv : 1) * sizeof *k);
+	int rc = k ? 0 : err(ERR_IO, "out of memory");
+	for (uint64_t i = 0; k && i < g->nkv; i++)
+		k[i] = &g->kv[i];
+	if (k)
+		qsort(k, (size_t)g->nkv, sizeof *k, cmp_key);
+	for (uint64_t i = 1; !rc && i < g->nkv; i++)
+		if (!strcmp(k[i]->key, k[i - 1]->key))
+			rc = err(ERR_DATA, "%s: key '%s' twice", c->name, k[i]->key);
+	free(k);
+	return rc;
+}
+
 static int rd_kvs(Gguf *g, Cursor *c)
 {
 	/* a key/value takes at least 8 + 4 + 1 bytes */
@@ -157,13 +178,10 @@ static int rd_kvs(Gguf *g, Cursor *c)
 			return rc;
 		if (!(kv->key = dup_name(c, &k, "key")))
 			return ERR_DATA;
-		for (uint64_t j = 0; j < i; j++)
-			if (!strcmp(g->kv[j].key, kv->key))
-				return err(ERR_DATA, "%s: key '%s' twice", c->name, kv->key);
 		if ((rc = rd_type(c, &kv->type, kv->key)) || (rc = rd_value(c, kv)))
 			return rc;
 	}
-	return 0;
+	return no_twice(g, c);
 }
 
 /* ---- lookups ---------------------------------------------------------------- */
@@ -353,7 +371,7 @@ static int rd_info(Cursor *c, Tensor *t, uint64_t *offset)
 	int64_t row = wtype_row_bytes(t->type, (int64_t)ne[0]);
 	if (row < 0)
 		return err(ERR_DATA, "%s: tensor '%s': rows of %llu elements are not whole %s blocks "
-			   "of %d", c->name, t->name, (unsigned long long)ne[0],
+			   "of %d (or too long)", c->name, t->name, (unsigned long long)ne[0],
 			   wtype_info[t->type].name, wtype_info[t->type].block);
 	if (__builtin_mul_overflow((uint64_t)row, nelem / ne[0], &t->bytes))
 		return err(ERR_DATA, "%s: tensor '%s': too large", c->name, t->name);
@@ -392,8 +410,10 @@ static int rd_tensors(Gguf *g, Cursor *c, Tensors *ts, int fi)
 				 "section (%llu bytes)", c->name, t[i].name,
 				 (unsigned long long)t[i].bytes, (unsigned long long)r[i].b,
 				 (unsigned long long)datalen);
-		r[i].e = r[i].b + t[i].bytes;
-		t[i].data = c->p + start + r[i].b;
+		else {
+			r[i].e = r[i].b + t[i].bytes;
+			t[i].data = c->p + start + r[i].b;
+		}
 	}
 	if (!rc && n) {
 		qsort(r, n, sizeof *r, cmp_range);

@@ -48,15 +48,33 @@ static int64_t mlp_width(const Model *m)
 	return m->shared_width > w ? m->shared_width : w;
 }
 
-/* floats (and ints) per batch row */
-static uint64_t row_floats(const Model *m)
+/* A batch buffer of s: a float or an int array of size values per row. */
+typedef struct {
+	float **f;
+	int **i;
+	size_t size;
+} BatchBuf;
+#define NBATCH_BUFS 16
+
+/* The batch buffers of s, into b; returns how many. ensure_batch allocates
+ * them, free_batch frees them and model_scratch_bytes counts them. */
+static int batch_bufs(const Model *m, State *s, BatchBuf *b)
 {
 	const Config *c = &m->cfg;
-	uint64_t qd = (uint64_t)c->heads * (uint64_t)c->head_dim;
-	uint64_t kvd = (uint64_t)c->kv_heads * (uint64_t)c->head_dim;
-	uint64_t k = c->moe ? (uint64_t)c->top_k : 0;
-	return 5 * (uint64_t)c->hidden + 2 * qd + kvd + 2 * (uint64_t)mlp_width(m) +
-	       (uint64_t)c->head_dim + 2 * k + 2;
+	size_t H = (size_t)c->hidden, qd = (size_t)c->heads * (size_t)c->head_dim;
+	size_t kvd = (size_t)c->kv_heads * (size_t)c->head_dim;
+	size_t W = (size_t)mlp_width(m), half = (size_t)c->head_dim / 2;
+	size_t k = c->moe ? (size_t)c->top_k : 1;
+	const BatchBuf list[] = {
+		{ &s->x, NULL, H }, { &s->xn, NULL, H }, { &s->y, NULL, H }, { &s->xg, NULL, H },
+		{ &s->yg, NULL, H }, { &s->q, NULL, qd }, { &s->k, NULL, kvd }, { &s->att, NULL, qd },
+		{ &s->h1, NULL, W }, { &s->h2, NULL, W }, { &s->cos, NULL, half },
+		{ &s->sin, NULL, half }, { &s->wsel, NULL, k }, { &s->rw, NULL, 1 },
+		{ NULL, &s->sel, k }, { NULL, &s->rows, 1 },
+	};
+	_Static_assert(sizeof list / sizeof list[0] == NBATCH_BUFS, "NBATCH_BUFS");
+	memcpy(b, list, sizeof list);
+	return NBATCH_BUFS;
 }
 
 uint64_t model_kv_bytes(const Model *m)
@@ -66,9 +84,33 @@ uint64_t model_kv_bytes(const Model *m)
 	       sizeof(float);
 }
 
+/* One layer's cache for cap positions: keys in whole panels, values by row. */
+static void kv_layer_bytes(const Model *m, int64_t cap, size_t *kbytes, size_t *vbytes)
+{
+	size_t row = (size_t)m->cfg.kv_heads * (size_t)m->cfg.head_dim * sizeof(float);
+	size_t panels = ((size_t)cap + GEMM_PANEL - 1) / GEMM_PANEL;
+	*kbytes = panels * GEMM_PANEL * row;
+	*vbytes = (size_t)cap * row;
+}
+
+uint64_t model_kv_cache_bytes(const Model *m, int64_t ctx)
+{
+	size_t k, v;
+	kv_layer_bytes(m, ctx, &k, &v);
+	return (uint64_t)m->cfg.layers * ((uint64_t)k + (uint64_t)v);
+}
+
 uint64_t model_scratch_bytes(const Model *m, int batch)
 {
-	return (row_floats(m) * (uint64_t)batch + (uint64_t)m->cfg.experts) * sizeof(float);
+	const Config *c = &m->cfg;
+	State s = { .m = m };
+	BatchBuf b[NBATCH_BUFS];
+	uint64_t row = 0, slots = c->moe ? (uint64_t)c->top_k + 1 : 0;
+	for (int i = batch_bufs(m, &s, b); i-- > 0;)
+		row += b[i].size;
+	/* with state_new's router probabilities and MoE decode rows */
+	return (row * (uint64_t)batch + (uint64_t)c->experts + 1 +
+		slots * (2 * (uint64_t)mlp_width(m) + (uint64_t)c->hidden)) * sizeof(float);
 }
 
 uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx)
@@ -105,15 +147,16 @@ int state_new(State **out, const Model *m, int limit)
 
 static void free_batch(State *s)
 {
-	float **f[] = { &s->x, &s->xn, &s->y, &s->xg, &s->yg, &s->q, &s->k, &s->att, &s->h1,
-			&s->h2, &s->cos, &s->sin, &s->wsel, &s->rw };
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-		free(*f[i]);
-		*f[i] = NULL;
+	BatchBuf b[NBATCH_BUFS];
+	for (int i = batch_bufs(s->m, s, b); i-- > 0;) {
+		if (b[i].f) {
+			free(*b[i].f);
+			*b[i].f = NULL;
+		} else {
+			free(*b[i].i);
+			*b[i].i = NULL;
+		}
 	}
-	free(s->sel);
-	free(s->rows);
-	s->sel = s->rows = NULL;
 	s->nb = 0;
 }
 
@@ -155,13 +198,13 @@ static int ensure_kv(State *s, int need, int threads)
 		if (cap > s->limit)
 			cap = s->limit;
 	}
-	size_t row = (size_t)c->kv_heads * (size_t)c->head_dim * sizeof(float);
-	size_t panels = ((size_t)cap + GEMM_PANEL - 1) / GEMM_PANEL;
+	size_t kbytes, vbytes;
+	kv_layer_bytes(s->m, cap, &kbytes, &vbytes);
 	for (int i = 0; i < c->layers; i++) {
-		float *k = realloc(s->kc[i], panels * GEMM_PANEL * row);
+		float *k = realloc(s->kc[i], kbytes);
 		if (k)
 			s->kc[i] = k;
-		float *v = realloc(s->vc[i], (size_t)cap * row);
+		float *v = realloc(s->vc[i], vbytes);
 		if (v)
 			s->vc[i] = v;
 		if (!k || !v)
@@ -180,24 +223,17 @@ static int ensure_kv(State *s, int need, int threads)
 
 static int ensure_batch(State *s, int nb)
 {
-	const Config *c = &s->m->cfg;
 	if (nb <= s->nb)
 		return 0;
 	free_batch(s);
-	size_t H = (size_t)c->hidden, qd = (size_t)c->heads * (size_t)c->head_dim;
-	size_t kvd = (size_t)c->kv_heads * (size_t)c->head_dim;
-	size_t W = (size_t)mlp_width(s->m), half = (size_t)c->head_dim / 2;
-	size_t k = c->moe ? (size_t)c->top_k : 1, n = (size_t)nb;
-	struct { float **p; size_t size; } f[] = {
-		{ &s->x, H }, { &s->xn, H }, { &s->y, H }, { &s->xg, H }, { &s->yg, H },
-		{ &s->q, qd }, { &s->k, kvd }, { &s->att, qd }, { &s->h1, W }, { &s->h2, W },
-		{ &s->cos, half }, { &s->sin, half }, { &s->wsel, k }, { &s->rw, 1 },
-	};
+	BatchBuf b[NBATCH_BUFS];
 	int ok = 1;
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-		ok &= (*f[i].p = malloc(n * f[i].size * sizeof(float))) != NULL;
-	ok &= (s->sel = malloc(n * k * sizeof *s->sel)) != NULL;
-	ok &= (s->rows = malloc(n * sizeof *s->rows)) != NULL;
+	for (int i = batch_bufs(s->m, s, b); i-- > 0;) {
+		if (b[i].f)
+			ok &= (*b[i].f = malloc((size_t)nb * b[i].size * sizeof(float))) != NULL;
+		else
+			ok &= (*b[i].i = malloc((size_t)nb * b[i].size * sizeof(int))) != NULL;
+	}
 	if (!ok) {
 		free_batch(s);
 		return err(ERR_IO, "buffers for a batch of %d tokens: out of memory", nb);

@@ -71,6 +71,10 @@ typedef struct State State;
 int model_load(Model **m, const char *path);
 void model_free(Model *m);
 
+/* "q4_K 120 (3.2 GB), f32 50 (1.1 MB)": the tensors of each weight type
+ * and their bytes, into buf. */
+void model_weight_types(const Model *m, char *buf, size_t size);
+
 /* A sequence of at most limit tokens (0: the model's maximum). */
 int state_new(State **s, const Model *m, int limit);
 void state_free(State *s);
@@ -88,10 +92,11 @@ int model_check_ids(const Model *m, const int32_t *ids, int n);
 int model_eval(const Model *m, State *s, Compute *c, const int32_t *ids, int n, float *logits,
 	       int all);
 
-/* Bytes of KV cache per token of context, of scratch for a batch, and of
- * attention scratch for a context of ctx tokens computed on threads
- * threads. */
+/* Bytes of KV cache per token of context and for a context of ctx tokens,
+ * of scratch for a batch, and of attention scratch for a context of ctx
+ * tokens computed on threads threads: the sizes the State allocates. */
 uint64_t model_kv_bytes(const Model *m);
+uint64_t model_kv_cache_bytes(const Model *m, int64_t ctx);
 uint64_t model_scratch_bytes(const Model *m, int batch);
 uint64_t model_attention_bytes(const Model *m, int threads, int64_t ctx);
 

@@ -6,6 +6,7 @@
 #include "model/gguf.h"
 #include "model/safetensors.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,21 @@ static int bind_all(Model *m, const Names *n, const char *path)
 	if (!rc) rc = bind_head(&b);
 	if (!rc) rc = check_leftovers(m, n);
 	return rc;
+}
+
+void model_weight_types(const Model *m, char *buf, size_t size)
+{
+	uint64_t n[WT_COUNT] = { 0 }, bytes[WT_COUNT] = { 0 };
+	size_t k = 0;
+	for (size_t i = 0; i < m->tensors.n; i++) {
+		n[m->tensors.t[i].type]++;
+		bytes[m->tensors.t[i].type] += m->tensors.t[i].bytes;
+	}
+	buf[0] = 0;
+	for (int t = 0; t < WT_COUNT && k < size; t++)
+		if (n[t])
+			k += (size_t)snprintf(buf + k, size - k, "%s%s %" PRIu64 " (%.3g MB)",
+					      k ? ", " : "", wtype_info[t].name, n[t], bytes[t] / 1e6);
 }
 
 /* A GGUF file: its metadata for the config, its tensors into the table. */

@@ -15,13 +15,20 @@
  * a signal that ends the caller. A reply that is not one id below the number
  * of logits is ERR_DATA.
  *
+ * Neither direction blocks the other: while a frame is being written, what
+ * the sampler writes is read and kept, so a sampler that writes without
+ * reading cannot deadlock us (past SAMPLER_AHEAD bytes ahead it is an error).
+ * With a timeout, a step that takes longer is ERR_IO ("no answer within S
+ * seconds"). A sampler that failed that way is killed (its process group) at
+ * close rather than waited for.
+ *
  * One thread drives one SamplerProc. Usage:
  *
  *     SamplerProc sp;
- *     if (sampler_proc_start(&sp, "ernie-sample --temp 0")) ...
+ *     if (sampler_proc_start(&sp, "ernie-sample --temp 0", 0)) ...
  *     while (...) sampler_proc_step(&sp, logits, vocab, &id);
  *     sampler_proc_end(&sp);               (next sequence: history reset)
- *     rc = sampler_proc_close(&sp);        (waits; ERR_IO unless it exited 0)
+ *     rc = sampler_proc_close(&sp, rc);    (waits; ERR_IO unless it exited 0)
  */
 #ifndef ERNIE_SAMPLER_PROC_H
 #define ERNIE_SAMPLER_PROC_H
@@ -30,23 +37,30 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "base/bytebuf.h"
 #include "stream/stream.h"
 
+#define SAMPLER_AHEAD (1 << 20) /* bytes of replies read while a frame is written, at most */
+
 typedef struct {
-	pid_t pid;              /* the child; 0 once it has been waited for */
+	pid_t pid;              /* the child (and its process group); 0 once waited for */
 	int status;             /* its wait status, once waited for */
-	FILE *to;               /* its stdin: we write frames */
-	FILE *from;             /* its stdout: we read ids */
-	StreamWriter w;         /* on to, binary frames */
-	StreamReader *r;        /* on from */
+	int to_fd, from_fd;     /* its stdin (non-blocking), its stdout */
+	StreamIo io;            /* the pipes polled both ways, with the deadline */
+	StreamWriter w;         /* on to_fd through io, binary frames */
+	StreamReader *r;        /* on from_fd through io */
+	ByteBuf ahead;          /* replies read while writing, not yet consumed */
+	size_t ahead_pos;       /* ahead.s[ahead_pos..len) are unread */
+	double timeout;         /* seconds a step may take; 0: no limit */
+	double deadline;        /* of the step under way (CLOCK_MONOTONIC seconds) */
+	int failed;             /* 1: timed out, 2: wrote too far ahead (then killed) */
 	char *name;             /* "sampler 'CMD'", for messages */
 } SamplerProc;
 
-/* Run "/bin/sh -c cmd", or argv[0] searched in PATH with argv. ERR_IO if the
- * pipes or the process cannot be made (for argv: if it cannot be run). On
- * error sp holds nothing to close. */
-int sampler_proc_start(SamplerProc *sp, const char *cmd);
-int sampler_proc_start_argv(SamplerProc *sp, char *const argv[]);
+/* Run "/bin/sh -c cmd" in a process group of its own; timeout: seconds a
+ * step may take (0: no limit). ERR_IO if the pipes or the process cannot be
+ * made. On error sp holds nothing to close. */
+int sampler_proc_start(SamplerProc *sp, const char *cmd, double timeout);
 
 /* Send n logits (n > 0), receive the chosen id. */
 int sampler_proc_step(SamplerProc *sp, const float *logits, uint32_t n, int32_t *id);
@@ -54,9 +68,10 @@ int sampler_proc_step(SamplerProc *sp, const float *logits, uint32_t n, int32_t 
 /* End the sequence: an empty frame out, an empty record back. */
 int sampler_proc_end(SamplerProc *sp);
 
-/* Close its stdin and stdout and wait for it. Returns 0 if it exited with
- * status 0, else ERR_IO saying how it ended. Frees everything; call it after
- * a failed step or end too (keeping the first error). */
-int sampler_proc_close(SamplerProc *sp);
+/* Close its stdin and stdout and wait for it. Frees everything; call it
+ * after a failed step or end too, with that error as rc: rc and its message
+ * are kept. With rc 0: 0 if it exited with status 0, else ERR_IO saying how
+ * it ended. */
+int sampler_proc_close(SamplerProc *sp, int rc);
 
 #endif

@@ -3,6 +3,7 @@
 #include "base/bytebuf.h"
 #include "base/chars.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/readall.h"
 
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 const char *role_name(Role r)
 {
-	static const char *const names[] = { "system", "user", "assistant" };
+	static const char *const names[] = { "system", "user", "assistant", "tool" };
 	return names[r];
 }
 
@@ -30,16 +31,89 @@ int conv_add(Conversation *c, Role role, const char *text, size_t len)
 		return err(ERR_IO, "out of memory");
 	memcpy(copy, text, len);
 	copy[len] = 0;
-	c->v[c->n++] = (Message){ role, copy, len };
+	c->v[c->n++] = (Message){ .role = role, .text = copy, .len = len };
 	return 0;
 }
 
 void conv_free(Conversation *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i].text);
+	for (size_t i = 0; i < c->n; i++) {
+		Message *m = &c->v[i];
+		free(m->text);
+		free(m->thoughts);
+		for (size_t k = 0; k < m->ncalls; k++) {
+			free(m->calls[k].name);
+			free(m->calls[k].args);
+		}
+		free(m->calls);
+	}
 	free(c->v);
 	memset(c, 0, sizeof *c);
+}
+
+/* A copy of string scalar v, checked like content; what names it in messages. */
+static int copy_string(const Doc *d, const DocNode *v, size_t index, const char *what,
+		       char **out, size_t *len)
+{
+	char where[80];
+	snprintf(where, sizeof where, "message %zu: %s", index, what);
+	if (v->kind != DOC_SCALAR)
+		return err(ERR_DATA, "%s:%d:%d: %s: expected a string", d->name, v->line, v->col,
+			   where);
+	int rc = chars_check(where, v->str, v->len, 0);
+	if (rc)
+		return err_prefix(rc, "%s:%d:%d", d->name, v->line, v->col);
+	if (!(*out = strdup(v->str)))
+		return err(ERR_IO, "out of memory");
+	*len = v->len;
+	return 0;
+}
+
+/* Tool call k of an assistant message: {"function": {...}} or the function itself. */
+static int load_call(const Doc *d, const DocNode *call, size_t index, size_t k, ToolCall *tc)
+{
+	char what[48];
+	if (doc_get(call, "function"))
+		call = doc_get(call, "function");
+	const DocNode *name = doc_get(call, "name"), *args = doc_get(call, "arguments");
+	if (!name || !args || call->kind != DOC_MAP)
+		return err(ERR_DATA, "%s:%d:%d: message %zu: tool call %zu: expected a map with "
+			   "name and arguments", d->name, call->line, call->col, index, k + 1);
+	snprintf(what, sizeof what, "tool call %zu: name", k + 1);
+	int rc = copy_string(d, name, index, what, &tc->name, &tc->name_len);
+	snprintf(what, sizeof what, "tool call %zu: arguments", k + 1);
+	if (rc || (args->kind == DOC_SCALAR && json_scalar(args) == JSON_STRING))
+		return rc ? rc : copy_string(d, args, index, what, &tc->args, &tc->args_len);
+	ByteBuf json = { 0 };
+	if (!(rc = json_write(args, &json)))
+		rc = chars_check(what, json.s, json.len, 0);
+	tc->args_len = json.len;
+	tc->args = bytebuf_take(&json);
+	return rc ? err_prefix(rc, "%s: message %zu", d->name, index) :
+	       tc->args ? 0 : err(ERR_IO, "out of memory");
+}
+
+/* An assistant message: its content, then its "thoughts" and "tool_calls". */
+static int load_extras(Conversation *c, const Doc *d, const DocNode *m, size_t index,
+		       const char *text, size_t len)
+{
+	int rc = conv_add(c, ROLE_ASSISTANT, text, len);
+	if (rc)
+		return rc;
+	Message *msg = &c->v[c->n - 1];
+	const DocNode *thoughts = doc_get(m, "thoughts"), *calls = doc_get(m, "tool_calls");
+	if (thoughts && !doc_is_null(thoughts))
+		rc = copy_string(d, thoughts, index, "thoughts", &msg->thoughts, &msg->thoughts_len);
+	if (rc || !calls || doc_is_null(calls))
+		return rc;
+	if (calls->kind != DOC_SEQ)
+		return err(ERR_DATA, "%s:%d:%d: message %zu: tool_calls: expected a list", d->name,
+			   calls->line, calls->col, index);
+	if (calls->n && !(msg->calls = calloc(calls->n, sizeof *msg->calls)))
+		return err(ERR_IO, "out of memory");
+	for (size_t k = 0; !rc && k < calls->n; k++, msg->ncalls++)
+		rc = load_call(d, calls->kids[k], index, k, &msg->calls[k]);
+	return rc;
 }
 
 /* The role of a message; OpenAI's "developer" is its name for system. */
@@ -56,9 +130,11 @@ static int parse_role(const Doc *d, const DocNode *m, size_t index, Role *r)
 		*r = ROLE_USER;
 	else if (!strcmp(role->str, "assistant"))
 		*r = ROLE_ASSISTANT;
+	else if (!strcmp(role->str, "tool"))
+		*r = ROLE_TOOL;
 	else
 		return err(ERR_DATA, "%s:%d:%d: message %zu: role '%.40s' is not system, developer, "
-			   "user or assistant (the ERNIE 4.5 template would drop it)", d->name,
+			   "user, assistant or tool (the ERNIE 4.5 templates would drop it)", d->name,
 			   role->line, role->col, index, role->str);
 	return 0;
 }
@@ -103,6 +179,9 @@ static int load_message(Conversation *c, const Doc *d, const DocNode *m, size_t 
 	if (rc)
 		return rc;
 	const DocNode *content = doc_get(m, "content");
+	const DocNode *calls = r == ROLE_ASSISTANT ? doc_get(m, "tool_calls") : NULL;
+	if (calls && calls->kind == DOC_SEQ && calls->n && doc_is_null(content))
+		return load_extras(c, d, m, index, "", 0);
 	if (!content || (content->kind != DOC_SCALAR && content->kind != DOC_SEQ) ||
 	    doc_is_null(content))
 		return err(ERR_DATA, "%s:%d:%d: message %zu: %s", name,
@@ -121,6 +200,8 @@ static int load_message(Conversation *c, const Doc *d, const DocNode *m, size_t 
 	rc = chars_check(where, text, len, 0);
 	if (rc)
 		rc = err_prefix(rc, "%s:%d:%d", name, content->line, content->col);
+	else if (r == ROLE_ASSISTANT)
+		rc = load_extras(c, d, m, index, text, len);
 	else
 		rc = conv_add(c, r, text, len);
 	bytebuf_free(&parts);

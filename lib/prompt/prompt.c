@@ -1,5 +1,6 @@
 /* prompt.c: the ERNIE 4.5 chat template and web-search prompts rendered natively (prompt.h). */
 #include "prompt/prompt.h"
+#include "prompt/thinking.h"
 #include "base/doc.h"
 #include "base/err.h"
 
@@ -41,8 +42,11 @@ int prompt_model_load(PromptModel *m, const char *dir)
 		}
 	}
 	const DocNode *tmpl = doc_get(d.root, "chat_template");
-	if (tmpl)
-		m->known = tmpl->kind == DOC_SCALAR && !strcmp(tmpl->str, prompt_chat_template);
+	if (tmpl) {
+		m->thinking = tmpl->kind == DOC_SCALAR && !strcmp(tmpl->str, prompt_thinking_template);
+		m->known = m->thinking || (tmpl->kind == DOC_SCALAR &&
+					   !strcmp(tmpl->str, prompt_chat_template));
+	}
 	int rc = set_token(&m->cls, token_node(d.root, "cls_token"), "<|begin_of_sentence|>");
 	if (!rc)
 		rc = set_token(&m->sep, token_node(d.root, "sep_token"), "<|end_of_sentence|>");
@@ -65,6 +69,9 @@ int prompt_chat(const PromptModel *m, const Conversation *c, int gen, ByteBuf *o
 	int rc = bytebuf_adds(out, m->cls);
 	for (size_t i = 0; !rc && i < c->n; i++) {
 		const Message *msg = &c->v[i];
+		if (msg->role == ROLE_TOOL)
+			return err(ERR_DATA, "message %zu: a tool message, which the ERNIE 4.5 PT "
+				   "template has no role for (the Thinking template has)", i + 1);
 		if (!(rc = bytebuf_adds(out, before[msg->role])) &&
 		    !(rc = bytebuf_add(out, msg->text, msg->len)))
 			rc = bytebuf_adds(out, msg->role == ROLE_ASSISTANT ? m->sep : "\n");

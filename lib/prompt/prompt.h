@@ -24,7 +24,9 @@ extern const char prompt_websearch_en[];
 typedef struct {
 	char *cls;      /* cls_token, "<|begin_of_sentence|>" by default */
 	char *sep;      /* sep_token, "<|end_of_sentence|>" by default */
-	int known;      /* 1: no chat_template, or exactly prompt_chat_template; 0: another one */
+	int known;      /* 1: no chat_template, or exactly prompt_chat_template or
+	                   prompt_thinking_template (thinking.h); 0: another one */
+	int thinking;   /* 1: the chat_template is exactly prompt_thinking_template */
 } PromptModel;
 
 /* Read dir/tokenizer_config.json (dir NULL, or no such file: the defaults).
@@ -36,7 +38,8 @@ void prompt_model_free(PromptModel *m);
 /* Append what the chat template renders for c: cls, then per message
  * system "content\n", user "User: content\n", assistant
  * "Assistant: content" + sep, then "Assistant: " when gen is set.
- * Returns 0 or ERR_IO. */
+ * Returns 0, ERR_IO, or ERR_DATA for a tool message (this template has no
+ * tool role: the Thinking one has). */
 int prompt_chat(const PromptModel *m, const Conversation *c, int gen, ByteBuf *out);
 
 enum { FILL_DATE, FILL_REFERENCES, FILL_QUESTION, FILLS };

@@ -5,114 +5,13 @@
 #include "base/doc.h"
 #include "base/err.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- options ------------------------------------------------------------ */
-
-static int number(const char *name, const char *s, double lo, double hi, double *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtod(s, &end);
-	if (!*s || *end || errno || isnan(*v) || *v < lo || *v > hi)
-		return err(ERR_DATA, "--%s: expected a number in [%g, %g], not '%s'", name, lo, hi, s);
-	return 0;
-}
-
-static int bias(RemoteClient *c, const char *value)
-{
-	char *end;
-	errno = 0;
-	long id = strtol(value, &end, 10);
-	double b;
-	if (end == value || *end != '=' || errno || id < 0 || id > INT32_MAX)
-		return err(ERR_DATA, "--logit-bias: expected ID=BIAS, not '%s'", value);
-	const char *bs = end + 1;
-	if (!strcmp(bs, "-inf"))
-		b = -INFINITY;
-	else if (number("logit-bias", bs, -1e30, 1e30, &b))
-		return ERR_DATA;
-	size_t n = c->rq.nbias;
-	int32_t *ids = realloc((void *)c->rq.bias_ids, (n + 1) * sizeof *ids);
-	if (ids)
-		c->rq.bias_ids = ids;
-	double *v = ids ? realloc((void *)c->rq.bias, (n + 1) * sizeof *v) : NULL;
-	if (!v)
-		return err(ERR_IO, "out of memory");
-	c->rq.bias = v;
-	ids[n] = (int32_t)id;
-	v[n] = b;
-	c->rq.nbias = n + 1;
-	c->rq.set |= REQ_BIAS;
-	return 0;
-}
-
-int remote_option(RemoteClient *c, const char *name, const char *value)
-{
-	RemoteRequest *rq = &c->rq;
-	double v;
-	int rc;
-	/* both spellings: ernie-run's (llama.cpp's) and Hugging Face's */
-	if (!strcmp(name, "logit-bias"))
-		return bias(c, value);
-	if (!strcmp(name, "seed")) {
-		char *end;
-		errno = 0;
-		unsigned long long s = strtoull(value, &end, 10);
-		if (!*value || *value == '-' || *end || errno)
-			return err(ERR_DATA, "--seed: expected a number, not '%s'", value);
-		rq->seed = s;
-		rq->set |= REQ_SEED;
-		return 0;
-	}
-	static const struct {
-		const char *a, *b;
-		unsigned bit;
-		double lo, hi;
-		size_t off;
-		int integer;
-	} opts[] = {
-		{ "temp", "temperature", REQ_TEMP, 0, 1e6, offsetof(RemoteRequest, temperature), 0 },
-		{ "top-p", "top_p", REQ_TOP_P, 0, 1, offsetof(RemoteRequest, top_p), 0 },
-		{ "top-k", "top_k", REQ_TOP_K, 0, INT32_MAX, offsetof(RemoteRequest, top_k), 1 },
-		{ "min-p", "min_p", REQ_MIN_P, 0, 1, offsetof(RemoteRequest, min_p), 0 },
-		{ "repeat-penalty", "repetition_penalty", REQ_REPEAT, 1e-6, 1e6,
-		  offsetof(RemoteRequest, repeat_penalty), 0 },
-		{ "repeat-last-n", "repeat_last_n", REQ_REPEAT_LAST_N, -1, INT32_MAX,
-		  offsetof(RemoteRequest, repeat_last_n), 1 },
-		{ "presence-penalty", "presence_penalty", REQ_PRESENCE, -1e6, 1e6,
-		  offsetof(RemoteRequest, presence), 0 },
-		{ "frequency-penalty", "frequency_penalty", REQ_FREQUENCY, -1e6, 1e6,
-		  offsetof(RemoteRequest, frequency), 0 },
-	};
-	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
-		if (strcmp(name, opts[i].a) && strcmp(name, opts[i].b))
-			continue;
-		if ((rc = number(opts[i].a, value, opts[i].lo, opts[i].hi, &v)))
-			return rc;
-		if (opts[i].integer && v != floor(v))
-			return err(ERR_DATA, "--%s: expected a whole number, not '%s'", opts[i].a, value);
-		if (opts[i].integer)
-			*(int32_t *)((char *)rq + opts[i].off) = (int32_t)v;
-		else
-			*(double *)((char *)rq + opts[i].off) = v;
-		rq->set |= opts[i].bit;
-		return 0;
-	}
-	return err(ERR_DATA, "--%s: not a sampling option", name);
-}
-
 void remote_client_free(RemoteClient *c)
 {
-	free((void *)c->rq.bias_ids);
-	free((void *)c->rq.bias);
 	free(c->model_owned);
-	c->rq.bias_ids = NULL;
-	c->rq.bias = NULL;
 	c->model_owned = NULL;
 }
 

@@ -19,14 +19,8 @@ typedef struct {
 	int parallel;           /* requests in flight, >= 1 */
 	int top;                /* > 0 without generation: ETOP frames of this many */
 	long long vocab;        /* after remote_connect: the server's vocabulary, 0 unknown */
-	char *model_owned;
+	char *model_owned;      /* the model remote_connect found (c->model points to it) */
 } RemoteClient;
-
-/* Parse one sampling option given by its ernie-run name ("temp", "top-k",
- * "seed", "logit-bias" as ID=BIAS, ...) into c->rq. ERR_DATA with a message
- * naming the option for a bad value. ERR_DATA too for a name this layer
- * does not know. */
-int remote_option(RemoteClient *c, const char *name, const char *value);
 
 /* Ask the server which engine it is (unless c->api is set) and which model
  * it serves (unless c->model is set), and its vocabulary size where it says.

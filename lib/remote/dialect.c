@@ -6,6 +6,7 @@
 #include "base/err.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,36 @@ static const struct {
 	{ REQ_IGNORE_EOS, "--ignore-eos", OPENAI | 1u << API_LLAMA },
 	{ REQ_TOP, "--top", OPENAI | 1u << API_LLAMA },
 };
+
+int remote_sampling(RemoteRequest *rq, const char *name, double v)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+		size_t off;             /* a double in RemoteRequest, or an int32_t if integer */
+		int integer;
+	} params[] = {
+		{ "temperature", REQ_TEMP, offsetof(RemoteRequest, temperature), 0 },
+		{ "top_p", REQ_TOP_P, offsetof(RemoteRequest, top_p), 0 },
+		{ "top_k", REQ_TOP_K, offsetof(RemoteRequest, top_k), 1 },
+		{ "min_p", REQ_MIN_P, offsetof(RemoteRequest, min_p), 0 },
+		{ "repetition_penalty", REQ_REPEAT, offsetof(RemoteRequest, repeat_penalty), 0 },
+		{ "repeat_last_n", REQ_REPEAT_LAST_N, offsetof(RemoteRequest, repeat_last_n), 1 },
+		{ "presence_penalty", REQ_PRESENCE, offsetof(RemoteRequest, presence), 0 },
+		{ "frequency_penalty", REQ_FREQUENCY, offsetof(RemoteRequest, frequency), 0 },
+	};
+	for (size_t i = 0; i < sizeof params / sizeof *params; i++)
+		if (!strcmp(name, params[i].name)) {
+			char *field = (char *)rq + params[i].off;
+			if (params[i].integer)
+				*(int32_t *)field = (int32_t)v;
+			else
+				*(double *)field = v;
+			rq->set |= params[i].bit;
+			return 0;
+		}
+	return err(ERR_DATA, "%s: not a sampling parameter a server request carries", name);
+}
 
 const char *remote_unsupported(RemoteApi api, unsigned set)
 {
@@ -124,16 +155,17 @@ static int add_bias(RemoteApi api, const RemoteRequest *rq, ByteBuf *b)
 {
 	int llama = api == API_LLAMA, rc = add(b, ",\"logit_bias\":%c", llama ? '[' : '{');
 	for (size_t i = 0; i < rq->nbias && !rc; i++) {
-		double v = rq->bias[i];
+		double v = rq->bias[i].bias;
+		int32_t id = rq->bias[i].id;
 		if (isnan(v))
 			return err(ERR_DATA, "logit_bias: NaN cannot be sent as JSON");
 		const char *sep = i ? "," : "";
 		if (llama && v == -INFINITY)
-			rc = add(b, "%s[%" PRId32 ",false]", sep, rq->bias_ids[i]);
+			rc = add(b, "%s[%" PRId32 ",false]", sep, id);
 		else if (llama)
-			rc = add(b, "%s[%" PRId32 ",%.17g]", sep, rq->bias_ids[i], v);
+			rc = add(b, "%s[%" PRId32 ",%.17g]", sep, id, v);
 		else
-			rc = add(b, "%s\"%" PRId32 "\":%.17g", sep, rq->bias_ids[i],
+			rc = add(b, "%s\"%" PRId32 "\":%.17g", sep, id,
 				 v < -100 ? -100 : v > 100 ? 100 : v);
 	}
 	return rc ? rc : bytebuf_adds(b, llama ? "]" : "}");

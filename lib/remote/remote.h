@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "base/bytebuf.h"
+#include "sample/sample.h"
 
 typedef enum { API_AUTO, API_VLLM, API_VLLM_LOGPROBS, API_FASTDEPLOY, API_LLAMA } RemoteApi;
 
@@ -55,8 +56,7 @@ typedef struct {
 	double temperature, top_p, min_p, repeat_penalty, presence, frequency;
 	int32_t top_k, repeat_last_n;
 	uint64_t seed;
-	const int32_t *bias_ids;        /* [nbias] ids and their logit biases */
-	const double *bias;             /* (-INFINITY bans the id) */
+	const LogitBias *bias;          /* [nbias] ids and their biases (-INFINITY bans) */
 	size_t nbias;
 	const int32_t *stop_ids;        /* [nstop_ids] */
 	size_t nstop_ids;
@@ -64,6 +64,12 @@ typedef struct {
 	size_t nstop;
 	int top;                        /* REQ_TOP: top-K log-probabilities of the next token */
 } RemoteRequest;
+
+/* Set one sampling parameter by its Hugging Face name (lib/sample's
+ * sample_param_specs: temperature, top_p, top_k, min_p, repetition_penalty,
+ * repeat_last_n, presence_penalty, frequency_penalty) and mark it set.
+ * ERR_DATA for another name. */
+int remote_sampling(RemoteRequest *rq, const char *name, double v);
 
 /* The command-line option (as ernie-run spells it) of the first REQ_* bit
  * in set that the dialect cannot carry, or NULL when it carries them all. */

@@ -74,37 +74,44 @@ void sample_params_free(SampleParams *p)
 	p->nbias = 0;
 }
 
-/* What each named parameter accepts (a closed range; DBL_TRUE_MIN makes
- * "> 0"), and where it lives: a double, or an int32_t when integer is set. */
-static const struct {
-	const char *name;
-	size_t off;
-	int integer;
-	double lo, hi;
-	const char *want;
-} limits[] = {
-	{"temperature", offsetof(SampleParams, temperature), 0, 0, DBL_MAX, "a number >= 0"},
-	{"top_p", offsetof(SampleParams, top_p), 0, 0, 1, "in [0, 1]"},
-	{"top_k", offsetof(SampleParams, top_k), 1, 0, INT32_MAX, "an integer >= 0"},
-	{"min_p", offsetof(SampleParams, min_p), 0, 0, 1, "in [0, 1]"},
-	{"repetition_penalty", offsetof(SampleParams, repeat_penalty), 0, DBL_TRUE_MIN, DBL_MAX, "a number > 0"},
-	{"repeat_last_n", offsetof(SampleParams, repeat_last_n), 1, -1, INT32_MAX, "an integer >= -1"},
-	{"presence_penalty", offsetof(SampleParams, presence_penalty), 0, -DBL_MAX, DBL_MAX, "a finite number"},
-	{"frequency_penalty", offsetof(SampleParams, frequency_penalty), 0, -DBL_MAX, DBL_MAX, "a finite number"},
+/* What each parameter is called and accepts (a closed range; DBL_TRUE_MIN
+ * makes "> 0"), and where it lives: a double, or an int32_t when integer is
+ * set. The order is the order of the programs' --help. */
+const SampleParamSpec sample_param_specs[] = {
+	{"temperature", "temp", offsetof(SampleParams, temperature), 0, 0, DBL_MAX, "a number >= 0",
+	 "T", "temperature; 0 = greedy (default 0.8)"},
+	{"top_k", "top-k", offsetof(SampleParams, top_k), 1, 0, INT32_MAX, "an integer >= 0",
+	 "K", "keep the K most probable ids; 0 = off (default 0)"},
+	{"top_p", "top-p", offsetof(SampleParams, top_p), 0, 0, 1, "in [0, 1]",
+	 "P", "keep the smallest set of most probable ids whose\n"
+	      "probability reaches P; 1 = off (default 0.8)"},
+	{"min_p", "min-p", offsetof(SampleParams, min_p), 0, 0, 1, "in [0, 1]",
+	 "P", "keep ids with p >= P * p_max; 0 = off (default 0)"},
+	{"repetition_penalty", "repeat-penalty", offsetof(SampleParams, repeat_penalty), 0,
+	 DBL_TRUE_MIN, DBL_MAX, "a number > 0",
+	 "R", "ids among the last N chosen: l/R if l > 0, else l*R;\n1 = off (default 1)"},
+	{"repeat_last_n", "repeat-last-n", offsetof(SampleParams, repeat_last_n), 1, -1, INT32_MAX,
+	 "an integer >= -1",
+	 "N", "the window of --repeat-penalty; -1 = whole sequence,\n0 = off (default 64)"},
+	{"presence_penalty", "presence-penalty", offsetof(SampleParams, presence_penalty), 0,
+	 -DBL_MAX, DBL_MAX, "a finite number", "A", "minus A for every id chosen before in the sequence"},
+	{"frequency_penalty", "frequency-penalty", offsetof(SampleParams, frequency_penalty), 0,
+	 -DBL_MAX, DBL_MAX, "a finite number", "A", "minus A times the number of times it was chosen"},
 };
-#define NLIMITS (sizeof limits / sizeof limits[0])
+const size_t sample_nparams = sizeof sample_param_specs / sizeof sample_param_specs[0];
 
 int sample_param_set(SampleParams *p, const char *name, double v)
 {
-	for (size_t i = 0; i < NLIMITS; i++) {
-		if (strcmp(name, limits[i].name))
+	for (size_t i = 0; i < sample_nparams; i++) {
+		const SampleParamSpec *s = &sample_param_specs[i];
+		if (strcmp(name, s->name))
 			continue;
-		if (!(v >= limits[i].lo && v <= limits[i].hi) || (limits[i].integer && v != floor(v)))
-			return err(ERR_DATA, "%s must be %s, not %g", name, limits[i].want, v);
-		if (limits[i].integer)
-			*(int32_t *)((char *)p + limits[i].off) = (int32_t)v;
+		if (!(v >= s->lo && v <= s->hi) || (s->integer && v != floor(v)))
+			return err(ERR_DATA, "%s must be %s, not %g", name, s->want, v);
+		if (s->integer)
+			*(int32_t *)((char *)p + s->off) = (int32_t)v;
 		else
-			*(double *)((char *)p + limits[i].off) = v;
+			*(double *)((char *)p + s->off) = v;
 		return 0;
 	}
 	return err(ERR_DATA, "unknown sampling parameter '%s'", name);
@@ -143,14 +150,14 @@ static int load_keys(SampleParams *p, const Doc *d)
 		return 0;
 	if (root->kind != DOC_MAP)
 		return err(ERR_DATA, "%s:%d:%d: expected a JSON object", d->name, root->line, root->col);
-	for (size_t i = 0; i < NLIMITS; i++) {
-		DocNode *n = doc_get(root, limits[i].name);
+	for (size_t i = 0; i < sample_nparams; i++) {
+		DocNode *n = doc_get(root, sample_param_specs[i].name);
 		double v;
 		if (doc_is_null(n))
 			continue;
-		if ((rc = doc_double(d, n, limits[i].name, &v)))
+		if ((rc = doc_double(d, n, sample_param_specs[i].name, &v)))
 			return rc;
-		if ((rc = sample_param_set(p, limits[i].name, v)))
+		if ((rc = sample_param_set(p, sample_param_specs[i].name, v)))
 			return err_prefix(rc, "%s:%d:%d", d->name, n->line, n->col);
 	}
 	DocNode *n = doc_get(root, "do_sample");
@@ -603,6 +610,36 @@ static size_t rank_cut(Sampler *s, size_t n, double z)
 		cum += top[j++].w;
 	}
 	return j;
+}
+
+int sample_top(const float *x, uint32_t n, uint32_t k, int32_t *ids, float *vals)
+{
+	Cand *h = malloc((size_t)n * sizeof *h);
+	size_t hn = n;
+	if (!h)
+		return err(ERR_IO, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		h[i] = (Cand){ x[i], (int32_t)i };
+	for (size_t i = hn / 2; i-- > 0;)
+		sift_down(h, hn, i);
+	for (uint32_t i = 0; i < k; i++) {
+		Cand c = heap_pop(h, &hn);
+		ids[i] = c.id;
+		vals[i] = (float)c.w;
+	}
+	free(h);
+	return 0;
+}
+
+double sample_logprob(const float *x, uint32_t n, int32_t id)
+{
+	double max = -INFINITY, sum = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (x[i] > max)
+			max = x[i];
+	for (uint32_t i = 0; i < n; i++)
+		sum += exp(x[i] - max);
+	return x[id] - max - log(sum);
 }
 
 /* Step 8: draw from c[0..n) (all weights > 0) in the given order. */

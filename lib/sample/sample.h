@@ -72,6 +72,22 @@ typedef struct {
 void sample_params_default(SampleParams *p);
 void sample_params_free(SampleParams *p);
 
+/* The parameters below, each once: its Hugging Face name (the key of
+ * generation_config.json), llama.cpp's option name, and what it accepts.
+ * The programs build their sampling options from this table. */
+typedef struct {
+	const char *name;       /* "top_p" */
+	const char *opt;        /* "top-p" */
+	size_t off;             /* in SampleParams: a double, or an int32_t if integer */
+	int integer;
+	double lo, hi;          /* the accepted range, closed */
+	const char *want;       /* "in [0, 1]", for messages */
+	const char *metavar;    /* "P", and what it does, for --help (lines split by \n) */
+	const char *help;
+} SampleParamSpec;
+extern const SampleParamSpec sample_param_specs[];
+extern const size_t sample_nparams;
+
 /* Set one parameter by its Hugging Face name: temperature, top_p, top_k,
  * min_p, repetition_penalty, repeat_last_n, presence_penalty,
  * frequency_penalty. Returns 0, or ERR_DATA ("top_p must be in [0, 1], not
@@ -113,5 +129,15 @@ int sampler_next(Sampler *s, const int32_t *ids, const float *vals, uint32_t n, 
  * Greedy gives the one id with probability 1. Errors as sampler_next(). */
 int sampler_probs(Sampler *s, const int32_t *ids, const float *vals, uint32_t n,
                   int32_t *out_ids, double *out_p, size_t *m);
+
+/* ---- ranking without drawing ---- */
+
+/* The k largest of the n logits x (k <= n), largest first and the lower id
+ * first on a tie (the sampler's ranking), into ids[k] and vals[k]. ERR_IO
+ * out of memory. */
+int sample_top(const float *x, uint32_t n, uint32_t k, int32_t *ids, float *vals);
+
+/* log p(id) under the softmax of the n logits x (natural log), in double. */
+double sample_logprob(const float *x, uint32_t n, int32_t id);
 
 #endif

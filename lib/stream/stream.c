@@ -33,7 +33,7 @@ static int write_error(StreamWriter *w)
 static int write_all(StreamWriter *w, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t k = write(w->fd, p, n);
+		ssize_t k = w->io ? w->io->write(w->io->arg, p, n) : write(w->fd, p, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -270,7 +270,8 @@ int stream_input_fill(StreamInput *in)
 	}
 	ssize_t k;
 	do
-		k = read(in->fd, in->buf + in->len, in->cap - in->len);
+		k = in->io ? in->io->read(in->io->arg, in->buf + in->len, in->cap - in->len)
+			   : read(in->fd, in->buf + in->len, in->cap - in->len);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return err_errno(ERR_IO, "%s: read error", in->name);
@@ -283,8 +284,8 @@ int stream_input_until(StreamInput *in, int delim, const char **p, size_t *n, in
 {
 	size_t scanned = 0;
 	for (;;) {
-		const char *start = in->buf + in->pos, *end = NULL;
 		size_t avail = in->len - in->pos;
+		const char *start = avail ? in->buf + in->pos : NULL, *end = NULL;
 		if (delim >= 0 && avail > scanned)
 			end = memchr(start + scanned, delim, avail - scanned);
 		if (end || (in->eof && avail)) {
@@ -343,6 +344,16 @@ void stream_reader_free(StreamReader *r)
 	free(r->ids);
 	free(r->vals);
 	free(r);
+}
+
+void stream_writer_io(StreamWriter *w, const StreamIo *io)
+{
+	w->io = io;
+}
+
+void stream_reader_io(StreamReader *r, const StreamIo *io)
+{
+	r->in.io = io;
 }
 
 int stream_reader_idle(StreamReader *r)

@@ -24,10 +24,21 @@
 
 #define STREAM_MAX_COUNT (1u << 24)     /* values in one record, at most */
 
+/* Bytes move with read(2) and write(2) on the stream's fd, or through
+ * these when a program needs more than a plain descriptor (ernie-run's
+ * outside sampler: writing a frame must also read replies, and both wait
+ * no longer than a deadline). They return what read/write return. */
+typedef struct {
+	long (*read)(void *arg, void *p, size_t n);
+	long (*write)(void *arg, const void *p, size_t n);
+	void *arg;
+} StreamIo;
+
 /* ---- bytes out ----------------------------------------------------------- */
 
 typedef struct {
 	int fd;
+	const StreamIo *io;     /* NULL: write(2) on fd */
 	const char *name;       /* for messages ("<stdout>") */
 	int binary;             /* token records as ETOK frames */
 	int open;               /* a streamed record has ids and no end yet */
@@ -68,6 +79,7 @@ int stream_close_record(StreamWriter *w);
 
 typedef struct {
 	int fd;
+	const StreamIo *io;     /* NULL: read(2) on fd */
 	const char *name;       /* for messages ("<stdin>", a path) */
 	StreamWriter *out;      /* written out before a read that would wait */
 	char *buf;              /* unread: buf[pos..len) */
@@ -128,6 +140,10 @@ int stream_read_id(StreamReader *r, int32_t *id, int *end, int *empty, RecKind *
 
 /* The next read would wait (stream_input_idle). */
 int stream_reader_idle(StreamReader *r);
+
+/* Move the bytes through io (which must outlive w and r) instead of fd. */
+void stream_writer_io(StreamWriter *w, const StreamIo *io);
+void stream_reader_io(StreamReader *r, const StreamIo *io);
 
 /* 1-based line (text) or byte offset (binary) of the last record read. */
 const char *stream_where(StreamReader *r, char *buf, size_t size);

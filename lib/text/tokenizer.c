@@ -243,6 +243,21 @@ static int index_pieces(Tokenizer *t)
 	return build_maps(t);
 }
 
+/* A GGUF vocabulary: the pieces split[0..n). */
+static int split_from_ids(Tokenizer *t, const int32_t *split, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (split[i] < 0 || split[i] >= t->m.n)
+			return err(ERR_DATA, "%s: split token %d out of range (%d pieces)", t->m.path,
+				   (int)split[i], (int)t->m.n);
+		const SpmPiece *p = &t->m.pieces[split[i]];
+		int rc = specials_add(&t->split, p->text.s, p->text.len, split[i], 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Give every split token an id and build the id tables. */
 static int index_split(Tokenizer *t, const char *dir)
 {
@@ -260,7 +275,8 @@ static int index_split(Tokenizer *t, const char *dir)
 			nids = s->id + 1;
 	}
 	if (nids - n > 10000000)
-		return err(ERR_DATA, "%s: added token id %d is implausibly large", dir, (int)nids - 1);
+		return err(ERR_DATA, "%s: added token id %d is implausibly large", dir ? dir : t->m.path,
+			   (int)nids - 1);
 	t->nids = nids;
 	t->special = calloc((size_t)nids, 1);
 	t->added = calloc((size_t)(nids - n) + 1, sizeof *t->added);
@@ -275,14 +291,17 @@ static int index_split(Tokenizer *t, const char *dir)
 	return 0;
 }
 
-/* Index t->m and set up the split set from dir's JSON files. A bare .model
- * (dir NULL) has none: encoding and decoding are sentencepiece's own, which
- * matches only the user-defined pieces inside text (t->user). */
-static int init(Tokenizer *t, const char *dir)
+/* Index t->m and set up the split set: from dir's JSON files, or the
+ * pieces split[0..nsplit) (a GGUF vocabulary). A bare .model (neither) has
+ * none: encoding and decoding are sentencepiece's own, which matches only
+ * the user-defined pieces inside text (t->user). */
+static int init(Tokenizer *t, const char *dir, const int32_t *split, size_t nsplit)
 {
 	int rc = index_pieces(t);
 	if (!rc && dir)
 		rc = specials_load(&t->split, dir);
+	else if (!rc && split)
+		rc = split_from_ids(t, split, nsplit);
 	if (!rc)
 		rc = index_split(t, dir);
 	if (!rc)
@@ -308,7 +327,7 @@ int tok_load(Tokenizer **out, const char *path)
 	else
 		rc = spm_model_load(&t->m, model);
 	if (!rc)
-		rc = init(t, dir ? path : NULL);
+		rc = init(t, dir ? path : NULL, NULL, 0);
 	if (rc) {
 		tok_free(t);
 		return rc;
@@ -317,7 +336,7 @@ int tok_load(Tokenizer **out, const char *path)
 	return 0;
 }
 
-int tok_load_model(Tokenizer **out, SpmModel *m)
+int tok_load_model(Tokenizer **out, SpmModel *m, const int32_t *split, size_t nsplit)
 {
 	*out = NULL;
 	Tokenizer *t = calloc(1, sizeof *t);
@@ -327,7 +346,7 @@ int tok_load_model(Tokenizer **out, SpmModel *m)
 	}
 	t->m = *m;
 	memset(m, 0, sizeof *m);
-	int rc = init(t, NULL);
+	int rc = init(t, NULL, split, nsplit);
 	if (rc) {
 		tok_free(t);
 		return rc;

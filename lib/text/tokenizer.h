@@ -97,8 +97,10 @@ typedef struct {
 
 /* path: a model directory or a .model file. ERR_IO / ERR_DATA naming the file. */
 int tok_load(Tokenizer **t, const char *path);
-/* From a parsed model (taken over, freed on error too), as a bare .model file. */
-int tok_load_model(Tokenizer **t, SpmModel *m);
+/* From a parsed model (taken over, freed on error too): split NULL, as a
+ * bare .model file; else (a GGUF vocabulary) the split set is the pieces
+ * split[0..nsplit), and they decode as a directory's specials do. */
+int tok_load_model(Tokenizer **t, SpmModel *m, const int32_t *split, size_t nsplit);
 void tok_free(Tokenizer *t);
 
 /* Encode text[0..len) and append to out. parse_special: split the special

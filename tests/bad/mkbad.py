@@ -4,6 +4,8 @@
   mkbad.py st KIND DIR     a copy of the tiny-dense golden model in DIR with
                            its model.safetensors (or config.json) broken as KIND says
   mkbad.py spm KIND FILE   a broken copy of the ernie-like-a tokenizer.model
+  mkbad.py gguf KIND FILE  the tiny-dense golden model as GGUF (bench/gguf.py),
+                           truncated or lying as KIND says
 
 Writes nothing on stdout: the table checks the programs' output alone.
 """
@@ -106,5 +108,93 @@ def spm(kind, path):
     open(path, 'wb').write(blob)
 
 
+def gguf_layout(b):
+    """Byte offsets in a GGUF file: {key: (offset of its value type, of its
+    value)}, [(name, offset of n_dims, offset of the type)] per tensor, and
+    the end of the infos."""
+    def string(i):
+        n = struct.unpack_from('<Q', b, i)[0]
+        return b[i + 8:i + 8 + n].decode(), i + 8 + n
+    size = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+    nt, nkv = struct.unpack_from('<QQ', b, 8)
+    i, kvs, infos = 24, {}, []
+    for _ in range(nkv):
+        key, i = string(i)
+        t = struct.unpack_from('<I', b, i)[0]
+        kvs[key] = (i, i + 4)
+        i += 4
+        if t == 8:
+            i = string(i)[1]
+        elif t == 9:
+            et, n = struct.unpack_from('<IQ', b, i)
+            i += 12
+            for _ in range(n):
+                i = string(i)[1] if et == 8 else i + size[et]
+        else:
+            i += size[t]
+    for _ in range(nt):
+        name, i = string(i)
+        nd = struct.unpack_from('<I', b, i)[0]
+        infos.append((name, i, i + 4 + 8 * nd))
+        i += 4 + 8 * nd + 12
+    return kvs, infos, i
+
+
+def gguf(kind, path):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..',
+                                    'bench'))
+    import gguf as writer
+    writer.convert(GOLD, path, True)
+    b = bytearray(open(path, 'rb').read())
+    kvs, infos, end = gguf_layout(b)
+    info = dict((n, (d, t)) for n, d, t in infos)
+
+    def put(fmt, off, *v):
+        struct.pack_into(fmt, b, off, *v)
+    if kind == 'trunc-kv':              # inside the key/values
+        b = b[:kvs['tokenizer.ggml.tokens'][1] + 100]
+    elif kind == 'trunc-data':          # inside the last tensor's data
+        b = b[:len(b) - 1000]
+    elif kind == 'magic':
+        b[0:4] = b'GGML'
+    elif kind == 'version':
+        put('<I', 4, 1)
+    elif kind == 'kv-count':            # 2^63 key/values
+        put('<Q', 16, 1 << 63)
+    elif kind == 'tensor-count':
+        put('<Q', 8, 1 << 62)
+    elif kind == 'string-len':          # the architecture's length past the end
+        put('<Q', kvs['general.architecture'][1], 1 << 40)
+    elif kind == 'array-count':         # 2^60 tokens
+        put('<Q', kvs['tokenizer.ggml.tokens'][1] + 4, 1 << 60)
+    elif kind == 'value-type':
+        put('<I', kvs['general.name'][0], 99)
+    elif kind == 'alignment':
+        put('<I', kvs['general.alignment'][1], 24)
+    elif kind == 'type':                # q4_1, which ernie does not read
+        put('<I', info['output_norm.weight'][1], 3)
+    elif kind == 'dims':
+        put('<I', info['output_norm.weight'][0], 5)
+    elif kind == 'misaligned':
+        d, t = info['output_norm.weight']
+        put('<Q', t + 4, struct.unpack_from('<Q', b, t + 4)[0] + 4)
+    elif kind == 'overlap':             # output_norm at token_embd's offset
+        put('<Q', info['output_norm.weight'][1] + 4,
+            struct.unpack_from('<Q', b, info['token_embd.weight'][1] + 4)[0])
+    elif kind == 'past-end':
+        put('<Q', info['output_norm.weight'][1] + 4, len(b))
+    elif kind == 'twice':               # general.file_type renamed general.alignment
+        i = kvs['general.file_type'][0] - 17
+        b[i:i + 17] = b'general.alignment'
+    elif kind == 'arch':
+        i = kvs['general.architecture'][1]
+        b[i + 8:i + 16] = b'llama4_5'
+    elif kind == 'shape':               # the metadata says otherwise
+        put('<I', kvs['ernie4_5.feed_forward_length'][1], 128)
+    else:
+        sys.exit('mkbad.py: unknown kind ' + kind)
+    open(path, 'wb').write(b)
+
+
 if __name__ == '__main__':
-    {'st': st, 'spm': spm}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    {'st': st, 'spm': spm, 'gguf': gguf}[sys.argv[1]](sys.argv[2], sys.argv[3])

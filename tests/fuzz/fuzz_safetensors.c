@@ -19,17 +19,17 @@ static void write_shard(const char *file, const char *name)
 	fuzz_write(file, buf, 8 + (size_t)n + 8);
 }
 
-static void check(const Safetensors *st)
+static void check(const Tensors *st)
 {
 	for (size_t i = 0; i < st->n; i++) {
 		const Tensor *t = &st->t[i];
-		const StFile *f = &st->files[t->file];
+		const TensorFile *f = &st->files[t->file];
 		const uint8_t *p = t->data, *m = f->map;
-		uint64_t bytes = (uint64_t)t->nelem * (uint64_t)t->elsize;
+		uint64_t bytes = t->bytes;
 		if (t->file < 0 || t->file >= st->nfiles || p < m || bytes > f->size ||
 		    (uint64_t)(p - m) > f->size - bytes)
 			abort();        /* a pointer outside the map */
-		if (st_find(st, t->name) != t)
+		if (tensors_find(st, t->name) != t)
 			abort();
 		volatile uint8_t s = bytes ? p[0] ^ p[bytes - 1] : 0;
 		(void)s;
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		write_shard("b.safetensors", "lm_head.weight");
 		shards = 1;
 	}
-	Safetensors st = { 0 };
+	Tensors st = { 0 };
 	int rc;
 	if (size && data[0] == '{') {
 		fuzz_write("model.safetensors.index.json", data, size);
@@ -58,6 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!rc)
 		check(&st);
-	st_close(&st);
+	tensors_close(&st);
 	return 0;
 }

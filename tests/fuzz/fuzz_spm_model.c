@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	SpmModel m;
 	Tokenizer *t;
-	if (spm_model_parse(&m, "fuzz", buf, size) || tok_load_model(&t, &m))
+	if (spm_model_parse(&m, "fuzz", buf, size) || tok_load_model(&t, &m, NULL, 0))
 		return 0;
 	TokList l = { .want_pieces = 1 };
 	size_t n = size < 4096 ? size : 4096;

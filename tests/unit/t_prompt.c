@@ -371,9 +371,9 @@ TEST(conv_bad_shapes)
 	check_bad_file(conv_loader, "", ":1:1: expected a list of messages");
 	check_bad_file(conv_loader, "[{\"role\": \"user\", \"content\": \"a\"}, 7]",
 		       ":1:36: message 2: expected a map");
-	check_bad_file(conv_loader, "- role: user\n  content: a\n- role: tool\n  content: b\n",
-		       ":3:9: message 2: role 'tool' is not system, developer, user or "
-		       "assistant");
+	check_bad_file(conv_loader, "- role: user\n  content: a\n- role: function\n  content: b\n",
+		       ":3:9: message 2: role 'function' is not system, developer, user, "
+		       "assistant or tool");
 	check_bad_file(conv_loader, "- role: user\n", ":1:3: message 1: no content");
 	check_bad_file(conv_loader, "- content: x\n", ":1:3: message 1: no role");
 	check_bad_file(conv_loader, "- {role: user, content: [{type: text, text: hi}, "

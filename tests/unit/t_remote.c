@@ -236,15 +236,15 @@ TEST(remote_request_bodies)
 	check_body(API_FASTDEPLOY, &rq, "{\"stream\":true,\"model\":\"m\\\"1\",\"prompt\":[1,23,456],"
 		   "\"max_tokens\":null,\"return_token_ids\":true}");
 
-	const int32_t bias_ids[] = { 5, 9 }, stop_ids[] = { 2 };
-	const double bias[] = { 1.5, -INFINITY };
+	const int32_t stop_ids[] = { 2 };
+	const LogitBias bias[] = { { 5, 1.5 }, { 9, -INFINITY } };
 	const char *stop[] = { "\n\n", "END" };
 	RemoteRequest all = { .prompt = prompt, .nprompt = 1, .max_tokens = 4,
 		.set = REQ_TEMP | REQ_TOP_P | REQ_TOP_K | REQ_MIN_P | REQ_SEED | REQ_REPEAT |
 		       REQ_PRESENCE | REQ_FREQUENCY | REQ_BIAS | REQ_STOP | REQ_IGNORE_EOS,
 		.temperature = 0, .top_p = 0.5, .top_k = 40, .min_p = 0.25, .seed = 42,
 		.repeat_penalty = 1.125, .presence = 0.5, .frequency = -0.5,
-		.bias_ids = bias_ids, .bias = bias, .nbias = 2, .stop = stop, .nstop = 2,
+		.bias = bias, .nbias = 2, .stop = stop, .nstop = 2,
 		.stop_ids = stop_ids, .nstop_ids = 1 };
 	check_body(API_LLAMA, &all, "{\"stream\":true,\"prompt\":[1],\"n_predict\":4,"
 		   "\"temperature\":0,\"top_p\":0.5,\"top_k\":40,\"min_p\":0.25,\"seed\":42,"
@@ -291,6 +291,18 @@ TEST(remote_unsupported_options)
 	CHECK_EQ_INT(api, API_LLAMA);
 	CHECK_EQ_INT(remote_api_parse("tgi", &api), ERR_DATA);
 	CHECK(strstr(err_msg(), "unknown server API 'tgi'"));
+}
+
+/* lib/sample's parameters by their Hugging Face names. */
+TEST(remote_sampling_names)
+{
+	RemoteRequest rq = { 0 };
+	for (size_t i = 0; i < sample_nparams; i++)
+		CHECK_EQ_INT(remote_sampling(&rq, sample_param_specs[i].name, 1), 0);
+	CHECK_EQ_INT(rq.set, REQ_TEMP | REQ_TOP_P | REQ_TOP_K | REQ_MIN_P | REQ_REPEAT |
+		     REQ_REPEAT_LAST_N | REQ_PRESENCE | REQ_FREQUENCY);
+	CHECK_EQ_INT(rq.top_k, 1);
+	CHECK_EQ_INT(remote_sampling(&rq, "typical_p", 1), ERR_DATA);
 }
 
 TEST(remote_models_list)
