@@ -61,6 +61,10 @@ FAKE_LOG=$TMP/log fake echo
 echo 3 | "$RUN" --server "$URL" -n 1 --temp 0.5 --top-k 7 -s 3 --repeat-last-n 8 \
 	--logit-bias 5=-inf --stop END --ignore-eos >/dev/null
 check_eq server-request-sampling '{"ignore_eos": true, "logit_bias": [[5, false]], "n_predict": 1, "prompt": [3], "repeat_last_n": 8, "seed": 3, "stop": ["END"], "stream": true, "temperature": 0.5, "top_k": 7}' "$(cat "$TMP/log")"
+# -n -1: as long as the server goes on (llama-server's n_predict -1)
+: >"$TMP/log"
+echo 3 | "$RUN" --server "$URL" -n -1 >/dev/null
+check_eq server-request-unlimited '{"n_predict": -1, "prompt": [3], "stream": true}' "$(cat "$TMP/log")"
 # 20 prompts, answers arriving in random order: -P 4 writes them in input order
 seq 1 20 | awk '{ print $1 * 10; print "" }' >"$TMP/prompts"
 "$RUN" --server "$URL" -n 4 <"$TMP/prompts" >"$TMP/p1"
