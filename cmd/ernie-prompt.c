@@ -275,26 +275,13 @@ static int load_specials(Job *j)
  * model's own. */
 static int load_gguf(Job *j)
 {
-	Gguf g;
-	GgufStr tmpl;
 	Tokenizer *t = NULL;
-	int rc = gguf_open(&g, j->o.model, NULL);
-	if (rc)
-		return rc;
-	rc = prompt_model_load(&j->model, NULL);
-	if (!rc && gguf_find(&g, "tokenizer.chat_template") &&
-	    !(rc = gguf_str(&g, "tokenizer.chat_template", &tmpl))) {
-		j->model.thinking = tmpl.len == strlen(prompt_thinking_template) &&
-				    !memcmp(tmpl.s, prompt_thinking_template, tmpl.len);
-		j->model.known = j->model.thinking || (tmpl.len == strlen(prompt_chat_template) &&
-						       !memcmp(tmpl.s, prompt_chat_template, tmpl.len));
-	}
+	int rc = prompt_model_open(&j->model, j->o.model);
 	if (!rc && !j->o.allow_special && !(rc = specials_builtin(&j->specials)))
-		rc = gguf_vocab_tokenizer(&t, &g);
+		rc = tokenizer_open(&t, j->o.model);
 	for (size_t i = 0; !rc && t && i < t->split.n; i++)
 		rc = specials_add(&j->specials, t->split.v[i].text, t->split.v[i].len, t->split.v[i].id, 0);
 	tok_free(t);
-	gguf_close(&g);
 	return rc;
 }
 

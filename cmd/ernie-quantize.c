@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "base/doc.h"
 #include "base/err.h"
+#include "kernels/matmul.h"
+#include "kernels/pool.h"
 #include "kernels/quantize.h"
 #include "model/config.h"
 #include "model/gguf.h"
@@ -27,6 +29,7 @@
 enum { OPT_VERSION = 256 };
 
 static const struct option long_opts[] = {
+	{ "threads", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -55,6 +58,7 @@ static const struct {
 typedef struct {
 	const char *in, *out;
 	Mix mix;
+	int threads;            /* 0: the machine's cores */
 } Options;
 
 static void usage(FILE *f)
@@ -65,6 +69,7 @@ static void usage(FILE *f)
 		"GGUF file OUT for llama.cpp (and ernie-run), its matrices of type TYPE with\n"
 		"llama.cpp's mix rules: q8_0, q4_0, q4_k_m, q5_k_m, q6_k, bf16, f16 or f32.\n"
 		"OUT appears only when complete.\n"
+		"  -t, --threads N         threads (default: the machine's cores)\n"
 		"  -h, --help              this help\n"
 		"      --version           print the version\n",
 		cli_prog());
@@ -75,8 +80,14 @@ static int parse_args(int argc, char **argv, Options *o, int *done)
 	*o = (Options){ 0 };
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:h", long_opts, NULL)) != -1) {
+		char *end;
 		switch (c) {
+		case 't':
+			o->threads = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || o->threads < 1 || o->threads > 4096)
+				return cli_usage_error("-t: expected a number of threads 1..4096, not '%s'", optarg);
+			break;
 		case 'h': usage(stdout); *done = 1; return 0;
 		case OPT_VERSION: cli_version(); *done = 1; return 0;
 		case ':': return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -543,7 +554,8 @@ static int add_tokenizer(GgufWriter *w, const Plan *p)
 		if ((rc = tok_load(&t, p->dir)))
 			return rc;
 		if (t->nids > c->vocab)
-			rc = err(ERR_DATA, "%s: %d tokens, more than vocab_size %d", p->dir, t->nids, c->vocab);
+			fprintf(stderr, "%s: %s: the tokenizer's ids %d..%d are past vocab_size %d: left out, "
+				"as llama.cpp's converter does\n", cli_prog(), p->dir, c->vocab, t->nids - 1, c->vocab);
 		unk = t->unk_id;
 	} else {
 		fprintf(stderr, "%s: %s has no tokenizer.model: writing a placeholder vocabulary "
@@ -580,7 +592,7 @@ static int add_tokenizer(GgufWriter *w, const Plan *p)
 	int32_t *split = t ? malloc((size_t)t->nids * sizeof *split) : NULL, nsplit = 0;
 	if (t && !split && !rc)
 		rc = err(ERR_IO, "out of memory");
-	for (int32_t i = 0; split && i < t->nids; i++)
+	for (int32_t i = 0; split && i < t->nids && i < c->vocab; i++)
 		if (t->special[i])
 			split[nsplit++] = i;
 	if (!rc && split)
@@ -632,34 +644,65 @@ static void source_row(const OutT *o, int64_t e, int64_t r, float *x)
 	wtype_info[t->type].to_f32(x, (const unsigned char *)t->data + row * wtype_row_bytes(t->type, cols), cols);
 }
 
-static int write_data(GgufWriter *w, const Plan *p)
+/* A batch of consecutive rows of one tensor (row g is row g % ne[1] of
+ * matrix g / ne[1]), quantised on the pool TASK_ROWS rows a task. */
+enum { TASK_ROWS = 16, BATCH_BYTES = 32 << 20 };
+
+typedef struct {
+	const OutT *o;
+	int64_t first, rows;    /* the batch: global rows [first, first + rows) */
+	int64_t row_bytes;
+	unsigned char *out;     /* rows * row_bytes */
+	float *x;               /* [threads][ne[0]] one source row a thread */
+} Batch;
+
+static void quantize_task(void *arg, int i)
 {
-	int64_t maxcols = 0;
+	const Batch *b = arg;
+	const OutT *o = b->o;
+	float *x = b->x + (size_t)pool_self() * (size_t)o->ne[0];
+	for (int64_t k = (int64_t)i * TASK_ROWS; k < b->rows && k < (int64_t)(i + 1) * TASK_ROWS; k++) {
+		int64_t g = b->first + k;
+		source_row(o, g / o->ne[1], g % o->ne[1], x);
+		quantize_row[o->type](b->out + k * b->row_bytes, x, o->ne[0]);
+	}
+}
+
+static int write_data(GgufWriter *w, const Plan *p, int threads)
+{
+	int64_t maxcols = 0, maxrow = 0;
 	uint64_t total = 0, done = 0;
-	int tty = isatty(STDERR_FILENO), rc = 0;
+	int tty = isatty(STDERR_FILENO), rc;
+	Pool *pool = NULL;
 	for (size_t i = 0; i < p->n; i++) {
-		maxcols = p->t[i].ne[0] > maxcols ? p->t[i].ne[0] : maxcols;
+		int64_t cols = p->t[i].ne[0], row = wtype_row_bytes(p->t[i].type, cols);
+		maxcols = cols > maxcols ? cols : maxcols;
+		maxrow = row > maxrow ? row : maxrow;
 		total += w->t[i].bytes;
 	}
-	float *x = malloc((size_t)maxcols * sizeof *x);
-	void *q = malloc((size_t)maxcols * 4);
-	if (!x || !q)
-		rc = err(ERR_IO, "out of memory");
+	/* a batch holds BATCH_BYTES of output, or one row */
+	int64_t batch_rows = maxrow && BATCH_BYTES / maxrow > 0 ? BATCH_BYTES / maxrow : 1;
+	Batch b = { .x = malloc((size_t)threads * (size_t)maxcols * sizeof *b.x),
+		    .out = malloc((size_t)(batch_rows * maxrow) + 1) };
+	rc = !b.x || !b.out ? err(ERR_IO, "out of memory") : pool_new(&pool, threads);
 	for (size_t i = 0; i < p->n && !rc; i++) {
 		const OutT *o = &p->t[i];
-		int64_t row = wtype_row_bytes(o->type, o->ne[0]);
-		for (int64_t e = 0; e < o->ne[2] && !rc; e++)
-			for (int64_t r = 0; r < o->ne[1] && !rc; r++) {
-				source_row(o, e, r, x);
-				quantize_row[o->type](q, x, o->ne[0]);
-				rc = gguf_w_data(w, q, (uint64_t)row);
-			}
+		int64_t rows = o->ne[1] * o->ne[2];
+		b.o = o;
+		b.row_bytes = wtype_row_bytes(o->type, o->ne[0]);
+		for (b.first = 0; b.first < rows && !rc; b.first += b.rows) {
+			b.rows = rows - b.first < batch_rows ? rows - b.first : batch_rows;
+			pool_run(pool, quantize_task, &b, (int)((b.rows + TASK_ROWS - 1) / TASK_ROWS));
+			rc = gguf_w_data(w, b.out, (uint64_t)(b.rows * b.row_bytes));
+		}
 		done += w->t[i].bytes;
 		if (tty)
 			progress(done, total, o->name);
 	}
-	free(x);
-	free(q);
+	if (pool)
+		pool_free(pool);
+	free(b.x);
+	free(b.out);
 	return rc;
 }
 
@@ -671,8 +714,11 @@ static int plan_copy(Plan *p)
 	for (size_t i = 0; i < p->ts->n; i++) {
 		const Tensor *t = &p->ts->t[i], *srcs[1024];
 		int64_t ne[3] = { 1, 1, 1 };
-		if (t->ndim > 3 || (t->ndim == 3 && t->shape[0] > 1024))
+		if (t->ndim > 3)
 			return err(ERR_DATA, "%s: tensor '%s': %d dimensions", p->dir, t->name, t->ndim);
+		if (t->ndim == 3 && t->shape[0] > 1024)
+			return err(ERR_DATA, "%s: tensor '%s': %lld experts, at most 1024", p->dir, t->name,
+				   (long long)t->shape[0]);
 		for (int d = 0; d < t->ndim; d++)
 			ne[d] = t->shape[t->ndim - 1 - d];
 		for (int64_t e = 0; e < ne[2]; e++)
@@ -724,8 +770,10 @@ static int quantize(const Options *o)
 		if (!rc) rc = add_hparams(&w, &p);
 		if (!rc) rc = add_tokenizer(&w, &p);
 	} else {
-		if ((rc = gguf_open(&g, o->in, &ts)))
+		if ((rc = gguf_open(&g, o->in, &ts))) {
+			tensors_close(&ts);     /* the file may be mapped into it */
 			return rc;
+		}
 		p.g = &g;
 		rc = config_from_gguf(&c, &g);
 		if (!rc) rc = plan_copy(&p);
@@ -738,7 +786,7 @@ static int quantize(const Options *o)
 		rc = gguf_w_begin(&w, o->out);
 		tmp_path = w.tmp;
 	}
-	if (!rc) rc = write_data(&w, &p);
+	if (!rc) rc = write_data(&w, &p, o->threads ? o->threads : compute_default_threads());
 	if (!rc) rc = gguf_w_finish(&w);
 	tmp_path = NULL;
 	gguf_w_free(&w);

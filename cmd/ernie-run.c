@@ -491,6 +491,19 @@ static int tok_absent(const char *dir)
 	return lstat(path, &st) && errno == ENOENT;
 }
 
+/* A Thinking model's answer cut at -n before the end of its turn. */
+static void warn_thinking_cut(int max_tokens)
+{
+	fprintf(stderr, "%s: warning: the answer stopped at -n %d tokens, before the end of the "
+		"turn (a Thinking model reasons at length: raise -n)\n", cli_prog(), max_tokens);
+}
+
+static void warn_context_full(int limit)
+{
+	fprintf(stderr, "%s: warning: the answer stopped at the context limit of %d tokens "
+		"(raise it with -c N)\n", cli_prog(), limit);
+}
+
 /* -n: the answers, with the sampler of this process or --sampler CMD. */
 static int answers(Runner *r, Options *o, StreamReader *rd)
 {
@@ -505,18 +518,24 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 	int rc = cli_binary_out(o->binary, o->force);
 	if (rc)
 		return rc;
-	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	/* the tokenizer names the template's ends of a turn and decodes for
 	 * --stop; a model without one generates all the same, unless --stop
 	 * needs it */
 	if ((rc = tokenizer_open(&t, o->model)) && (o->nstops || !tok_absent(o->model)))
 		return err_prefix(rc, "%s", o->nstops ? "--stop needs the model's tokenizer" :
 				  "the model's tokenizer");
-	int nends = t ? prompt_end_ids(o->model, t, ends, &thinking) : 0;
-	if (nends < 0) {
+	PromptModel pm;
+	if (t && (rc = prompt_model_open(&pm, o->model))) {
 		tok_free(t);
-		return err_prefix(-nends, "the model's chat template");
+		return err_prefix(rc, "the model's chat template");
 	}
+	int nends = t ? prompt_end_ids(&pm, t, ends) : 0;
+	if (t) {
+		thinking = pm.thinking;
+		prompt_model_free(&pm);
+	}
+	r->at_max = thinking ? warn_thinking_cut : NULL;
+	stream_writer_init(&w, STDOUT_FILENO, "<stdout>", o->binary);
 	GenParams g = {
 		.max_tokens = (int)o->predict, .stop_ids = ids,
 		.nstop_ids = gen_stop_ids(r->m, ends, nends, o->stop_ids, o->nstop_ids,
@@ -536,14 +555,6 @@ static int answers(Runner *r, Options *o, StreamReader *rd)
 			rc = run_answers(r, rd, &w, &pk, &g);
 		}
 	}
-	if (!rc && r->cut && thinking)
-		fprintf(stderr, "%s: warning: %d answer%s stopped at -n %d tokens, before the end of "
-			"the turn (a Thinking model reasons at length: raise -n)\n", cli_prog(), r->cut,
-			r->cut == 1 ? "" : "s", (int)o->predict);
-	if (!rc && r->context_full)
-		fprintf(stderr, "%s: warning: %d answer%s stopped at the context limit of %d tokens "
-			"(raise it with -c N)\n", cli_prog(), r->context_full,
-			r->context_full == 1 ? "" : "s", state_limit(r->s));
 	int rc2 = stream_writer_close(&w);
 	sampler_free(s);
 	sample_params_free(&p);
@@ -572,8 +583,10 @@ static int run(Options *o, Model *m)
 		rc = err(ERR_IO, "out of memory");
 	if (rc)
 		;
-	else if (o->predict)
+	else if (o->predict) {
+		r.context_full = warn_context_full;
 		rc = answers(&r, o, rd);
+	}
 	else if (o->logprobs)
 		rc = run_logprobs(&r, rd, stdout, "<stdout>");
 	else if (!(rc = cli_binary_out(1, o->force))) {

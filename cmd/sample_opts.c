@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 enum { OPT_BIAS = SAMPLE_OPT_FIRST + 0x100 };
+_Static_assert(sizeof(unsigned) * 8 >= SAMPLE_NPARAMS, "SampleOpts.set: a bit per parameter");
 
 int sample_opts_longopts(struct option *opts)
 {

@@ -13,7 +13,7 @@
 #include "sample/sample.h"
 
 #define SAMPLE_OPT_FIRST 0x1000  /* getopt values from here on are sampling options */
-#define SAMPLE_OPTS_MAX 32       /* struct option rows sample_opts_longopts() may add */
+#define SAMPLE_OPTS_MAX (2 * SAMPLE_NPARAMS + 2) /* rows sample_opts_longopts() adds */
 
 typedef struct {
 	SampleParams over;      /* the values given (bias and seed too) */

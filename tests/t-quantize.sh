@@ -13,6 +13,7 @@ T="$PY tests/oracles/gguf_tensors.py"
 
 check help "$Q" --help
 check_fails usage:none 2 'expected IN OUT TYPE' "$Q"
+check_fails usage:threads 2 "-t: expected a number of threads 1..4096, not '0'" "$Q" -t 0 "$G/tiny-dense" "$TMP/x.gguf" q8_0
 check_fails usage:type 2 "TYPE 'q3_k' is not one of" "$Q" "$G/tiny-dense" "$TMP/x.gguf" q3_k
 check_fails missing-in 3 'nope' "$Q" "$TMP/nope" "$TMP/x.gguf" q8_0
 check_fails in-not-gguf 1 'config.json' "$Q" "$G/tiny-dense/config.json" "$TMP/x.gguf" q8_0
@@ -82,6 +83,22 @@ echo "1 5 9" | "$BIN/ernie-run" -m "$G/tiny-dense" >"$TMP/logits"
 check_eq gguf-sample "$("$BIN/ernie-sample" -s 7 <"$TMP/logits")" \
 	"$("$BIN/ernie-sample" -m "$TMP/tiny-dense-f32.gguf" -s 7 <"$TMP/logits")"
 
+$PY tests/oracles/wide_models.py "$TMP" || fail wide-models "wide_models.py failed"
+# interrupted: neither OUT nor OUT.tmp stays behind
+"$Q" "$TMP/wide-moe" "$TMP/int.gguf" q4_k_m 2>/dev/null &
+pid=$!
+sleep 0.3
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+st=$?
+if [ "$st" -eq 0 ]; then echo "skip interrupted: finished in under 0.3 s"
+elif [ -e "$TMP/int.gguf" ] || [ -e "$TMP/int.gguf.tmp" ]; then fail interrupted "left $(ls "$TMP"/int.gguf*)"
+else ok interrupted; fi
+# the threads change nothing
+"$Q" -t 1 "$TMP/wide-moe" "$TMP/t1.gguf" q4_k_m 2>/dev/null
+"$Q" -t 3 "$TMP/wide-moe" "$TMP/t3.gguf" q4_k_m 2>/dev/null
+if cmp -s "$TMP/t1.gguf" "$TMP/t3.gguf"; then ok threads; else fail threads "-t 1 and -t 3 differ"; fi
+
 LLAMA=$(sh tests/oracles/llama.sh --check) || {
 	skip llama-quantize "the llama.cpp oracle is not built (sh tests/oracles/llama.sh)"
 	exit 0
@@ -98,7 +115,6 @@ for m in tiny-dense tiny-moe; do
 	done
 done
 
-$PY tests/oracles/wide_models.py "$TMP" || fail wide-models "wide_models.py failed"
 for m in wide-dense wide-moe; do
 	"$Q" "$TMP/$m" "$TMP/$m-f32.gguf" f32 2>/dev/null
 	for t in q4_k_m q5_k_m q6_k; do

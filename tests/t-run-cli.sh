@@ -55,7 +55,7 @@ check_eq n-minus-one-no-warning "" "$(cat "$TMP/err")"
 alias=$(echo "$prompt" | "$RUN" -m $G --ctx-size 12 --n-predict 20 --temp 0 --ignore-eos 2>"$TMP/err" |
 	sed -n 1p)
 check_eq n-predict-ctx-size-aliases "$(echo $got)" "$(echo $alias)"
-grep -q 'warning: 1 answer stopped at the context limit of 12 tokens' "$TMP/err" &&
+grep -q 'warning: the answer stopped at the context limit of 12 tokens' "$TMP/err" &&
 	ok context-limit-warning || fail context-limit-warning "$(cat "$TMP/err")"
 check_eq ctx-zero-is-the-maximum "$(echo "$prompt" | "$RUN" -m $G -n 4 --temp 0)" \
 	"$(echo "$prompt" | "$RUN" -m $G -c 0 -n 4 --temp 0)"

@@ -163,8 +163,8 @@ corrupt() { # NAME MODEL KIND PATTERN
 }
 corrupt offsets_past_end tiny-dense offsets-past-end "q_proj.weight': data_offsets .* outside the data"
 corrupt offsets_reversed tiny-dense offsets-reversed "q_proj.weight': data_offsets .* outside the data"
-corrupt offsets_short tiny-dense offsets-short "q_proj.weight': data_offsets .* hold 16382 bytes, shape x BF16 needs 16384"
-corrupt dtype_wrong tiny-dense dtype-wrong "q_proj.weight': .*shape x F32 needs 32768"
+corrupt offsets_short tiny-dense offsets-short "q_proj.weight': data_offsets .* hold 16382 bytes, shape \[128, 64\] of BF16 needs 16384"
+corrupt dtype_wrong tiny-dense dtype-wrong "q_proj.weight': .*shape \[128, 64\] of F32 needs 32768"
 corrupt dtype_unknown tiny-dense dtype-unknown "unknown dtype 'Q4_K'"
 corrupt dtype_int tiny-dense dtype-int "q_proj.weight': dtype I16, expected BF16, F16 or F32"
 corrupt missing_tensor tiny-dense missing-tensor "tensor 'model.norm.weight' missing"

@@ -136,6 +136,18 @@ $BIN/ernie-prompt -m "$M" -u Hi | $T -m "$M" |
 	$R -m "$M" -n 64 --sampler "$PY tests/script_sampler.py $TMP/script $TMP/state" >"$TMP/gen" 2>"$TMP/err"
 check_eq thinking-run-stops-at-im-end "$(sed "s/ $im_end\$//" "$TMP/script")|" "$(echo $(cat "$TMP/gen"))|$(cat "$TMP/err")"
 check_eq thinking-run-answer "Done." "$($DT -m "$M" <"$TMP/gen")"
+# the same model as a GGUF (ernie-quantize keeps the template): the same
+# prompt, the same stop at <|im_end|>, the same answer
+G="$TMP/thinking.gguf"
+if $BIN/ernie-quantize "$M" "$G" f32 2>"$TMP/qerr"; then
+	check_eq thinking-gguf-prompt "$($BIN/ernie-prompt -m "$M" -u Hi)" "$($BIN/ernie-prompt -m "$G" -u Hi)"
+	rm -f "$TMP/state3"
+	$BIN/ernie-prompt -m "$G" -u Hi | $T -m "$G" |
+		$R -m "$G" -n 64 --sampler "$PY tests/script_sampler.py $TMP/script $TMP/state3" >"$TMP/gen-gguf"
+	check_eq thinking-gguf-run-stops-at-im-end "$(cat "$TMP/gen")" "$(cat "$TMP/gen-gguf")"
+else
+	fail thinking-gguf "ernie-quantize: $(cat "$TMP/qerr")"
+fi
 # </s> too, looked up by its text
 printf 'x</s>' | $T -m "$M" >"$TMP/script"
 $BIN/ernie-prompt -m "$M" -u Hi | $T -m "$M" |

@@ -94,8 +94,9 @@ INLINE __m256 quants8(WType t, const uint8_t *b, int e0)
 	__m256i q;
 	if (!qb.nibble)
 		return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
-	q = _mm256_and_si256(_mm256_srli_epi32(_mm256_cvtepu8_epi32(bytes), qb.shift),
-			     _mm256_set1_epi32(15));
+	q = _mm256_cvtepu8_epi32(bytes);
+	/* a byte's high nibble is all of it shifted; the low one, masked */
+	q = qb.shift ? _mm256_srli_epi32(q, qb.shift) : _mm256_and_si256(q, _mm256_set1_epi32(15));
 	if (qb.hi >= 0) {
 		__m256i h = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b + qb.hi)));
 		h = _mm256_and_si256(_mm256_srli_epi32(h, qb.hshift), _mm256_set1_epi32(qb.hmask));
@@ -108,7 +109,7 @@ INLINE __m256 quants8(WType t, const uint8_t *b, int e0)
  * weights at a time w = q s - o (exact) times x, four accumulators. */
 INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int block = quant_block(t), bytes = quant_bytes(t);
 	const int64_t nb = W->cols / block;
 	for (int64_t r = r0; r < r1; r++) {
 		const uint8_t *b = mat_row(W, r);

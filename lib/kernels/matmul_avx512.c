@@ -87,8 +87,9 @@ INLINE __m512 quants16(WType t, const uint8_t *b, int e0)
 	__m512i q;
 	if (!qb.nibble)
 		return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
-	q = _mm512_and_si512(_mm512_srli_epi32(_mm512_cvtepu8_epi32(bytes), qb.shift),
-			     _mm512_set1_epi32(15));
+	q = _mm512_cvtepu8_epi32(bytes);
+	/* a byte's high nibble is all of it shifted; the low one, masked */
+	q = qb.shift ? _mm512_srli_epi32(q, qb.shift) : _mm512_and_si512(q, _mm512_set1_epi32(15));
 	if (qb.hi >= 0) {
 		__m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + qb.hi)));
 		h = _mm512_and_si512(_mm512_srli_epi32(h, qb.hshift), _mm512_set1_epi32(qb.hmask));
@@ -101,7 +102,7 @@ INLINE __m512 quants16(WType t, const uint8_t *b, int e0)
  * weights at a time w = q s - o (exact) times x, four accumulators. */
 INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
-	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int block = quant_block(t), bytes = quant_bytes(t);
 	const int64_t nb = W->cols / block;
 	for (int64_t r = r0; r < r1; r++) {
 		const uint8_t *b = mat_row(W, r);

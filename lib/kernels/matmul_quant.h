@@ -53,6 +53,28 @@ static inline __attribute__((always_inline)) QuantBits quant_bits(WType t, int e
 	return (QuantBits){ 0, 0, 0, -1, 0, 0, 0 };
 }
 
+/* Elements and bytes of a block, as constants the compiler folds (the
+ * table in wtype.c is another file's data): the kernels' loops over a
+ * block are then unrolled, every QuantBits computed at compile time. */
+static inline __attribute__((always_inline)) int quant_block(WType t)
+{
+	return t == WT_Q8_0 ? QK8_0 : t == WT_Q4_0 ? QK4_0 : QK_K;
+}
+
+static inline __attribute__((always_inline)) int quant_bytes(WType t)
+{
+	switch (t) {
+	case WT_Q8_0: return sizeof(BlockQ8_0);
+	case WT_Q4_0: return sizeof(BlockQ4_0);
+	case WT_Q4_K: return sizeof(BlockQ4_K);
+	case WT_Q5_K: return sizeof(BlockQ5_K);
+	case WT_Q6_K: return sizeof(BlockQ6_K);
+	case WT_F32: case WT_F16: case WT_BF16: case WT_COUNT:
+		break;
+	}
+	return 0;
+}
+
 /* Elements that share one s and o: a Q6_K sub-block, or 32. */
 static inline __attribute__((always_inline)) int quant_group(WType t)
 {

@@ -86,6 +86,39 @@ static int read_kind(Config *c, const Doc *d)
 	return 0;
 }
 
+/* Settings of the architecture with one value (or two names for it) that
+ * the forward pass implements; absent or null means that value. Any other
+ * is refused, naming the key and the value, rather than computed wrongly.
+ * Values are as written in the JSON: strings quoted. */
+static const struct {
+	const char *key;
+	const char *ok[2];      /* ok[1] may be NULL */
+} implemented[] = {
+	{ "hidden_act", { "\"silu\"", "\"swish\"" } },  /* one function in transformers */
+	{ "use_bias", { "false", NULL } },              /* no bias in the linear layers */
+	{ "use_rmsnorm", { "true", NULL } },            /* RMSNorm, not LayerNorm */
+	{ "moe_gate_act", { "\"softmax\"", NULL } },    /* the router's softmax */
+};
+
+static int read_implemented(const Doc *d)
+{
+	for (size_t i = 0; i < sizeof implemented / sizeof implemented[0]; i++) {
+		const char *key = implemented[i].key, *const *ok = implemented[i].ok;
+		const DocNode *n = doc_get(d->root, key);
+		char value[64];
+		if (doc_is_null(n))
+			continue;
+		if (n->kind != DOC_SCALAR)
+			snprintf(value, sizeof value, "%s", n->kind == DOC_SEQ ? "[...]" : "{...}");
+		else
+			snprintf(value, sizeof value, n->plain ? "%.60s" : "\"%.58s\"", n->str);
+		if (strcmp(value, ok[0]) && (!ok[1] || strcmp(value, ok[1])))
+			return err(ERR_DATA, "%s:%d:%d: %s %s is not implemented (only %s)", d->name,
+				   n->line, n->col, key, value, ok[0]);
+	}
+	return 0;
+}
+
 /* rope_theta, or rope_parameters.rope_theta (transformers v5); any scaling
  * other than the default is refused. */
 static int read_rope(Config *c, const Doc *d)
@@ -218,7 +251,8 @@ int config_load(Config *c, const char *dir)
 	int rc = load_doc(&d, dir, "config.json", 0);
 	if (rc)
 		return rc;
-	if (!(rc = read_kind(c, &d)) && !(rc = read_sizes(c, &d)) && !(rc = read_rope(c, &d)) &&
+	if (!(rc = read_kind(c, &d)) && !(rc = read_implemented(&d)) && !(rc = read_sizes(c, &d)) &&
+	    !(rc = read_rope(c, &d)) &&
 	    !(rc = c->moe ? read_moe(c, &d) : 0))
 		rc = read_ids(c, &d);
 	doc_free(&d);

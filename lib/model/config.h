@@ -43,8 +43,10 @@ typedef struct {
 } Config;
 
 /* Read DIR/config.json and DIR/generation_config.json (optional). Refuses
- * vision-language checkpoints, unknown architectures and rope scaling, and
- * inconsistent sizes (ERR_DATA naming the file, the key and the line). */
+ * vision-language checkpoints, unknown architectures, rope scaling, other
+ * settings the forward pass does not implement (hidden_act other than silu,
+ * use_bias, ...), and inconsistent sizes (ERR_DATA naming the file, the key,
+ * the value and the line). */
 int config_load(Config *c, const char *dir);
 
 struct Gguf;

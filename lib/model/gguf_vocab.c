@@ -168,3 +168,20 @@ int tokenizer_open(Tokenizer **t, const char *path)
 	gguf_close(&g);
 	return rc;
 }
+
+int prompt_model_open(PromptModel *pm, const char *path)
+{
+	struct stat st;
+	if (!gguf_is_file(path))
+		return prompt_model_load(pm, path && !stat(path, &st) && S_ISDIR(st.st_mode) ? path : NULL);
+	Gguf g;
+	GgufStr tmpl;
+	int rc = gguf_open(&g, path, NULL);
+	if (!rc)
+		rc = prompt_model_load(pm, NULL);
+	if (!rc && gguf_find(&g, "tokenizer.chat_template") &&
+	    !(rc = gguf_str(&g, "tokenizer.chat_template", &tmpl)))
+		prompt_model_template(pm, tmpl.s, tmpl.len);
+	gguf_close(&g);
+	return rc;
+}

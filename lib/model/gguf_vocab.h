@@ -17,6 +17,7 @@
 #define ERNIE_GGUF_VOCAB_H
 
 #include "model/gguf.h"
+#include "prompt/prompt.h"
 #include "text/tokenizer.h"
 
 /* i32 array: the ids of the tokens split out of the text before
@@ -32,5 +33,11 @@ int gguf_vocab_tokenizer(Tokenizer **t, const Gguf *g);
 
 /* path a GGUF file: its tokenizer; else tok_load(path). */
 int tokenizer_open(Tokenizer **t, const char *path);
+
+/* What the model at path tells the chat template: a GGUF file's
+ * tokenizer.chat_template (and the default tokens), a directory's
+ * tokenizer_config.json (prompt_model_load), or, for anything else (a
+ * SentencePiece .model), the defaults. */
+int prompt_model_open(PromptModel *pm, const char *path);
 
 #endif

@@ -260,8 +260,7 @@ int gguf_w_finish(GgufWriter *w)
 		return err_errno(ERR_IO, "%s: write error", w->tmp);
 	if (rename(w->tmp, w->path))
 		return err_errno(ERR_IO, "%s: cannot rename to %s", w->tmp, w->path);
-	free(w->tmp);
-	w->tmp = NULL;
+	w->renamed = 1;
 	return 0;
 }
 
@@ -269,7 +268,7 @@ void gguf_w_free(GgufWriter *w)
 {
 	if (w->f)
 		fclose(w->f);
-	if (w->tmp)
+	if (w->tmp && !w->renamed)
 		unlink(w->tmp);
 	for (size_t i = 0; i < w->n; i++)
 		free(w->t[i].name);

@@ -46,6 +46,7 @@ typedef struct {
 	/* while writing */
 	FILE *f;
 	char *path, *tmp;
+	int renamed;                    /* tmp is path now */
 	size_t cur;                     /* tensor being written */
 	uint64_t cur_done;              /* its bytes written */
 } GgufWriter;

@@ -192,8 +192,10 @@ static int answer(Runner *r, const Picker *pk, const GenParams *g, StreamWriter 
 		rc = generate(r->m, r->s, r->c, pk, g, r->logits, w, &st);
 		r->eval.tokens += (uint64_t)st.tokens;
 		r->eval.ms += st.eval_ms;
-		r->context_full += !rc && st.end == GEN_CONTEXT_FULL && g->max_tokens > 0;
-		r->cut += !rc && st.end == GEN_MAX && g->max_tokens > 0;
+		if (!rc && st.end == GEN_CONTEXT_FULL && g->max_tokens > 0 && r->context_full)
+			r->context_full(state_limit(r->s));
+		if (!rc && st.end == GEN_MAX && g->max_tokens > 0 && r->at_max)
+			r->at_max(g->max_tokens);
 		if (!rc)
 			rc = pk->end(pk->ctx);
 	}

@@ -37,8 +37,11 @@ typedef struct {
 	float *last;            /* [V] the last position's logits (run_logprobs) */
 	RunStat prompt;         /* records of several tokens (prefill) */
 	RunStat eval;           /* records of one token, and generated tokens (decode) */
-	int context_full;       /* answers cut at the context limit (max_tokens > 0) */
-	int cut;                /* answers cut at max_tokens */
+	/* called (when set) after an answer that the context limit cut short of
+	 * max_tokens (> 0), with the limit: the command's warning */
+	void (*context_full)(int limit);
+	/* called (when set) after an answer cut at max_tokens (> 0), with it */
+	void (*at_max)(int max_tokens);
 } Runner;
 
 /* A sequence of at most ctx tokens (0: the model's maximum) computed on c;

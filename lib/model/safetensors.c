@@ -77,10 +77,13 @@ static int parse_entry(const Doc *d, const char *name, const DocNode *v,
 	if (b < 0 || e < b || (uint64_t)e > datalen)
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] outside the "
 			   "data (%llu bytes)", path, name, b, e, (unsigned long long)datalen);
-	if (__builtin_mul_overflow(nelem, (uint64_t)elsize, &bytes) || bytes != (uint64_t)(e - b))
+	if (__builtin_mul_overflow(nelem, (uint64_t)elsize, &bytes) || bytes != (uint64_t)(e - b)) {
+		char dims[TENSOR_MAX_DIMS * 22 + 3];
+		tensors_shape_str(dims, sizeof dims, t->shape, t->ndim);
 		return err(ERR_DATA, "%s: tensor '%s': data_offsets [%lld, %lld] hold %lld bytes, "
-			   "shape x %s needs %llu", path, name, b, e, e - b, dt,
+			   "shape %s of %s needs %llu", path, name, b, e, e - b, dims, dt,
 			   (unsigned long long)nelem * (unsigned long long)elsize);
+	}
 	t->bytes = bytes;
 	/* The map is page-aligned, so the file offset decides the alignment. */
 	if ((8 + hdrlen + (uint64_t)b) % (uint64_t)elsize)

@@ -42,11 +42,10 @@ int prompt_model_load(PromptModel *m, const char *dir)
 		}
 	}
 	const DocNode *tmpl = doc_get(d.root, "chat_template");
-	if (tmpl) {
-		m->thinking = tmpl->kind == DOC_SCALAR && !strcmp(tmpl->str, prompt_thinking_template);
-		m->known = m->thinking || (tmpl->kind == DOC_SCALAR &&
-					   !strcmp(tmpl->str, prompt_chat_template));
-	}
+	if (tmpl && tmpl->kind == DOC_SCALAR)
+		prompt_model_template(m, tmpl->str, strlen(tmpl->str));
+	else if (tmpl)
+		m->known = m->thinking = 0;
 	int rc = set_token(&m->cls, token_node(d.root, "cls_token"), "<|begin_of_sentence|>");
 	if (!rc)
 		rc = set_token(&m->sep, token_node(d.root, "sep_token"), "<|end_of_sentence|>");
@@ -54,6 +53,17 @@ int prompt_model_load(PromptModel *m, const char *dir)
 	if (rc)
 		prompt_model_free(m);
 	return rc;
+}
+
+static int same(const char *s, size_t len, const char *t)
+{
+	return len == strlen(t) && !memcmp(s, t, len);
+}
+
+void prompt_model_template(PromptModel *m, const char *s, size_t len)
+{
+	m->thinking = same(s, len, prompt_thinking_template);
+	m->known = m->thinking || same(s, len, prompt_chat_template);
 }
 
 void prompt_model_free(PromptModel *m)

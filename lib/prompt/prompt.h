@@ -33,6 +33,8 @@ typedef struct {
  * Hugging Face passes cls_token and sep_token to the template, so the
  * model's own ones are used. Returns 0, ERR_IO or ERR_DATA. */
 int prompt_model_load(PromptModel *m, const char *dir);
+/* Set known and thinking from a chat template's text s[0..len). */
+void prompt_model_template(PromptModel *m, const char *s, size_t len);
 void prompt_model_free(PromptModel *m);
 
 /* Append what the chat template renders for c: cls, then per message

@@ -42,21 +42,11 @@ static int exact_ids(const Tokenizer *t, const char *text, int32_t *ids)
 	return k;
 }
 
-int prompt_end_ids(const char *dir, const Tokenizer *t, int32_t *ids, int *thinking)
+int prompt_end_ids(const PromptModel *pm, const Tokenizer *t, int32_t *ids)
 {
 	static const char *const ends[] = { "<|end_of_sentence|>", "</s>", "<|im_end|>" };
-	struct stat st;
-	PromptModel pm = { 0 };
-	*thinking = 0;
-	if (dir && !stat(dir, &st) && S_ISDIR(st.st_mode)) {
-		int rc = prompt_model_load(&pm, dir);
-		if (rc)
-			return -rc;
-		*thinking = pm.thinking;
-		prompt_model_free(&pm);
-	}
 	int n = 0;
-	for (int i = 0; i < (*thinking ? 3 : 1); i++)
+	for (int i = 0; i < (pm->thinking ? 3 : 1); i++)
 		n += exact_ids(t, ends[i], ids + n);
 	return n;
 }

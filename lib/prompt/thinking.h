@@ -18,6 +18,7 @@
 #include "base/bytebuf.h"
 #include "prompt/conversation.h"
 #include "text/specials.h"
+#include "prompt/prompt.h"
 #include "text/tokenizer.h"
 
 #include <stdint.h>
@@ -31,16 +32,13 @@ extern const char prompt_thinking_template[];
  * a turn. Returns 0 or ERR_IO. */
 int prompt_thinking_specials(Specials *s);
 
-/* The ids that end an assistant turn for model directory dir's template,
- * looked up by their text in t (never assumed): <|end_of_sentence|> (the PT
- * template's end), and for the Thinking template also </s> and <|im_end|>;
- * each as a SentencePiece piece and as an added token, where t has them.
- * ids gets at most PROMPT_MAX_END_IDS; *thinking says whether dir's template is the Thinking
- * one. dir may be a file (a GGUF): the PT template's then. Returns the
- * count (>= 0), or -ERR_DATA / -ERR_IO when dir's tokenizer_config.json is
- * unreadable. */
+/* The ids that end an assistant turn for the template of pm, looked up by
+ * their text in t (never assumed): <|end_of_sentence|> (the PT template's
+ * end), and for the Thinking template also </s> and <|im_end|>; each as a
+ * SentencePiece piece and as an added token, where t has them. ids gets
+ * at most PROMPT_MAX_END_IDS; returns the count. */
 #define PROMPT_MAX_END_IDS 6
-int prompt_end_ids(const char *dir, const Tokenizer *t, int32_t *ids, int *thinking);
+int prompt_end_ids(const PromptModel *pm, const Tokenizer *t, int32_t *ids);
 
 /* Read an OpenAI "tools" list (YAML or JSON; "-" is stdin): a list of
  * {"type": "function", "function": {...}}, or a map whose "tools" key holds

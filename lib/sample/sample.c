@@ -77,7 +77,7 @@ void sample_params_free(SampleParams *p)
 /* What each parameter is called and accepts (a closed range; DBL_TRUE_MIN
  * makes "> 0"), and where it lives: a double, or an int32_t when integer is
  * set. The order is the order of the programs' --help. */
-const SampleParamSpec sample_param_specs[] = {
+static const SampleParamSpec specs[] = {
 	{"temperature", "temp", offsetof(SampleParams, temperature), 0, 0, DBL_MAX, "a number >= 0",
 	 "T", "temperature; 0 = greedy (default 0.8)"},
 	{"top_k", "top-k", offsetof(SampleParams, top_k), 1, 0, INT32_MAX, "an integer >= 0",
@@ -98,7 +98,9 @@ const SampleParamSpec sample_param_specs[] = {
 	{"frequency_penalty", "frequency-penalty", offsetof(SampleParams, frequency_penalty), 0,
 	 -DBL_MAX, DBL_MAX, "a finite number", "A", "minus A times the number of times it was chosen"},
 };
-const size_t sample_nparams = sizeof sample_param_specs / sizeof sample_param_specs[0];
+_Static_assert(sizeof specs / sizeof specs[0] == SAMPLE_NPARAMS, "SAMPLE_NPARAMS: the rows above");
+const SampleParamSpec *const sample_param_specs = specs;
+const size_t sample_nparams = SAMPLE_NPARAMS;
 
 int sample_param_set(SampleParams *p, const char *name, double v)
 {

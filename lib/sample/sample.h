@@ -85,8 +85,9 @@ typedef struct {
 	const char *metavar;    /* "P", and what it does, for --help (lines split by \n) */
 	const char *help;
 } SampleParamSpec;
-extern const SampleParamSpec sample_param_specs[];
-extern const size_t sample_nparams;
+#define SAMPLE_NPARAMS 8
+extern const SampleParamSpec *const sample_param_specs;   /* [SAMPLE_NPARAMS] */
+extern const size_t sample_nparams;                      /* SAMPLE_NPARAMS */
 
 /* Set one parameter by its Hugging Face name: temperature, top_p, top_k,
  * min_p, repetition_penalty, repeat_last_n, presence_penalty,

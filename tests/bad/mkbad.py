@@ -55,6 +55,8 @@ def st(kind, d):
         hdr[norm]['data_offsets'] = [b + 1000, e + 1000]
     elif kind == 'dtype':
         hdr[norm]['dtype'] = 'Q4_K'
+    elif kind == 'size':                # the shape needs 2 bytes fewer than the range
+        hdr[norm]['shape'] = [hdr[norm]['shape'][0] - 1]
     elif kind == 'shape':               # config.json says otherwise
         cfg['intermediate_size'] = 128
     elif kind == 'missing':

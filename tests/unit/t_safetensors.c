@@ -128,7 +128,7 @@ TEST(st_bad_headers)
 {
 	const char *t = "{\"w\":{\"dtype\":\"%s\",\"shape\":%s,\"data_offsets\":%s}}";
 	struct { const char *dtype, *shape, *offs, *msg; } cases[] = {
-		{ "BF16", "[2]", "[0,5]", "hold 5 bytes, shape x BF16 needs 4" },
+		{ "BF16", "[2]", "[0,5]", "hold 5 bytes, shape [2] of BF16 needs 4" },
 		{ "BF16", "[2]", "[0,20]", "outside the data" },
 		{ "BF16", "[2]", "[6,2]", "outside the data" },
 		{ "BF16", "[2]", "[-2,2]", "outside the data" },
