@@ -291,6 +291,15 @@ static int decode_ids(Out *w)
 		RecKind kind;
 		if ((rc = stream_read_id(r, &id, &end, &empty, &kind)))
 			break;
+		if (kind == REC_EOF && stream_reader_unclosed(r)) {
+			/* a record never closed: an answer cut short (ernie-run
+			 * failed mid-answer), not a finished sequence: its text,
+			 * but no end, so a batch can tell (ernie-streams(5)) */
+			fprintf(stderr, "%s: warning: <stdin> ended inside a record (a cut answer): "
+				"no end of sequence written\n", cli_prog());
+			rc = drain(w);
+			break;
+		}
 		if (kind == REC_EOF) {
 			if (open)
 				rc = end_sequence(w);

@@ -11,6 +11,7 @@
 #include "model/runner.h"
 #include "model/sampler_proc.h"
 #include "prompt/thinking.h"
+#include "remote/client.h"
 #include "stream/stream.h"
 #include "text/tokenizer.h"
 
@@ -32,6 +33,7 @@ enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_SAMPLER_TIMEOUT, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS, OPT_LOGPROBS,
 	OPT_CACHE_K, OPT_CACHE_V, OPT_PROMPT_CACHE, OPT_PROMPT_CACHE_RO,
+	OPT_SERVER, OPT_API_KEY, OPT_SERVER_MODEL, OPT_SERVER_API, OPT_TIMEOUT,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -68,6 +70,12 @@ static const struct option run_opts[] = {
 	{ "stop", required_argument, NULL, OPT_STOP },
 	{ "stop-id", required_argument, NULL, OPT_STOP_ID },
 	{ "ignore-eos", no_argument, NULL, OPT_IGNORE_EOS },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "api-key", required_argument, NULL, OPT_API_KEY },
+	{ "server-model", required_argument, NULL, OPT_SERVER_MODEL },
+	{ "server-api", required_argument, NULL, OPT_SERVER_API },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "parallel", required_argument, NULL, 'P' },
 };
 #define NRUN_OPTS (sizeof run_opts / sizeof run_opts[0])
 
@@ -96,6 +104,13 @@ typedef struct {
 	int32_t stop_ids[MAX_STOPS]; /* --stop-id */
 	int nstop_ids;
 	int ignore_eos;
+	/* --server: a serving engine instead of -m */
+	const char *server;     /* URL, or $ERNIE_SERVER */
+	const char *api_key;    /* or $ERNIE_API_KEY */
+	const char *server_model;
+	RemoteApi server_api;   /* API_AUTO: asked */
+	double timeout;         /* seconds; 0: none */
+	long parallel;          /* -P: requests in flight */
 } Options;
 
 static void usage(FILE *f)
@@ -143,6 +158,15 @@ static void usage(FILE *f)
 		"      --sampler CMD     an outside sampler (run by sh -c) instead of the\n"
 		"                        options below: ELOG frames out, one id back per frame\n"
 		"      --sampler-timeout S  fail when it takes more than S seconds for an id\n"
+		"Serving engine (vLLM, FastDeploy, llama-server) instead of -m:\n"
+		"      --server URL      send the ids there (default: $ERNIE_SERVER); needs -n N,\n"
+		"                        or --top K for top-K log-probabilities\n"
+		"      --api-key KEY     sent as a Bearer token (default: $ERNIE_API_KEY)\n"
+		"      --server-model M  the model to ask for (default: the server's only one)\n"
+		"      --server-api API  vllm, vllm-logprobs, fastdeploy or llama-server\n"
+		"                        (default: asked of the server)\n"
+		"      --timeout S       fail when the server is silent for S seconds\n"
+		"  -P, --parallel N      up to N sequences in flight, answers in input order\n"
 		"Sampling, in this process (defaults from DIR/generation_config.json):\n",
 		cli_prog());
 	sample_opts_usage(f);
@@ -202,10 +226,41 @@ static int parse_threads(const char *what, const char *arg, long *threads)
 	return 0;
 }
 
+/* --server: what the engine does instead of the model and the kernels. */
+static int check_server_options(Options *o)
+{
+	if (!*o->server)
+		return cli_usage_error("--server: the URL is empty");
+	if (o->model || o->all || o->logprobs || o->info || o->sampler || o->threads || o->ctx ||
+	    o->prec != PREC_AUTO || o->isa)
+		return cli_usage_error("--server runs the model on the server: -m, --all, --logprobs, "
+				       "--info, --sampler, -t, -c, --precision and --isa do not apply");
+	if (!o->predict && !o->top)
+		return cli_usage_error("--server gives generated ids (-n N) or top-K "
+				       "log-probabilities (--top K), not whole logits");
+	if (o->predict && o->top)
+		return cli_usage_error("-n generates ids: --top K is for logit frames "
+				       "(did you mean --top-k %s?)", o->top_arg);
+	if (!o->predict && (o->binary || o->so.given || o->nstops || o->nstop_ids || o->ignore_eos))
+		return cli_usage_error("generation options need -n N");
+	if (!o->api_key && getenv("ERNIE_API_KEY") && *getenv("ERNIE_API_KEY"))
+		o->api_key = getenv("ERNIE_API_KEY");
+	if (!o->parallel)
+		o->parallel = 1;
+	return 0;
+}
+
 /* Settings that only make sense together, and the environment. */
 static int check_options(Options *o)
 {
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	if (!o->server && !o->model && getenv("ERNIE_SERVER") && *getenv("ERNIE_SERVER"))
+		o->server = getenv("ERNIE_SERVER");
+	if (o->server)
+		return check_server_options(o);
+	if (o->api_key || o->server_model || o->server_api || o->timeout || o->parallel)
+		return cli_usage_error("--api-key, --server-model, --server-api, --timeout and -P "
+				       "go with --server URL");
 	o->model = cli_model(o->model);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
@@ -245,7 +300,7 @@ static int parse_options(Options *o, int argc, char **argv)
 	int c, k, longi;
 	long v;
 	opterr = 0;             /* our own one-line messages */
-	while (longi = -1, (c = getopt_long(argc, argv, ":m:t:c:afvhn:bs:", longopts, &longi)) != -1) {
+	while (longi = -1, (c = getopt_long(argc, argv, ":m:t:c:afvhn:bs:P:", longopts, &longi)) != -1) {
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'a': o->all = 1; break;
@@ -304,6 +359,23 @@ static int parse_options(Options *o, int argc, char **argv)
 			if (parse_num(optarg, 0, INT32_MAX, &v))
 				return cli_usage_error("--stop-id: expected a token id, not '%s'", optarg);
 			o->stop_ids[o->nstop_ids++] = (int32_t)v;
+			break;
+		case OPT_SERVER: o->server = optarg; break;
+		case OPT_API_KEY: o->api_key = optarg; break;
+		case OPT_SERVER_MODEL: o->server_model = optarg; break;
+		case OPT_SERVER_API:
+			if (remote_api_parse(optarg, &o->server_api))
+				return cli_usage_error("--server-api: %s", err_msg());
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds(optarg, &o->timeout))
+				return cli_usage_error("--timeout: expected a number of seconds > 0, "
+						       "not '%s'", optarg);
+			break;
+		case 'P':
+			if (parse_num(optarg, 1, 1024, &o->parallel))
+				return cli_usage_error("-P: expected 1..1024 sequences in flight, not '%s'",
+						       optarg);
 			break;
 		case OPT_PRECISION:
 			if ((k = pick(optarg, precs, 3)) < 0)
@@ -600,6 +672,78 @@ static int run(Options *o, Model *m)
 	return rc;
 }
 
+/* ---- --server ----------------------------------------------------------- */
+
+/* The sampling options, generation limits and stops as a request's. */
+static int server_request(const Options *o, RemoteClient *c)
+{
+	RemoteRequest *rq = &c->rq;
+	for (size_t i = 0; i < sample_nparams; i++)
+		if (o->so.set & 1u << i) {
+			const SampleParamSpec *sp = &sample_param_specs[i];
+			const char *v = (const char *)&o->so.over + sp->off;
+			remote_sampling(rq, sp->name, sp->integer ? *(const int32_t *)v : *(const double *)v);
+		}
+	if (o->so.seeded) {
+		rq->seed = o->so.over.seed;
+		rq->set |= REQ_SEED;
+	}
+	rq->bias = o->so.over.bias;
+	rq->nbias = o->so.over.nbias;
+	rq->set |= (rq->nbias ? REQ_BIAS : 0) | (o->nstops ? REQ_STOP : 0) |
+		   (o->nstop_ids ? REQ_STOP_IDS : 0) | (o->ignore_eos ? REQ_IGNORE_EOS : 0) |
+		   (o->top ? REQ_TOP : 0);
+	rq->max_tokens = o->predict;
+	rq->stop = (const char *const *)o->stops;
+	rq->nstop = (size_t)o->nstops;
+	rq->stop_ids = o->stop_ids;
+	rq->nstop_ids = (size_t)o->nstop_ids;
+	rq->top = (int)o->top;
+	const char *opt = remote_unsupported(c->api, rq->set);
+	if (opt)
+		return cli_usage_error("%s: the %s server does not take it", opt,
+				       remote_api_name(c->api));
+	return 0;
+}
+
+static int run_server(const Options *o)
+{
+	RemoteClient c = {
+		.server = { .api_key = o->api_key, .timeout = o->timeout },
+		.api = o->server_api, .model = o->server_model, .parallel = (int)o->parallel,
+		.top = o->predict ? 0 : (int)o->top,
+	};
+	char url[4096];         /* without a trailing slash: paths are appended */
+	snprintf(url, sizeof url, "%s", o->server);
+	for (size_t n = strlen(url); n > 0 && url[n - 1] == '/'; )
+		url[--n] = 0;
+	c.server.url = url;
+	StreamReader *rd = NULL;
+	StreamWriter w;
+	int binary = o->binary || !o->predict, rc = cli_binary_out(binary, o->force);
+	if (rc)
+		return rc;
+	if ((rc = remote_http_init()))
+		return cli_fail(rc);
+	if (!(rc = remote_connect(&c)) && (rc = server_request(o, &c)) == 0) {
+		stream_writer_init(&w, STDOUT_FILENO, "<stdout>", binary);
+		if (!(rd = stream_reader_new(STDIN_FILENO, "<stdin>", NULL)))
+			rc = err(ERR_IO, "out of memory");
+		if (!rc)
+			rc = remote_run(&c, rd, &w);
+		int rc2 = stream_writer_close(&w);
+		if (!rc)
+			rc = rc2;
+		if (rc)
+			cli_fail(rc);
+	} else if (rc != ERR_USAGE)
+		cli_fail(rc);
+	stream_reader_free(rd);
+	remote_client_free(&c);
+	remote_http_cleanup();
+	return rc;
+}
+
 /* ---- the model file changing under the map ----------------------------- */
 
 static char sigbus_msg[512];
@@ -635,6 +779,11 @@ int main(int argc, char **argv)
 	Model *m = NULL;
 	cli_init(argv[0]);
 	int rc = parse_options(&o, argc, argv);
+	if (!rc && o.server) {
+		rc = run_server(&o);
+		sample_opts_free(&o.so);
+		return rc;
+	}
 	if (!rc)
 		catch_sigbus(o.model);
 	if (!rc && (rc = load(&m, &o)))

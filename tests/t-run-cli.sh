@@ -73,7 +73,8 @@ pid=$!
 exec 4>"$TMP/in.fifo"
 echo 1 2 3 >&4
 i=0
-while [ "$(wc -c <"$TMP/out")" -lt 4104 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+# (up to a minute for the first frame: a loaded machine is slow to start)
+while [ "$(wc -c <"$TMP/out")" -lt 4104 ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
 truncate -s 1000 "$TMP/m/model.safetensors"
 echo 4 5 >&4
 exec 4>&-

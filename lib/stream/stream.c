@@ -323,6 +323,9 @@ struct StreamReader {
 	RecKind kind;
 	uint32_t left;          /* binary: values still to read */
 	int text_end;           /* text: the newline after the last id was read */
+	int text_term;          /* text: what ended the last id ('\n' or EOF) */
+	int unclosed;           /* text: the last record ended at the end of
+				 * input, without its newline */
 	uint32_t n;             /* values read so far */
 };
 
@@ -344,6 +347,11 @@ void stream_reader_free(StreamReader *r)
 	free(r->ids);
 	free(r->vals);
 	free(r);
+}
+
+int stream_reader_unclosed(const StreamReader *r)
+{
+	return r->unclosed;
 }
 
 void stream_writer_io(StreamWriter *w, const StreamIo *io)
@@ -633,10 +641,11 @@ static int next_value(StreamReader *r, int finite, size_t slot, int *got)
 		r->n++;
 		return 0;
 	}
-	int c = r->text_end ? '\n' : skip_blanks(r);
+	int c = r->text_end ? r->text_term : skip_blanks(r);
 	if (c == '\n' || c == EOF) {
 		if (c == EOF && r->ioerr)
 			return r->ioerr;
+		r->unclosed = c == EOF && r->n > 0;
 		end(r, got);
 		return 0;
 	}
@@ -645,6 +654,7 @@ static int next_value(StreamReader *r, int finite, size_t slot, int *got)
 	if ((rc = read_text_id(r, c, &r->ids[slot], &c)))
 		return rc;
 	r->text_end = c == '\n' || c == EOF;
+	r->text_term = c;
 	r->n++;
 	return 0;
 }

@@ -141,6 +141,11 @@ int stream_read_id(StreamReader *r, int32_t *id, int *end, int *empty, RecKind *
 /* The next read would wait (stream_input_idle). */
 int stream_reader_idle(StreamReader *r);
 
+/* Text form: the last record read ended at the end of the input, not at
+ * its newline: its writer stopped in the middle of it (ernie-run failing
+ * mid-answer), so it is not a finished record. */
+int stream_reader_unclosed(const StreamReader *r);
+
 /* Move the bytes through io (which must outlive w and r) instead of fd. */
 void stream_writer_io(StreamWriter *w, const StreamIo *io);
 void stream_reader_io(StreamReader *r, const StreamIo *io);

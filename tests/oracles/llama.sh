@@ -10,7 +10,7 @@
 # Everything lives in $XDG_CACHE_HOME/ernie-oracles (~/.cache/...):
 #   node/                         node-llama-cpp $VERSION (npm, no scripts run)
 #   llama.cpp-RELEASE/            the cloned bundle
-#   llama.cpp-RELEASE/build/bin/  llama-quantize, llama-simple, llama-bench
+#   llama.cpp-RELEASE/build/bin/  llama-quantize, llama-simple, llama-server, llama-bench
 # A second call only prints the path. The build uses Debian's cmake, -j2,
 # GGML_NATIVE, no curl, and only the targets above (LLAMA_TARGETS overrides),
 # so that CI stays well inside its time. AMX is left out of the native
@@ -23,7 +23,7 @@ set -eu
 VERSION=3.22.1
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ernie-oracles
 NODE_DIR=$CACHE/node
-TARGETS=${LLAMA_TARGETS:-llama-quantize llama-simple llama-bench}
+TARGETS=${LLAMA_TARGETS:-llama-quantize llama-simple llama-server llama-bench}
 JOBS=${LLAMA_JOBS:-2}
 
 fail() { echo "tests/oracles/llama.sh: $*" >&2; exit 1; }
@@ -72,7 +72,7 @@ echo "tests/oracles/llama.sh: building $TARGETS of llama.cpp $release in $src/bu
 noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 cmake -S "$src" -B "$src/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
 	-DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" \
-	-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >"$src/build.log" 2>&1 ||
+	-DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=ON >"$src/build.log" 2>&1 ||
 	fail "cmake configure failed (see $src/build.log)"
 # shellcheck disable=SC2086
 cmake --build "$src/build" -j "$JOBS" --target $TARGETS >>"$src/build.log" 2>&1 ||

@@ -1,0 +1,333 @@
+/* client.c: ernie-run --server (client.h): discovery, the vocabulary check,
+ * and the request queue that keeps up to `parallel` answers in flight and
+ * writes them in input order, the oldest as its ids arrive. */
+#include "remote/client.h"
+#include "base/doc.h"
+#include "base/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void remote_client_free(RemoteClient *c)
+{
+	free(c->model_owned);
+	c->model_owned = NULL;
+}
+
+/* ---- discovery ---------------------------------------------------------- */
+
+/* llama-server answers GET /props with its settings; the others 404. */
+static int is_llama_server(const RemoteServer *sv)
+{
+	ByteBuf b = { 0 };
+	long status = 0;
+	int yes = 0;
+	if (!remote_get(sv, "/props", &b, &status) && status == 200 && b.len && b.s[0] == '{') {
+		Doc d;
+		if (!doc_load_buffer(&d, "/props", b.s, b.len)) {
+			yes = d.root && d.root->kind == DOC_MAP &&
+			      doc_get(d.root, "default_generation_settings");
+			doc_free(&d);
+		}
+	}
+	bytebuf_free(&b);
+	return yes;
+}
+
+int remote_connect(RemoteClient *c)
+{
+	const RemoteServer *sv = &c->server;
+	ByteBuf b = { 0 };
+	long status = 0;
+	RemoteInfo info = { 0 };
+	int rc = remote_get(sv, "/v1/models", &b, &status);
+	if (!rc && status == 200)
+		rc = remote_models(b.s ? b.s : "", b.len, &info);
+	else if (!rc && (status == 401 || status == 403 || (!c->model && c->api != API_LLAMA))) {
+		char msg[256];
+		remote_error_text(b.s ? b.s : "", b.len, msg, sizeof msg);
+		rc = err(ERR_IO, "server %s: GET /v1/models: HTTP %ld%s%s", sv->url, status,
+			 *msg ? ": " : "", msg);
+	}
+	bytebuf_free(&b);
+	if (rc == ERR_DATA)
+		rc = err_prefix(ERR_IO, "server %s", sv->url);
+	if (rc)
+		return rc;
+	if (c->api == API_AUTO)
+		c->api = info.api != API_AUTO ? info.api : is_llama_server(sv) ? API_LLAMA : API_AUTO;
+	if (c->api == API_AUTO)
+		rc = err(ERR_DATA, "server %s: neither /v1/models nor /props says which engine it "
+			 "is: give --server-api", sv->url);
+	else if (!c->model && info.nmodels > 1)
+		rc = err(ERR_DATA, "server %s serves %d models (the first is '%s'): choose one "
+			 "with --server-model", sv->url, info.nmodels, info.model ? info.model : "");
+	else if (!c->model && info.model) {
+		c->model = c->model_owned = info.model;
+		info.model = NULL;
+	}
+	c->vocab = info.vocab;
+	remote_info_free(&info);
+	return rc;
+}
+
+/* ---- the request queue -------------------------------------------------- */
+
+/* Append ids[0..k) to the growing array *a of *n ids (*cap allocated). */
+static int append(int32_t **a, size_t *n, size_t *cap, const int32_t *ids, size_t k)
+{
+	if (k == 0)             /* ids may be NULL then */
+		return 0;
+	if (*n + k > *cap) {
+		size_t c = *cap ? 2 * *cap : 256;
+		while (c < *n + k)
+			c *= 2;
+		int32_t *p = realloc(*a, c * sizeof *p);
+		if (!p)
+			return err(ERR_IO, "out of memory");
+		*a = p;
+		*cap = c;
+	}
+	memcpy(*a + *n, ids, k * sizeof *ids);
+	*n += k;
+	return 0;
+}
+
+typedef enum { JOB_ANSWER, JOB_SCORE, JOB_END } JobKind;
+
+typedef struct Queue Queue;
+
+typedef struct {
+	Queue *q;
+	JobKind kind;
+	int32_t *prompt;        /* [nprompt] (owned) */
+	size_t nprompt, cap;
+	int32_t *ids;           /* the answer so far (owned) */
+	size_t n, ids_cap, written;
+	int32_t *top_ids;       /* JOB_SCORE: the frame */
+	float *top_lp;
+	size_t ntop;
+	int finished;
+	RemoteStream *s;
+} Job;
+
+struct Queue {
+	RemoteClient *c;
+	RemoteMulti *m;
+	StreamWriter *w;
+	Job *jobs;              /* a ring of c->parallel + 1, the oldest at head */
+	int head, count, inflight;
+};
+
+static int is_head(Queue *q, Job *j)
+{
+	return j == &q->jobs[q->head];
+}
+
+/* The oldest job's ids not yet written go out now. */
+static int write_ids(Queue *q, Job *j)
+{
+	int rc = 0;
+	for (; j->written < j->n && !rc; j->written++)
+		rc = stream_put_id(q->w, j->ids[j->written]);
+	return rc;
+}
+
+/* A chunk of j's answer: kept, and written at once when j is the oldest. */
+static int on_chunk(void *ctx, const Chunk *ch)
+{
+	Job *j = ctx;
+	if (j->kind == JOB_SCORE) {
+		if (ch->ntop && !j->ntop) {
+			j->top_ids = malloc(ch->ntop * sizeof *j->top_ids);
+			j->top_lp = malloc(ch->ntop * sizeof *j->top_lp);
+			if (!j->top_ids || !j->top_lp)
+				return err(ERR_IO, "out of memory");
+			memcpy(j->top_ids, ch->top_ids, ch->ntop * sizeof *j->top_ids);
+			memcpy(j->top_lp, ch->top_lp, ch->ntop * sizeof *j->top_lp);
+			j->ntop = ch->ntop;
+		}
+		return 0;
+	}
+	int rc = append(&j->ids, &j->n, &j->ids_cap, ch->ids, ch->n);
+	return rc || !is_head(j->q, j) ? rc : write_ids(j->q, j);
+}
+
+static int start(Queue *q, Job *j)
+{
+	RemoteClient *c = q->c;
+	RemoteRequest rq = c->rq;
+	rq.prompt = j->prompt;
+	rq.nprompt = j->nprompt;
+	rq.model = c->model;
+	if (j->kind == JOB_SCORE) {
+		rq.max_tokens = 1;
+		rq.set = REQ_TOP;
+		rq.top = c->top;
+	}
+	ByteBuf body = { 0 };
+	int rc = remote_request(c->api, &rq, &body);
+	if (!rc)
+		rc = remote_stream_start(q->m, &c->server, c->api, body.s, on_chunk, j, &j->s);
+	bytebuf_free(&body);
+	if (!rc)
+		q->inflight++;
+	return rc;
+}
+
+/* Write out the finished jobs at the head, in order; the next head's ids
+ * so far go out at once. */
+static int retire(Queue *q)
+{
+	int rc = 0;
+	while (q->count && !rc) {
+		Job *j = &q->jobs[q->head];
+		if (!j->finished)
+			return write_ids(q, j);
+		if (j->kind == JOB_ANSWER) {
+			if (!(rc = write_ids(q, j)))
+				rc = stream_close_record(q->w);
+			if (!rc)
+				rc = stream_write_end(q->w, 0);
+		} else if (j->kind == JOB_SCORE) {
+			if (!j->ntop)
+				rc = err(ERR_IO, "server %s: no top log-probabilities in its answer",
+					 q->c->server.url);
+			else
+				rc = stream_write_top(q->w, j->top_ids, j->top_lp, (uint32_t)j->ntop);
+		} else
+			rc = stream_write_end(q->w, 1);
+		free(j->prompt);
+		free(j->ids);
+		free(j->top_ids);
+		free(j->top_lp);
+		memset(j, 0, sizeof *j);
+		q->head = (q->head + 1) % (q->c->parallel + 1);
+		q->count--;
+	}
+	return rc;
+}
+
+/* Wait for one request to end. */
+static int wait_one(Queue *q)
+{
+	RemoteStream *s;
+	void *ctx;
+	int rc = remote_multi_next(q->m, &s, &ctx);
+	if (s) {
+		Job *j = ctx;
+		remote_stream_free(q->m, s);
+		j->s = NULL;
+		j->finished = 1;
+		q->inflight--;
+	}
+	return rc ? rc : retire(q);
+}
+
+/* The ids of rec against the server's vocabulary. */
+static int check_ids(RemoteClient *c, StreamReader *rd, unsigned long recno, const Record *rec)
+{
+	for (uint32_t i = 0; i < rec->n && c->vocab; i++)
+		if (rec->ids[i] >= c->vocab) {
+			char where[64];
+			return err(ERR_DATA, "<stdin>: record %lu (%s): token id %d is past the "
+				   "vocabulary of the server's model (%lld ids): not the tokenizer "
+				   "of the model it serves?", recno, stream_where(rd, where, sizeof where),
+				   rec->ids[i], c->vocab);
+		}
+	return 0;
+}
+
+/* A new job at the tail (room for it is made by the caller). */
+static Job *push(Queue *q, JobKind kind)
+{
+	Job *j = &q->jobs[(q->head + q->count) % (q->c->parallel + 1)];
+	memset(j, 0, sizeof *j);
+	j->q = q;
+	j->kind = kind;
+	q->count++;
+	return j;
+}
+
+/* Scoring: the sequence so far, as each record ends it. */
+static int score_job(Queue *q, const int32_t *seq, size_t n)
+{
+	Job *j = push(q, JOB_SCORE);
+	int rc = append(&j->prompt, &j->nprompt, &j->cap, seq, n);
+	return rc ? rc : start(q, j);
+}
+
+static int feed(Queue *q, StreamReader *rd)
+{
+	RemoteClient *c = q->c;
+	int rc = 0, generate = !c->top;
+	Job *open = NULL;               /* generation: the prompt being read */
+	int32_t *seq = NULL;            /* scoring: the sequence so far */
+	size_t nseq = 0, seq_cap = 0;
+	for (unsigned long recno = 1; !rc; recno++) {
+		/* at most `parallel` requests started and not yet written out
+		 * (the prompt being read is not one): wait for the oldest */
+		while (!rc && q->inflight && q->count - (open != NULL) >= c->parallel)
+			rc = wait_one(q);
+		if (rc)
+			break;
+		Record rec;
+		if ((rc = stream_read(rd, &rec, 0)))
+			break;
+		if (rec.kind == REC_EOF) {
+			if (open)
+				rc = start(q, open);
+			break;
+		}
+		if (rec.kind != REC_TOKENS) {
+			char where[64];
+			rc = err(ERR_DATA, "<stdin>: record %lu (%s): logits where token ids were "
+				 "expected", recno, stream_where(rd, where, sizeof where));
+			break;
+		}
+		if ((rc = check_ids(c, rd, recno, &rec)))
+			break;
+		if (generate && rec.n == 0) {   /* the prompt is complete */
+			if (!open)
+				push(q, JOB_ANSWER)->finished = 1;      /* empty: an empty answer */
+			else
+				rc = start(q, open);
+			open = NULL;
+		} else if (generate) {
+			if (!open)
+				open = push(q, JOB_ANSWER);
+			rc = append(&open->prompt, &open->nprompt, &open->cap, rec.ids, rec.n);
+		} else if (rec.n == 0) {
+			push(q, JOB_END)->finished = 1;
+			nseq = 0;
+		} else if (!(rc = append(&seq, &nseq, &seq_cap, rec.ids, rec.n)))
+			rc = score_job(q, seq, nseq);
+		if (!rc)
+			rc = retire(q);
+	}
+	free(seq);
+	while (!rc && q->count)
+		rc = q->inflight ? wait_one(q) : retire(q);
+	return rc;
+}
+
+int remote_run(RemoteClient *c, StreamReader *rd, StreamWriter *w)
+{
+	Queue q = { .c = c, .w = w };
+	if (!(q.jobs = calloc((size_t)c->parallel + 1, sizeof *q.jobs)))
+		return err(ERR_IO, "out of memory");
+	int rc = remote_multi_new(&q.m);
+	if (!rc)
+		rc = feed(&q, rd);
+	for (int i = 0; i <= c->parallel; i++) {
+		remote_stream_free(q.m, q.jobs[i].s);
+		free(q.jobs[i].prompt);
+		free(q.jobs[i].ids);
+		free(q.jobs[i].top_ids);
+		free(q.jobs[i].top_lp);
+	}
+	remote_multi_free(q.m);
+	free(q.jobs);
+	return rc;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""A stand-in serving engine for tests/t-server.sh: python3's http.server
+speaking one dialect badly or well, on 127.0.0.1 at a free port (printed on
+stdout once it listens). Not llama-server: it checks ernie-run's client
+(dialects, order under -P, failure modes), not a model.
+
+    server_fake.py MODE [DIALECT]
+    server_fake.py --run MODE DIALECT COMMAND...   (the server in a thread,
+        COMMAND run by sh -c with $URL set; exits with its status)
+
+MODE:
+  echo    answers with ids derived from the prompt: prompt[-1]+1, +2, ...
+          (max_tokens of them), each chunk after a random delay of 0-50 ms
+  500     HTTP 500 with an OpenAI-style error message
+  html    HTTP 200 with an HTML page instead of events
+  cut     two chunks, then the connection closes (no end of stream)
+  silent  accepts, then says nothing
+  raw     an event stream whose body is $FAKE_BODY, as it is
+  models-html  GET /v1/models answers an HTML page
+DIALECT: llama-server (default), vllm or fastdeploy. Each request's body is
+appended to $FAKE_LOG when set.
+"""
+import http.server
+import json
+import os
+import random
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+RUN = sys.argv[1] == "--run"
+ARGS = sys.argv[2:] if RUN else sys.argv[1:]
+MODE = ARGS[0]
+DIALECT = ARGS[1] if len(ARGS) > 1 else "llama-server"
+OWNER = {"llama-server": "llamacpp", "vllm": "vllm", "fastdeploy": "FastDeploy"}[DIALECT]
+
+
+def chunk(ids, last, top=0):
+    """One event; top > 0: the top-`top` log-probabilities of ids[0] (-0.5,
+    -1.5, ... for ids[0], ids[0]+1, ...), as each engine sends them."""
+    tops = [(ids[0] + k, -0.5 - k) for k in range(top)] if ids and top else []
+    if DIALECT == "llama-server":
+        c = {"content": "", "tokens": ids, "stop": last}
+        if tops:
+            c["completion_probabilities"] = [{"id": ids[0], "logprob": -0.5, "top_logprobs":
+                                              [{"id": i, "logprob": lp} for i, lp in tops]}]
+        return c
+    key = "token_ids" if DIALECT == "vllm" else "completion_token_ids"
+    choice = {"index": 0, "text": "", key: ids, "finish_reason": "length" if last else None}
+    if tops:
+        choice["logprobs"] = {"tokens": ["token_id:%d" % ids[0]], "token_logprobs": [-0.5],
+                              "top_logprobs": [{"token_id:%d" % i: lp for i, lp in tops}]}
+    return {"object": "text_completion", "model": "fake", "choices": [choice]}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json"):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if MODE == "models-html":
+            self.send(200, "<html>login</html>\n", "text/html")
+        elif self.path == "/v1/models":
+            meta = {"n_vocab": 1000} if DIALECT == "llama-server" else None
+            m = {"id": "fake", "object": "model", "owned_by": OWNER}
+            if meta:
+                m["meta"] = meta
+            self.send(200, json.dumps({"object": "list", "data": [m]}))
+        else:
+            self.send(404, json.dumps({"detail": "Not Found"}))
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if os.environ.get("FAKE_LOG"):
+            with open(os.environ["FAKE_LOG"], "a") as f:
+                f.write(json.dumps(req, sort_keys=True) + "\n")
+        if MODE == "500":
+            return self.send(500, json.dumps({"object": "error", "message": "fake engine fell over",
+                                              "type": "InternalServerError", "code": 500}))
+        if MODE == "html":
+            return self.send(200, "<html><body>proxy login</body></html>\n", "text/html")
+        if MODE == "silent":
+            time.sleep(30)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if MODE == "raw":
+            self.wfile.write(os.environ["FAKE_BODY"].encode())
+            self.close_connection = True
+            return
+        n = req.get("n_predict", req.get("max_tokens")) or 4
+        base = req["prompt"][-1]
+        for i in range(n):
+            if MODE == "cut" and i == 2:
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+            time.sleep(random.random() * 0.05)
+            top = req.get("n_probs", req.get("logprobs") or 0)
+            self.wfile.write(b"data: " + json.dumps(chunk([base + 1 + i], False, top)).encode() + b"\n\n")
+            self.wfile.flush()
+        self.wfile.write(b"data: " + json.dumps(chunk([], True)).encode() + b"\n\n")
+        if DIALECT != "llama-server":
+            self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass                    # a client gone mid-answer is part of the tests
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+if RUN:
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = dict(os.environ, URL="http://127.0.0.1:%d" % srv.server_address[1])
+    sys.exit(subprocess.run(["sh", "-c", " ".join(ARGS[2:])], env=env).returncode)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
