@@ -114,7 +114,8 @@ bench() {
 	if [ -n "$lbin" ] && [ "$btg" != 0 ]; then
 		row "$name decode (bound: llama-bench tg$ntg, $btgc)" "$tg" tok/s "$btg"
 	fi
-	row "$name prefill $PREFILL, default precision" "$pp" tok/s
+	row "$name prefill $PREFILL, default precision" \
+		"$(awk -v v="$pp" 'BEGIN { printf "%.1f", v }')" tok/s
 	if [ -n "$lbin" ] && [ "$bpp" != 0 ]; then
 		row "$name prefill $PREFILL (bound: llama-bench pp$PREFILL, $bppc)" "$pp" tok/s "$bpp"
 	fi
