@@ -1,5 +1,7 @@
-# bench/inputs.sh: what bench/run and bench/llamacpp.sh share (sourced):
-# the same token ids for every program measured, and reading their timings.
+# shellcheck shell=sh
+# bench/inputs.sh: what bench/run, bench/llamacpp.sh and bench/quant.sh
+# share (sourced): the same token ids for every program measured, reading
+# their timings, and the table's rows.
 PREFILL=512
 DECODE=128
 
@@ -16,3 +18,14 @@ inputs() {
 
 # tps FILE LABEL: tok/s from "LABEL: N tokens, X ms, Y tok/s"
 tps() { sed -n "s/^$2: .* \([0-9.]*\) tok\/s.*/\1/p" "$1" | tail -n 1; }
+
+# row NAME VALUE UNIT [BOUND]: one table row, tab-separated (measure, value,
+# unit, bound, of bound), appended to $rows, else printed
+row() {
+	if [ -n "$4" ]; then
+		awk -v n="$1" -v v="$2" -v u="$3" -v b="$4" 'BEGIN {
+			printf "%s\t%.1f\t%s\t%.1f\t%.0f%%\n", n, v, u, b, 100 * v / b }'
+	else
+		printf '%s\t%s\t%s\t\t\n' "$1" "$2" "$3"
+	fi >>"${rows:-/dev/stdout}"
+}
