@@ -128,8 +128,8 @@ fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
 		if build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUN) $$dict \
 			-artifact_prefix=build/fuzz/$$n- build/fuzz/corpus/$$n tests/fuzz/corpus/$$n \
 			>build/fuzz/$$n.log 2>&1; then \
-			echo "fuzz $$n: $$(grep -o 'number_of_executed_units: *[0-9]*' build/fuzz/$$n.log \
-				| grep -o '[0-9]*$$') runs, $$(grep -o 'cov: [0-9]*' build/fuzz/$$n.log | tail -1)"; \
+			echo "fuzz $$n: $$(grep -ao 'number_of_executed_units: *[0-9]*' build/fuzz/$$n.log \
+				| grep -o '[0-9]*$$') runs, $$(grep -ao 'cov: [0-9]*' build/fuzz/$$n.log | tail -1)"; \
 		else fail=1; echo "FAIL fuzz $$n: see build/fuzz/$$n.log"; \
 			grep -E -m1 -A12 'ERROR|SUMMARY|deadly signal' build/fuzz/$$n.log; fi; \
 	done; exit $$fail
