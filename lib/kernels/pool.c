@@ -38,9 +38,10 @@ struct Pool {
 	atomic_int quit;
 	_Atomic uint64_t ticket;          /* gen << 32 | next task index */
 	atomic_int done;                  /* tasks finished in this job */
+	_Atomic uint64_t job;             /* gen << 32 | task count: stored first */
 	_Atomic(TaskFn) fn;               /* the job: atomics because a late */
-	_Atomic(void *) arg;              /* worker may read them while the */
-	atomic_int n;                     /* next job is set up (then unused) */
+	_Atomic(void *) arg;              /* worker may read them while the
+					   * next job is set up (see run_tasks) */
 };
 
 typedef struct {
@@ -72,12 +73,20 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Claim and run the tasks of job generation g until none are left. */
+/* Claim and run the tasks of job generation g until none are left. A
+ * worker may get here late, when job g is over and the caller is already
+ * storing the next one: job (generation and count) is stored before fn and
+ * arg, so if it still says g after they are read, they are job g's (else
+ * fn of the next job would run with a stale index, and count as done in
+ * it: a result read before it was written). */
 static void run_tasks(Pool *p, unsigned g)
 {
+	uint64_t job = atomic_load(&p->job);
 	TaskFn fn = atomic_load(&p->fn);
 	void *arg = atomic_load(&p->arg);
-	uint64_t n = (uint64_t)atomic_load(&p->n);
+	if (job >> 32 != g || atomic_load(&p->job) != job)
+		return;
+	uint64_t n = job & 0xffffffffu;
 	uint64_t t = atomic_load(&p->ticket);
 
 	for (;;) {
@@ -197,9 +206,9 @@ void pool_run(Pool *p, void (*fn)(void *arg, int i), void *arg, int n)
 		return;
 	}
 	g = atomic_load(&p->gen) + 1;
+	atomic_store(&p->job, (uint64_t)g << 32 | (uint32_t)n);
 	atomic_store(&p->fn, fn);
 	atomic_store(&p->arg, arg);
-	atomic_store(&p->n, n);
 	atomic_store(&p->done, 0);
 	atomic_store(&p->ticket, (uint64_t)g << 32);
 	atomic_store(&p->gen, g);
