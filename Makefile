@@ -117,7 +117,7 @@ build/fuzz/libernie.a: $(FUZZ_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzfile.h build/fuzz/libernie.a
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzfile.h tests/fuzz/fuzztok.h build/fuzz/libernie.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libernie.a $(PKG_LIBS) -lm -pthread
 
 # One line per target: executions, coverage, and the crash if there is one;
