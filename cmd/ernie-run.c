@@ -87,7 +87,7 @@ typedef struct {
 	int all;                /* a frame for every position */
 	long top;               /* ETOP frames of this many logits; 0: ELOG */
 	int logprobs;           /* --logprobs: text lines of log p(token) */
-	Precision prec;
+	int prec;               /* Precision flags */
 	Isa isa;
 	int info, force, verbose;
 	WType cache[2];         /* --cache-type-k, --cache-type-v */
@@ -130,9 +130,12 @@ static void usage(FILE *f)
 		"                        (the default; alias --ctx-size)\n"
 		"  -t, --threads N       threads (default: $OPENBLAS_NUM_THREADS, else the\n"
 		"                        machine's cores)\n"
-		"      --precision P     f32, bf16 (the MLPs' products in bf16; the default\n"
-		"                        where the CPU has AVX512-BF16) or bf16-all (every\n"
-		"                        product: fastest prompts, least accurate)\n"
+		"      --precision P     f32 (exact products), or a comma-separated set of:\n"
+		"                        bf16 (the MLPs' products by bf16 weights in bf16),\n"
+		"                        bf16-all (every bf16 product) and q8 (the products\n"
+		"                        by quantised weights on activations rounded to\n"
+		"                        8 bits); default: bf16 where the CPU has AVX512-BF16,\n"
+		"                        q8 where it has AVX2\n"
 		"      --isa NAME        auto, portable, avx2, avx512 or avx512bf16 (default: auto)\n"
 		"  -ctk, --cache-type-k T, -ctv, --cache-type-v T\n"
 		"                        store keys, values as T: f32 (default), f16, bf16\n"
@@ -203,8 +206,36 @@ static int pick(const char *s, const char *const *names, int n)
 	return -1;
 }
 
-/* --precision's values, in the order of Precision */
-static const char *const precs[] = { "f32", "bf16", "bf16-all" };
+/* --precision's words, for the flags 1 << i of Precision */
+static const char *const precs[] = { "bf16", "bf16-all", "q8" };
+
+/* --precision LIST: f32, or a comma-separated set of precs; -1 if not */
+static int parse_precision(const char *s, int *prec)
+{
+	*prec = PREC_F32;
+	if (!strcmp(s, "f32"))
+		return 0;
+	for (size_t n; *s; s += n + (s[n] == ',')) {
+		int i = 0;
+		n = strcspn(s, ",");
+		while (i < 3 && (strlen(precs[i]) != n || strncmp(s, precs[i], n)))
+			i++;
+		if (i == 3 || (s[n] == ',' && !s[n + 1]))
+			return -1;
+		*prec |= 1 << i;
+	}
+	return *prec ? 0 : -1;
+}
+
+/* The flags as --precision would take them: "f32", "bf16,q8" ... */
+static const char *precision_name(int prec, char buf[32])
+{
+	buf[0] = 0;
+	for (int i = 0; i < 3; i++)
+		if (prec & 1 << i)
+			strcat(strcat(buf, *buf ? "," : ""), precs[i]);
+	return *buf ? buf : "f32";
+}
 
 /* --cache-type-k (v 0) or --cache-type-v (v 1) */
 static int cache_type(Options *o, int v, const char *name)
@@ -378,10 +409,10 @@ static int parse_options(Options *o, int argc, char **argv)
 						       optarg);
 			break;
 		case OPT_PRECISION:
-			if ((k = pick(optarg, precs, 3)) < 0)
-				return cli_usage_error("--precision: expected f32, bf16 or bf16-all, "
-						       "not '%s'", optarg);
-			o->prec = (Precision)k;
+			if (parse_precision(optarg, &o->prec))
+				return cli_usage_error("--precision: expected f32, or any of bf16 or "
+						       "bf16-all, and q8, joined by commas; not '%s'",
+						       optarg);
 			break;
 		case OPT_CACHE_K:
 		case OPT_CACHE_V:
@@ -656,9 +687,11 @@ static int run(Options *o, Model *m)
 		int rc2 = stream_writer_close(&w);
 		rc = rc ? rc : rc2;
 	}
+	char buf[32];
 	if (o->verbose && c)
 		fprintf(stderr, "compute: %d threads, %s kernels, %s precision\n",
-			compute_threads(c), compute_isa_name(c), precs[compute_precision(c)]);
+			compute_threads(c), compute_isa_name(c),
+			precision_name(compute_precision(c), buf));
 	if (o->verbose) {
 		print_stat("prompt eval", &r.prompt);
 		print_stat("eval", &r.eval);

@@ -2,9 +2,12 @@
  * kernels by ISA, and how work is split across threads. The arithmetic is
  * in lib/matmul_<isa>.c.
  *
- * mat_vec streams each weight row once (bandwidth-bound, so always exact
- * f32 arithmetic: bf16 would read the same bytes). mat_mul picks the
- * first of: the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the
+ * mat_vec streams each weight row once (bandwidth-bound, so exact f32
+ * arithmetic: bf16 would read the same bytes; but the quantised types'
+ * unpacking is compute-bound, so under PREC_Q8 their products are integer
+ * ones on 8-bit activations, xq.h, in mat_vec and mat_mul alike). mat_mul
+ * picks the first of: those integer products (XQ_MAX activation rows a
+ * weight block, the activations rounded once per call), the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the
  * activations are rounded and packed once per call, mat_muls once for
  * several matrices, and the weights are read in place), our f32 GEMM
  * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
@@ -34,6 +37,8 @@
 #define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
 #define TASKS_PER_THREAD 4
 #define VEC_TASK_BYTES (1 << 20) /* a matrix-vector task streams at least this */
+#define XQ_TASK_BYTES (1 << 17)  /* weights a batch task of integer products takes
+				  * (in L2 while every activation row passes) */
 
 typedef struct {
 	void *p;
@@ -43,9 +48,10 @@ typedef struct {
 struct Compute {
 	Pool *pool;
 	Isa isa;
-	Precision prec;
+	int prec;                   /* Precision flags */
 	const Kernels *k;
 	Buf xp;                     /* activations as bf16, packed by pack_bf16 */
+	Buf xq, xqs;                /* activations as 8-bit integers (xq.h), their XQs */
 	Buf *panel;                 /* [threads] f32 weight panels or GEMM packs */
 };
 
@@ -89,7 +95,7 @@ int compute_default_threads(void)
 	return n > 0 ? (int)n : 1;
 }
 
-int compute_new(Compute **out, int threads, Precision prec, Isa isa)
+int compute_new(Compute **out, int threads, int prec, Isa isa)
 {
 	Compute *c;
 	int rc;
@@ -101,9 +107,10 @@ int compute_new(Compute **out, int threads, Precision prec, Isa isa)
 	if (isa <= ISA_AUTO || isa >= ISA_COUNT || !isa_supported(isa))
 		return err(ERR_DATA, "instruction set '%s' not supported by this CPU",
 			   isa > ISA_AUTO && isa < ISA_COUNT ? isa_names[isa] : "?");
-	if (prec == PREC_AUTO)
-		prec = isa_kernels(isa)->gemm_bf16 ? PREC_BF16 : PREC_F32;
-	if (prec != PREC_F32 && !isa_kernels(isa)->gemm_bf16)
+	if (prec & PREC_AUTO)
+		prec = (isa_kernels(isa)->gemm_bf16 ? PREC_BF16 : PREC_F32) |
+		       (isa != ISA_PORTABLE ? PREC_Q8 : PREC_F32);
+	if (prec & (PREC_BF16 | PREC_BF16_ALL) && !isa_kernels(isa)->gemm_bf16)
 		return err(ERR_DATA, "bf16 products need AVX512-BF16 (instruction set: %s)",
 			   isa_names[isa]);
 	if (threads <= 0)
@@ -132,12 +139,14 @@ void compute_free(Compute *c)
 		free(c->panel[i].p);
 	free(c->panel);
 	free(c->xp.p);
+	free(c->xq.p);
+	free(c->xqs.p);
 	pool_free(c->pool);
 	free(c);
 }
 
 int compute_threads(const Compute *c) { return pool_threads(c->pool); }
-Precision compute_precision(const Compute *c) { return c->prec; }
+int compute_precision(const Compute *c) { return c->prec; }
 const char *compute_isa_name(const Compute *c) { return isa_names[c->isa]; }
 
 void compute_parallel(Compute *c, void (*fn)(void *arg, int i), void *arg, int n)
@@ -165,7 +174,12 @@ static int reserve(Buf *b, size_t size)
 static int use_bf16(const Compute *c, const Mat *W)
 {
 	return W->type == WT_BF16 &&
-	       (c->prec == PREC_BF16_ALL || (c->prec == PREC_BF16 && W->approx));
+	       (c->prec & PREC_BF16_ALL || (c->prec & PREC_BF16 && W->approx));
+}
+
+static int use_xq(const Compute *c, const Mat *W)
+{
+	return c->prec & PREC_Q8 && c->k->vec_xq[W->type];
 }
 
 /* ---- rows split across the threads ---- */
@@ -176,6 +190,7 @@ typedef struct {
 	const Mat *W;
 	const float *x;             /* [n][cols] */
 	const uint32_t *xp;         /* X packed for gemm_bf16 */
+	const XQ *xq;               /* [n] X as 8-bit integers, or NULL */
 	int64_t kp;                 /* cols rounded up to even */
 	int n;
 	int64_t per;                /* rows per task */
@@ -212,7 +227,10 @@ static void vec_task(void *arg, int i)
 	Job *j = arg;
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	j->c->k->vec[j->W->type](j->y, j->W, j->x, r0, r1);
+	if (j->xq)
+		j->c->k->vec_xq[j->W->type](j->y, 0, j->W, j->xq, 1, r0, r1);
+	else
+		j->c->k->vec[j->W->type](j->y, j->W, j->x, r0, r1);
 }
 
 /* Several products as one pool job: tasks [first[m], first[m + 1]) are
@@ -238,18 +256,57 @@ static void vecs_task(void *arg, int i)
 	vec_task(j, i);
 }
 
+/* xq[m] = x[m] as 8-bit integers for the W[m] that take them (NULL for
+ * the others; one x shared by several W rounded once), on this thread: a
+ * vector is cheap to round. Without memory for it, all NULL. */
+static void round_vecs(Compute *c, int k, const XQ *xq[], const Mat *const W[],
+		       const float *const x[])
+{
+	int64_t size = 0;
+	int first[MAT_VECS_MAX];        /* the m that rounds x[m] for W[m] */
+	XQ *q;
+
+	for (int m = 0; m < k; m++) {
+		xq[m] = NULL;
+		first[m] = m;
+		for (int i = 0; i < m; i++)
+			if (x[i] == x[m] && W[i]->cols == W[m]->cols &&
+			    xq_block(W[i]->type) == xq_block(W[m]->type) && first[i] == i)
+				first[m] = i;
+		if (use_xq(c, W[m]) && first[m] == m)
+			size += xq_row_bytes(W[m]->cols);
+	}
+	if (!size || reserve(&c->xq, (size_t)size) ||
+	    reserve(&c->xqs, MAT_VECS_MAX * sizeof(XQ)))
+		return;
+	q = c->xqs.p;
+	size = 0;
+	for (int m = 0; m < k; m++)
+		if (use_xq(c, W[m]) && first[m] == m) {
+			xq_quantize((char *)c->xq.p + size, &q[m], x[m], W[m]->cols,
+				    xq_block(W[m]->type), 0, 1);
+			size += xq_row_bytes(W[m]->cols);
+		}
+	for (int m = 0; m < k; m++)
+		if (use_xq(c, W[m]))
+			xq[m] = &q[first[m]];
+}
+
 void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
 	      const float *const x[])
 {
 	Jobs v;
+	const XQ *xq[MAT_VECS_MAX];
 	int64_t elems = 0;
+
+	round_vecs(c, k, xq, W, x);
 
 	for (int m = 0; m < k; m++)
 		elems += W[m]->rows * W[m]->cols;
 	int threads = elems < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
 	v.first[0] = 0;
 	for (int m = 0; m < k; m++) {
-		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1};
+		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1, .xq = xq[m]};
 		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN,
 							    VEC_TASK_BYTES / row_bytes(W[m]), INT64_MAX);
 	}
@@ -340,9 +397,54 @@ static int muls_bf16(Compute *c, int k, float *const Y[], const Mat *const W[], 
 	return 0;
 }
 
+/* Rows of X, 16 a task, as 8-bit integers in blocks of job->kp */
+static void round_task(void *arg, int i)
+{
+	Job *j = arg;
+	int m1 = 16 * i + 16 < j->n ? 16 * i + 16 : j->n;
+	xq_quantize(j->c->xq.p, j->c->xqs.p, j->x, j->W->cols, (int)j->kp, 16 * i, m1);
+}
+
+static void xq_task(void *arg, int i)
+{
+	Job *j = job_of(arg, &i);
+	int64_t r0, r1;
+	range(j, i, &r0, &r1);
+	for (int m = 0; m < j->n; m += XQ_MAX)
+		j->c->k->vec_xq[j->W->type](j->y + m * j->W->rows, j->W->rows, j->W, j->xq + m,
+					    j->n - m < XQ_MAX ? j->n - m : XQ_MAX, r0, r1);
+}
+
+/* Y[m] = X · W[m]ᵀ by integer products, X rounded once (in parallel), all
+ * the products one pool job; -1 (nothing done) where it does not apply. */
+static int muls_xq(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X,
+		   int n)
+{
+	int block = xq_block(W[0]->type), threads = pool_threads(c->pool);
+	Jobs v;
+
+	for (int m = 0; m < k; m++)
+		if (!use_xq(c, W[m]) || xq_block(W[m]->type) != block)
+			return -1;
+	if (reserve(&c->xq, (size_t)n * xq_row_bytes(W[0]->cols)) ||
+	    reserve(&c->xqs, (size_t)n * sizeof(XQ)))
+		return -1;
+	v.first[0] = 0;
+	for (int m = 0; m < k; m++) {
+		int64_t min = XQ_TASK_BYTES / row_bytes(W[m]);
+		v.job[m] = (Job){.c = c, .y = Y[m], .W = W[m], .x = X, .n = n, .kp = block,
+				 .xq = c->xqs.p};
+		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN,
+						    1, min > ROW_ALIGN ? min : ROW_ALIGN);
+	}
+	pool_run(c->pool, round_task, &v.job[0], (n + 15) / 16);
+	pool_run(c->pool, xq_task, &v, v.first[k]);
+	return 0;
+}
+
 void mat_muls(Compute *c, int k, float *const Y[], const Mat *const W[], const float *X, int n)
 {
-	if (muls_bf16(c, k, Y, W, X, n))
+	if (muls_bf16(c, k, Y, W, X, n) && muls_xq(c, k, Y, W, X, n))
 		for (int m = 0; m < k; m++)
 			mat_mul(c, Y[m], W[m], X, n);
 }
@@ -361,7 +463,7 @@ void mat_mul(Compute *c, float *Y, const Mat *W, const float *X, int n)
 	Job j = {.c = c, .y = Y, .W = W, .x = X, .n = n};
 	int threads = pool_threads(c->pool), tasks;
 
-	if (muls_bf16(c, 1, &Y, &W, X, n) == 0)
+	if (muls_bf16(c, 1, &Y, &W, X, n) == 0 || muls_xq(c, 1, &Y, &W, X, n) == 0)
 		return;
 	size_t halves = wtype_info[W->type].block > 1 ? 2 : 1;    /* quantised: + rows */
 	if (n > MV_MAX_N && !use_bf16(c, W) && c->k->gemm_f32[W->type] &&

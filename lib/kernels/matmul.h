@@ -32,16 +32,22 @@ static inline const void *mat_row(const Mat *W, int64_t r)
 	return (const char *)W->data + r * wtype_row_bytes(W->type, W->cols);
 }
 
-/* "bf16 products" below: in mat_mul of MAT_BF16_MIN_ROWS rows or more by
- * bf16 weights, activations rounded to bf16 (nearest even), exact products,
- * f32 sums (AVX512-BF16). mat_vec, smaller batches and other weight types
- * stay exact whatever the precision: they are bandwidth-bound, and bf16 would
- * read the same bytes. */
+/* Precision: the set of approximations the products may make. "bf16
+ * products": in mat_mul of MAT_BF16_MIN_ROWS rows or more by bf16 weights,
+ * activations rounded to bf16 (nearest even), exact products, f32 sums
+ * (AVX512-BF16); mat_vec and smaller batches stay exact (bandwidth-bound:
+ * bf16 would read the same bytes). "q8": every product by quantised
+ * weights, mat_vec and mat_mul alike, takes the activations rounded to
+ * 8-bit integers by blocks (xq.h) and sums integer products exactly; the
+ * weights stay exact. Everything else is f32 arithmetic on exactly
+ * converted weights. */
 typedef enum {
-	PREC_F32,       /* f32 arithmetic on exactly converted weights, everywhere */
-	PREC_BF16,      /* bf16 products for the matrices marked approx */
-	PREC_BF16_ALL,  /* bf16 products for every matrix */
-	PREC_AUTO,      /* PREC_BF16 where the kernels have bf16 products, else f32 */
+	PREC_F32 = 0,           /* no approximation */
+	PREC_BF16 = 1,          /* bf16 products for the bf16 matrices marked approx */
+	PREC_BF16_ALL = 2,      /* bf16 products for every bf16 matrix */
+	PREC_Q8 = 4,            /* 8-bit activations for every quantised matrix */
+	PREC_AUTO = 8,          /* PREC_BF16 where the kernels have bf16 products,
+				 * and PREC_Q8 where they have SIMD integer ones */
 } Precision;
 
 #define MAT_BF16_MIN_ROWS 4
@@ -58,18 +64,19 @@ typedef enum {
 typedef struct Compute Compute;
 
 /* threads <= 0: $OPENBLAS_NUM_THREADS if set, else the CPUs this process
- * may run on. Fails (ERR_DATA) if isa is not supported by this CPU, or bf16
- * precision is asked where it cannot be done (PREC_BF16 and PREC_BF16_ALL
- * need ISA_AVX512BF16); PREC_AUTO is settled here. Sets OpenBLAS to one
+ * may run on. prec is a set of Precision flags. Fails (ERR_DATA) if isa is
+ * not supported by this CPU, or bf16 products are asked where they cannot
+ * be done (PREC_BF16 and PREC_BF16_ALL need ISA_AVX512BF16); PREC_AUTO is
+ * settled here. Sets OpenBLAS to one
  * thread: the pool does the parallelism, so direct cblas calls run on the
  * calling thread only. */
-int compute_new(Compute **c, int threads, Precision prec, Isa isa);
+int compute_new(Compute **c, int threads, int prec, Isa isa);
 void compute_free(Compute *c);
 int compute_threads(const Compute *c);
 /* The threads compute_new takes for threads <= 0: $OPENBLAS_NUM_THREADS if
  * set, else the CPUs this process may run on. */
 int compute_default_threads(void);
-Precision compute_precision(const Compute *c);     /* never PREC_AUTO */
+int compute_precision(const Compute *c);   /* Precision flags, never PREC_AUTO */
 const char *compute_isa_name(const Compute *c);  /* "avx512bf16", "portable", ... */
 int isa_supported(Isa isa);
 

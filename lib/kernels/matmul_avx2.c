@@ -306,6 +306,9 @@ const Kernels kernels_avx2 = {
 		    [WT_Q8_0] = portable_to_f32, [WT_Q4_0] = portable_to_f32,
 		    [WT_Q4_K] = portable_to_f32, [WT_Q5_K] = portable_to_f32,
 		    [WT_Q6_K] = portable_to_f32 },
+	.vec_xq = { [WT_Q8_0] = portable_vec_xq, [WT_Q4_0] = portable_vec_xq,
+		    [WT_Q4_K] = portable_vec_xq, [WT_Q5_K] = portable_vec_xq,
+		    [WT_Q6_K] = portable_vec_xq },
 	.gemm_np = att_np,
 	.gemm_nn = att_nn,
 };

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernels/matmul.h"
+#include "kernels/xq.h"
 
 /* y[r] = W[r] · x for r in [r0, r1): exact weights, f32 arithmetic */
 typedef void VecFn(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1);
@@ -19,6 +20,14 @@ typedef void ToF32Fn(float *dst, const Mat *W, int64_t r0, int64_t r1);
 typedef void GemmF32Fn(float *Y, int64_t ldy, const Mat *W, const float *X, int n,
 		       int64_t r0, int64_t r1, void *pack);
 
+/* Y[m * ldy + r] = W[r] · x_m for m < n <= XQ_MAX, r in [r0, r1), x_m the
+ * activations rounded to 8 bits (xq.h, blocks of xq_block(W->type)):
+ * integer products summed exactly per block, then scaled in f32. The
+ * arithmetic on each (r, m) must not depend on n, so that a prompt gives
+ * the same logits in one batch and token by token. */
+typedef void VecXqFn(float *Y, int64_t ldy, const Mat *W, const XQ *x, int n, int64_t r0,
+		     int64_t r1);
+
 /* Indexed by the weight's WType: vec and to_f32 have an entry for every
  * type (the portable one where an ISA has nothing better); gemm_f32 may be
  * NULL for a type (then mat_mul runs sgemm over panels from to_f32). */
@@ -26,6 +35,7 @@ typedef struct {
 	VecFn *vec[WT_COUNT];
 	ToF32Fn *to_f32[WT_COUNT];
 	GemmF32Fn *gemm_f32[WT_COUNT];
+	VecXqFn *vec_xq[WT_COUNT];      /* NULL for the plain types */
 	/* rows <= 16 rows of X (cols each) rounded to bf16 (nearest even) as
 	 * one group of pairs: xp[p * 16 + i] = (X[i][2p], X[i][2p + 1]) for
 	 * p < kp / 2 (kp: cols rounded up to even), zero past rows and cols */
@@ -61,6 +71,7 @@ extern const Kernels kernels_portable;
 /* the portable kernels, for any type (the ISAs' tables fall back on them) */
 VecFn portable_vec;
 ToF32Fn portable_to_f32;
+VecXqFn portable_vec_xq;
 #if defined(__x86_64__)
 extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 /* shared by the AVX-512 tables: every entry of the AVX-512 table */
@@ -77,6 +88,9 @@ extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 		      [WT_BF16] = avx512_gemm_f32, [WT_Q8_0] = avx512_gemm_quant, \
 		      [WT_Q4_0] = avx512_gemm_quant, [WT_Q4_K] = avx512_gemm_quant, \
 		      [WT_Q5_K] = avx512_gemm_quant, [WT_Q6_K] = avx512_gemm_quant }, \
+	.vec_xq = { [WT_Q8_0] = portable_vec_xq, [WT_Q4_0] = portable_vec_xq, \
+		    [WT_Q4_K] = portable_vec_xq, [WT_Q5_K] = portable_vec_xq, \
+		    [WT_Q6_K] = portable_vec_xq }, \
 	.gemm_np = avx512_gemm_np, \
 	.gemm_nn = avx512_gemm_nn
 VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16, avx512_vec_q8_0, avx512_vec_q4_0,

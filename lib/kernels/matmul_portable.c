@@ -5,6 +5,7 @@
 
 #include "kernels/kv.h"
 #include "kernels/matmul_kernels.h"
+#include "kernels/matmul_quant.h"
 
 static uint16_t f32_to_bf16(float f)
 {
@@ -51,6 +52,51 @@ void portable_vec(float *y, const Mat *W, const float *x, int64_t r0, int64_t r1
 	}
 }
 
+/* Element e0 + i (i < 16) of block b as its signed integer q (the weight
+ * is q s - o, matmul_quant.h). */
+static int quant_int(WType t, const uint8_t *b, int e0, int i)
+{
+	QuantBits qb = quant_bits(t, e0);
+	int v = b[qb.lo + i];
+	if (!qb.nibble)
+		return (int8_t)v;
+	v = v >> qb.shift & 15;
+	if (qb.hi >= 0)
+		v |= (b[qb.hi + i] >> qb.hshift & qb.hmask) << 4;
+	return v - qb.bias;
+}
+
+/* The integer products' definition (xq.h): for each group of elements
+ * that share s and o, the exact integer sum of q times the activations'
+ * q, then x_d (s Σ q q_x - o Σ q_x): the f32 product of the exact weights
+ * and the rounded activations, summed in another order. */
+void portable_vec_xq(float *Y, int64_t ldy, const Mat *W, const XQ *x, int n, int64_t r0,
+		     int64_t r1)
+{
+	const WType t = W->type;
+	const int block = wtype_info[t].block, bytes = wtype_info[t].bytes;
+	const int group = quant_group(t), B = xq_block(t);
+	for (int64_t r = r0; r < r1; r++)
+		for (int m = 0; m < n; m++) {
+			const uint8_t *b = mat_row(W, r);
+			float acc = 0;
+			for (int64_t e = 0; e < W->cols; b += bytes) {
+				float s[16], o[16];
+				quant_scales(t, b, s, o);
+				for (int g = 0; g < block / group; g++, e += group) {
+					int isum = 0, xsum = 0;
+					for (int i = 0; i < group; i++)
+						isum += quant_int(t, b, g * group + i / 16 * 16, i % 16) *
+							x[m].q[e + i];
+					for (int i = 0; i < group / 16; i++)
+						xsum += x[m].sum[e / 16 + i];
+					acc += x[m].d[e / B] * (s[g] * (float)isum - o[g] * (float)xsum);
+				}
+			}
+			Y[m * ldy + r] = acc;
+		}
+}
+
 void portable_to_f32(float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	for (int64_t r = r0; r < r1; r++)
@@ -92,6 +138,9 @@ const Kernels kernels_portable = {
 		    [WT_BF16] = portable_to_f32, [WT_Q8_0] = portable_to_f32,
 		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32,
 		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 },
+	.vec_xq = { [WT_Q8_0] = portable_vec_xq, [WT_Q4_0] = portable_vec_xq,
+		    [WT_Q4_K] = portable_vec_xq, [WT_Q5_K] = portable_vec_xq,
+		    [WT_Q6_K] = portable_vec_xq },
 	.gemm_np = portable_gemm_np,
 	.gemm_nn = portable_gemm_nn,
 };

@@ -147,7 +147,7 @@ static void check_isa(Isa isa, Precision prec, int threads)
 	CHECK_EQ_INT(compute_new(&c, threads, prec, isa), 0);
 	if (!c)
 		return;
-	CHECK(compute_precision(c) == prec);
+	CHECK(compute_precision(c) == (int)prec);
 	CHECK_EQ_INT(compute_threads(c), threads);
 	check_compute(c);
 	compute_free(c);

@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "kernels/matmul.h"
+#include "kernels/xq.h"
 #include "test.h"
 
 /* ---- scales ------------------------------------------------------------- */
@@ -288,4 +289,119 @@ TEST(quant_kernels_every_isa)
 			compute_free(c);
 		}
 	}
+}
+
+/* ---- integer products on 8-bit activations (--precision q8, xq.h) -------- */
+
+/* Every row of n random activation rows rounded by xq_quantize: q in
+ * [-127, 127], d = max |x| / 127, |x - d q| <= d / 2, the sums of 16 right. */
+TEST(quant_xq_rounding)
+{
+	enum { COLS = 512 };
+	static float x[2][COLS];
+	static char buf[2 * 1024];
+	XQ xq[2];
+	CHECK(xq_row_bytes(COLS) * 2 <= (int64_t)sizeof buf);
+	for (int block = 32; block <= QK_K; block += QK_K - 32) {
+		for (int k = 0; k < 2 * COLS; k++)
+			x[k / COLS][k % COLS] = (float)((int64_t)(next() >> 11) - (1ll << 52)) * 0x1p-50f;
+		x[1][block] = 0;        /* a block of zeros: d = 0, q = 0 */
+		for (int k = 0; k < block; k++)
+			x[1][block + k] = 0;
+		xq_quantize(buf, xq, &x[0][0], COLS, block, 0, 2);
+		int bad = 0;
+		for (int m = 0; m < 2; m++)
+			for (int b = 0; b < COLS / block; b++) {
+				float amax = 0;
+				for (int k = 0; k < block; k++)
+					amax = fmaxf(amax, fabsf(x[m][b * block + k]));
+				bad += xq[m].d[b] != amax / 127;
+				for (int k = 0; k < block; k++) {
+					int q = xq[m].q[b * block + k];
+					bad += q < -127 || q > 127 ||
+					       fabs(x[m][b * block + k] - (double)xq[m].d[b] * q) >
+						       xq[m].d[b] * 0.5000001;
+				}
+			}
+		for (int m = 0; m < 2; m++)
+			for (int i = 0; i < COLS / 16; i++) {
+				int s = 0;
+				for (int k = 0; k < 16; k++)
+					s += xq[m].q[16 * i + k];
+				bad += s != xq[m].sum[i];
+			}
+		CHECK_EQ_INT(bad, 0);
+	}
+}
+
+/* |y - W x̂| within 2e-5 of sum |w x̂|, x̂ = d q the rounded activations, in
+ * double over the exact weights: the integer sums are exact, the f32
+ * scaling rounds a few times a group; a lost or doubled term costs about
+ * 1/cols, a wrong sum or scale far more. */
+static int check_xq_rows(const float *y, const float *w, const XQ *xq, int block, int64_t rows,
+			 int64_t cols)
+{
+	for (int64_t r = 0; r < rows; r++) {
+		double s = 0, a = 0;
+		for (int64_t k = 0; k < cols; k++) {
+			double xk = (double)xq->d[k / block] * xq->q[k];
+			s += (double)w[r * cols + k] * xk;
+			a += fabs((double)w[r * cols + k] * xk);
+		}
+		if (!(fabs(y[r] - s) <= 2e-5 * a + 1e-30)) {
+			printf("  row %lld of %lldx%lld: %.9g, expected %.9g (bound %.3g)\n",
+			       (long long)r, (long long)rows, (long long)cols, y[r], s, 2e-5 * a);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Every quantised type under PREC_Q8: mat_vec and mat_mul against the
+ * rounded activations, and each row of a batch bit for bit the mat_vec of
+ * that row (a prompt's logits must not depend on how it is cut). */
+TEST_ISA(quant_xq_kernels)
+{
+	Compute *c;
+	CHECK_EQ_INT(compute_new(&c, 2, PREC_Q8, isa), 0);
+	if (!c)
+		return;
+	for (WType t = WT_Q8_0; t < WT_COUNT; t++)
+		for (size_t s = 0; s < sizeof qshapes / sizeof *qshapes; s++) {
+			int64_t rows = qshapes[s][0], cols = qshapes[s][1];
+			int block = xq_block(t);
+			Mat W;
+			void *data = random_quant(&W, t, rows, cols);
+			float *w = malloc(sizeof *w * rows * cols);
+			wtype_info[t].to_f32(w, data, rows * cols);
+			for (size_t b = 0; b < sizeof qbatch / sizeof *qbatch; b++) {
+				int n = qbatch[b], bad = 0;
+				float *x = malloc(sizeof *x * n * cols), *y = malloc(sizeof *y * n * rows);
+				float *yv = malloc(sizeof *yv * rows);
+				char *buf = malloc((size_t)(n * xq_row_bytes(cols)));
+				XQ *xq = malloc(sizeof *xq * n);
+				for (int64_t i = 0; i < n * cols; i++)
+					x[i] = (float)((int64_t)(next() >> 11) - (1ll << 52)) * 0x1p-52f;
+				xq_quantize(buf, xq, x, cols, block, 0, n);
+				mat_mul(c, y, &W, x, n);
+				for (int m = 0; m < n; m++) {
+					bad += !check_xq_rows(y + m * rows, w, &xq[m], block, rows, cols);
+					mat_vec(c, yv, &W, x + m * cols);
+					bad += memcmp(yv, y + m * rows, sizeof *yv * rows) != 0;
+				}
+				if (bad) {
+					printf("  %s %s %lldx%lld n=%d: %d bad rows\n", compute_isa_name(c),
+					       wtype_info[t].name, (long long)rows, (long long)cols, n, bad);
+					test_failed = 1;
+				}
+				free(x);
+				free(y);
+				free(yv);
+				free(buf);
+				free(xq);
+			}
+			free(w);
+			free(data);
+		}
+	compute_free(c);
 }

@@ -1,0 +1,49 @@
+/* xq.c: activations rounded to 8-bit integers by blocks (xq.h), in plain C
+ * the compiler vectorises: this runs once per activation row, not per
+ * weight row. */
+#include <math.h>
+
+#include "kernels/xq.h"
+
+static int64_t align64(int64_t n)
+{
+	return (n + 63) & ~(int64_t)63;
+}
+
+int64_t xq_row_bytes(int64_t cols)
+{
+	return align64(cols) + align64(cols / 32 * (int64_t)sizeof(float)) +
+	       align64(cols / 16 * (int64_t)sizeof(int16_t));
+}
+
+/* One block of n elements: q, its scale and its sums of 16. */
+static void quantize_block(int8_t *q, float *d, int16_t *sum, const float *x, int n)
+{
+	float amax = 0;
+	for (int k = 0; k < n; k++)
+		amax = fmaxf(amax, fabsf(x[k]));
+	float id = amax > 0 ? 127 / amax : 0;
+	*d = amax / 127;
+	for (int k = 0; k < n; k++)
+		q[k] = (int8_t)nearbyintf(x[k] * id);
+	for (int i = 0; i < n / 16; i++) {
+		int s = 0;
+		for (int k = 0; k < 16; k++)
+			s += q[16 * i + k];
+		sum[i] = (int16_t)s;
+	}
+}
+
+void xq_quantize(void *buf, XQ *xq, const float *X, int64_t cols, int block, int m0, int m1)
+{
+	for (int m = m0; m < m1; m++) {
+		char *row = (char *)buf + m * xq_row_bytes(cols);
+		int8_t *q = (int8_t *)row;
+		float *d = (float *)(row + align64(cols));
+		int16_t *sum = (int16_t *)(row + align64(cols) + align64(cols / 32 * (int64_t)sizeof(float)));
+		const float *x = X + m * cols;
+		for (int64_t b = 0; b < cols / block; b++)
+			quantize_block(q + b * block, d + b, sum + b * block / 16, x + b * block, block);
+		xq[m] = (XQ){ q, d, sum };
+	}
+}
