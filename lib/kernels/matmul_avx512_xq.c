@@ -33,6 +33,7 @@ INLINE __m512i halves16(short a, short b)
 INLINE __m512i spread16(int first, int per)
 {
 	short idx[32];
+	#pragma GCC unroll 32
 	for (int i = 0; i < 32; i++)
 		idx[i] = (short)(first + i / per);
 	return _mm512_loadu_si512(idx);
@@ -73,6 +74,7 @@ INLINE void k4_scales(const uint8_t *b, KBlock *k)
 		     (uint64_t)((u[2] >> 4 & 0x0f0f0f0fu) | (u[1] >> 2 & 0x30303030u)) << 32;
 	__m512i s16 = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
 	__m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m));
+	#pragma GCC unroll 32
 	for (int c = 0; c < 4; c++)
 		k->sc[c] = _mm512_permutexvar_epi16(spread16(2 * c, 16), s16);
 	k->ms = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
@@ -86,6 +88,7 @@ INLINE void unpack_k(WType t, const uint8_t *b, KBlock *k)
 	if (t == WT_Q6_K) {
 		const BlockQ6_K *q = (const BlockQ6_K *)b;
 		const __m512i two = _mm512_set1_epi8(0x30);
+		#pragma GCC unroll 32
 		for (int h = 0; h < 2; h++) {
 			__m512i l = _mm512_loadu_si512(q->ql + 64 * h);
 			__m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q->qh + 32 * h)));
@@ -96,12 +99,14 @@ INLINE void unpack_k(WType t, const uint8_t *b, KBlock *k)
 							  _mm512_and_si512(h23, two));
 		}
 		k->ms = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q->scales));
+		#pragma GCC unroll 32
 		for (int c = 0; c < 4; c++)
 			k->sc[c] = _mm512_permutexvar_epi16(spread16(4 * c, 8), _mm512_zextsi256_si512(k->ms));
 		k->d = half((const uint8_t *)&q->d);
 		return;
 	}
 	const uint8_t *qs = b + (t == WT_Q4_K ? offsetof(BlockQ4_K, qs) : offsetof(BlockQ5_K, qs));
+	#pragma GCC unroll 32
 	for (int c = 0; c < 4; c++) {
 		__m512i w = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * c)));
 		k->q[c] = _mm512_and_si512(_mm512_srlv_epi16(w, halves16(0, 4)), lo4);
@@ -109,6 +114,7 @@ INLINE void unpack_k(WType t, const uint8_t *b, KBlock *k)
 	if (t == WT_Q5_K) {
 		__m512i hb = _mm512_broadcast_i64x4(
 			_mm256_loadu_si256((const __m256i *)(b + offsetof(BlockQ5_K, qh))));
+		#pragma GCC unroll 32
 		for (int c = 0; c < 4; c++) {
 			__m512i h = _mm512_slli_epi16(_mm512_srlv_epi16(hb, halves16(2 * c, 2 * c + 1)), 4);
 			k->q[c] = _mm512_or_si512(k->q[c], _mm512_and_si512(h, _mm512_set1_epi8(0x10)));
@@ -126,6 +132,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 		const uint8_t *b = mat_row(W, r);
 		__m512 acc[XQ_MAX];
 		__m256 accm[XQ_MAX];
+		#pragma GCC unroll 32
 		for (int m = 0; m < n; m++) {
 			acc[m] = _mm512_setzero_ps();
 			accm[m] = _mm256_setzero_ps();
@@ -134,10 +141,12 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 			KBlock k;
 			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
 			unpack_k(t, b, &k);
+			#pragma GCC unroll 32
 			for (int m = 0; m < n; m++) {
 				const int8_t *xq = x[m].q + i * QK_K;
 				__m256i sums = _mm256_loadu_si256((const __m256i *)(x[m].sum + i * 16));
 				__m512i s = _mm512_setzero_si512();
+				#pragma GCC unroll 32
 				for (int c = 0; c < 4; c++)
 					s = _mm512_add_epi32(s, _mm512_madd_epi16(
 						_mm512_maddubs_epi16(k.q[c], _mm512_loadu_si512(xq + 64 * c)),
@@ -152,6 +161,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 							 acc[m]);
 			}
 		}
+		#pragma GCC unroll 32
 		for (int m = 0; m < n; m++)
 			Y[m * ldy + r] = _mm512_reduce_add_ps(acc[m]) - hsum256(accm[m]);
 	}
@@ -168,6 +178,7 @@ INLINE void rows_32(WType t, int n, float *Y, int64_t ldy, const Mat *W, const X
 	for (int64_t r = r0; r < r1; r++) {
 		const uint8_t *b = mat_row(W, r);
 		__m256 acc[XQ_MAX];
+		#pragma GCC unroll 32
 		for (int m = 0; m < n; m++)
 			acc[m] = _mm256_setzero_ps();
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
@@ -181,6 +192,7 @@ INLINE void rows_32(WType t, int n, float *Y, int64_t ldy, const Mat *W, const X
 				q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p, 4), p), lo4);
 			}
 			float d = half(b);
+			#pragma GCC unroll 32
 			for (int m = 0; m < n; m++) {
 				__m256i xv = _mm256_loadu_si256((const __m256i *)(x[m].q + 32 * i)), s;
 				if (t == WT_Q8_0) {     /* |q| times x with q's sign */
@@ -194,6 +206,7 @@ INLINE void rows_32(WType t, int n, float *Y, int64_t ldy, const Mat *W, const X
 							 acc[m]);
 			}
 		}
+		#pragma GCC unroll 32
 		for (int m = 0; m < n; m++)
 			Y[m * ldy + r] = hsum256(acc[m]);
 	}
