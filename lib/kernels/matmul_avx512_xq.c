@@ -53,6 +53,15 @@ INLINE float half(const uint8_t *p)
 	return _cvtsh_ss(h);
 }
 
+/* Every cache line of the block VEC_PREFETCH bytes ahead: a K block spans
+ * up to four, and the hardware prefetcher alone leaves the stream short. */
+INLINE void prefetch_block(const uint8_t *b, int bytes)
+{
+#pragma GCC unroll 4
+	for (int p = 0; p < bytes; p += 64)
+		_mm_prefetch((const char *)b + VEC_PREFETCH + p, _MM_HINT_T0);
+}
+
 /* ---- the K types: super-blocks of 256, four chunks of 64 bytes ---- */
 
 typedef struct {
@@ -139,7 +148,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 		}
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
 			KBlock k;
-			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+			prefetch_block(b, bytes);
 			unpack_k(t, b, &k);
 			#pragma GCC unroll 32
 			for (int m = 0; m < n; m++) {
@@ -183,7 +192,7 @@ INLINE void rows_32(WType t, int n, float *Y, int64_t ldy, const Mat *W, const X
 			acc[m] = _mm256_setzero_ps();
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
 			__m256i q, aq = _mm256_setzero_si256();
-			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+			prefetch_block(b, bytes);
 			if (t == WT_Q8_0) {
 				q = _mm256_loadu_si256((const __m256i *)(b + 2));
 				aq = _mm256_abs_epi8(q);
