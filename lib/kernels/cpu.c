@@ -15,7 +15,7 @@ static unsigned long long xcr0(void)
 
 int isa_supported(Isa isa)
 {
-	unsigned a, b, c, d, b7, a71;
+	unsigned a, b, c, d, b7, c7, a71;
 	int avx2, avx512;
 
 	if (isa == ISA_AUTO || isa == ISA_PORTABLE)
@@ -25,7 +25,7 @@ int isa_supported(Isa isa)
 	/* FMA, F16C, AVX and OS support for the ymm state */
 	avx2 = (c & bit_FMA) && (c & bit_F16C) && (c & bit_AVX) &&
 	       (xcr0() & 0x6) == 0x6;
-	if (!avx2 || !__get_cpuid_count(7, 0, &a, &b7, &c, &d))
+	if (!avx2 || !__get_cpuid_count(7, 0, &a, &b7, &c7, &d))
 		return 0;
 	avx2 = (b7 & bit_AVX2) != 0;
 	/* AVX-512 F/BW/VL and the opmask + zmm states */
@@ -39,7 +39,9 @@ int isa_supported(Isa isa)
 	case ISA_AVX512BF16:
 		if (!avx512 || !__get_cpuid_count(7, 1, &a71, &b, &c, &d))
 			return 0;
-		return (a71 & (1u << 5)) != 0;   /* AVX512_BF16 */
+		/* AVX512_BF16, and the VNNI of the integer products (every CPU
+		 * with the first has the second) */
+		return (a71 & (1u << 5)) && (c7 & (1u << 11));
 	case ISA_AUTO:
 	case ISA_PORTABLE:
 	case ISA_COUNT:

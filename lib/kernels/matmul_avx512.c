@@ -405,5 +405,6 @@ TARGET void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, c
 
 const Kernels kernels_avx512 = {
 	AVX512_TABLE,
+	AVX512_XQ(avx512_xq_),
 };
 #endif

@@ -130,6 +130,7 @@ TARGET static void gemm_bf16(float *Y, int64_t ldy, const Mat *W, const uint32_t
 
 const Kernels kernels_avx512bf16 = {
 	AVX512_TABLE,
+	AVX512_XQ(avx512vnni_xq_),
 	.pack_bf16 = pack_x,
 	.gemm_bf16 = gemm_bf16,
 };

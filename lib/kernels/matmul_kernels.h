@@ -88,16 +88,19 @@ extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 		      [WT_BF16] = avx512_gemm_f32, [WT_Q8_0] = avx512_gemm_quant, \
 		      [WT_Q4_0] = avx512_gemm_quant, [WT_Q4_K] = avx512_gemm_quant, \
 		      [WT_Q5_K] = avx512_gemm_quant, [WT_Q6_K] = avx512_gemm_quant }, \
-	.vec_xq = { [WT_Q8_0] = avx512_xq_q8_0, [WT_Q4_0] = avx512_xq_q4_0, \
-		    [WT_Q4_K] = avx512_xq_q4_k, [WT_Q5_K] = avx512_xq_q5_k, \
-		    [WT_Q6_K] = avx512_xq_q6_k }, \
 	.gemm_np = avx512_gemm_np, \
 	.gemm_nn = avx512_gemm_nn
 VecFn avx512_vec_f32, avx512_vec_f16, avx512_vec_bf16, avx512_vec_q8_0, avx512_vec_q4_0,
 	avx512_vec_q4_k, avx512_vec_q5_k, avx512_vec_q6_k;
 ToF32Fn avx512_to_f32;
 GemmF32Fn avx512_gemm_f32, avx512_gemm_quant;
+/* the integer products, without and with VNNI (matmul_avx512_xq.h) */
+#define AVX512_XQ(p) \
+	.vec_xq = { [WT_Q8_0] = p##q8_0, [WT_Q4_0] = p##q4_0, [WT_Q4_K] = p##q4_k, \
+		    [WT_Q5_K] = p##q5_k, [WT_Q6_K] = p##q6_k }
 VecXqFn avx512_xq_q8_0, avx512_xq_q4_0, avx512_xq_q4_k, avx512_xq_q5_k, avx512_xq_q6_k;
+VecXqFn avx512vnni_xq_q8_0, avx512vnni_xq_q4_0, avx512vnni_xq_q4_k, avx512vnni_xq_q5_k,
+	avx512vnni_xq_q6_k;
 void avx512_gemm_np(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,
 		    KvLayout bl, int64_t pstride, int M, int N, int K);
 void avx512_gemm_nn(float *Y, int64_t ldy, const float *A, int64_t lda, const void *B,

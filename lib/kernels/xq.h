@@ -11,7 +11,7 @@
  * the sub-blocks' integer sums add up, weighted by their integer scales,
  * before one multiply). sum[i] = Σ q over elements 16 i .. 16 i + 15: the
  * weights' offsets (Q4_0's 8, Q6_K's 32, the K types' mins) are then one
- * product each instead of one per element. */
+ * product each instead of one per element (dsum: the same per 32, scaled). */
 #ifndef ERNIE_XQ_H
 #define ERNIE_XQ_H
 
@@ -25,6 +25,8 @@ typedef struct {
 	const int8_t *q;        /* [cols] */
 	const float *d;         /* [cols / B] */
 	const int16_t *sum;     /* [cols / 16] */
+	const float *dsum;      /* [cols / 32]: d times Σ q of each 32, for the
+				 * K types' mins (one product a sub-block) */
 } XQ;
 
 /* B for weights of type t (a quantised type): 32 or QK_K. */
@@ -33,8 +35,8 @@ static inline int xq_block(WType t)
 	return t == WT_Q8_0 || t == WT_Q4_0 ? 32 : QK_K;
 }
 
-/* Bytes of one row of cols activations (cols a multiple of 32), q, d and
- * sum each 64-byte aligned when the row starts so. */
+/* Bytes of one row of cols activations (cols a multiple of 32), q, d, sum
+ * and dsum each 64-byte aligned when the row starts so. */
 int64_t xq_row_bytes(int64_t cols);
 
 /* Rows [m0, m1) of X (n rows of cols floats, cols a multiple of block)

@@ -266,7 +266,7 @@ TEST(matmul_isa_detection)
 	static const struct { Isa isa; const char *flags; } need[] = {
 		{ ISA_AVX2, "avx2 fma f16c" },
 		{ ISA_AVX512, "avx2 fma f16c avx512f avx512bw avx512vl" },
-		{ ISA_AVX512BF16, "avx2 fma f16c avx512f avx512bw avx512vl avx512_bf16" },
+		{ ISA_AVX512BF16, "avx2 fma f16c avx512f avx512bw avx512vl avx512_bf16 avx512_vnni" },
 	};
 	char line[8192];
 	FILE *f = fopen("/proc/cpuinfo", "r");
