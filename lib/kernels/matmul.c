@@ -39,6 +39,7 @@
 #define VEC_TASK_BYTES (1 << 20) /* a matrix-vector task streams at least this */
 #define XQ_TASK_BYTES (1 << 17)  /* weights a batch task of integer products takes
 				  * (in L2 while every activation row passes) */
+#define XQ_TILE_ROWS 16          /* weight rows kept in L1 across activation groups */
 
 typedef struct {
 	void *p;
@@ -405,14 +406,20 @@ static void round_task(void *arg, int i)
 	xq_quantize(j->c->xq.p, j->c->xqs.p, j->x, j->W->cols, (int)j->kp, 16 * i, m1);
 }
 
+/* XQ_TILE_ROWS weight rows at a time against every group of XQ_MAX
+ * activation rows: the tile's weights and a group's activations both stay
+ * in L1 (row by row, all the activations streamed from L2 for each weight
+ * row, and that was the bound). */
 static void xq_task(void *arg, int i)
 {
 	Job *j = job_of(arg, &i);
 	int64_t r0, r1;
 	range(j, i, &r0, &r1);
-	for (int m = 0; m < j->n; m += XQ_MAX)
-		j->c->k->vec_xq[j->W->type](j->y + m * j->W->rows, j->W->rows, j->W, j->xq + m,
-					    j->n - m < XQ_MAX ? j->n - m : XQ_MAX, r0, r1);
+	for (int64_t t0 = r0; t0 < r1; t0 += XQ_TILE_ROWS)
+		for (int m = 0; m < j->n; m += XQ_MAX)
+			j->c->k->vec_xq[j->W->type](j->y + m * j->W->rows, j->W->rows, j->W,
+						    j->xq + m, j->n - m < XQ_MAX ? j->n - m : XQ_MAX,
+						    t0, t0 + XQ_TILE_ROWS < r1 ? t0 + XQ_TILE_ROWS : r1);
 }
 
 /* Y[m] = X · W[m]ᵀ by integer products, X rounded once (in parallel), all
