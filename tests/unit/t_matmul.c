@@ -308,14 +308,19 @@ TEST(matmul_conversions)
 	CHECK(isnan(f16_to_f32(0x7e00)));
 }
 
-/* PREC_AUTO is bf16 where the kernels have bf16 products, f32 elsewhere;
- * the bf16 precisions asked for where they have not, an error. */
+/* PREC_AUTO is bf16 where the kernels have bf16 products, and q8 where
+ * they have SIMD integer ones (all but plain C); the bf16 precisions asked
+ * for where they have not, an error; q8, never. */
 TEST_ISA(matmul_precision)
 {
 	Compute *c;
 	int bf16 = isa == ISA_AVX512BF16;
 	CHECK_EQ_INT(compute_new(&c, 1, PREC_AUTO, isa), 0);
-	CHECK(c && compute_precision(c) == (bf16 ? PREC_BF16 : PREC_F32));
+	CHECK(c && compute_precision(c) == ((bf16 ? PREC_BF16 : PREC_F32) |
+					    (isa != ISA_PORTABLE ? PREC_Q8 : PREC_F32)));
+	compute_free(c);
+	CHECK_EQ_INT(compute_new(&c, 1, PREC_Q8, isa), 0);
+	CHECK(c && compute_precision(c) == PREC_Q8);
 	compute_free(c);
 	for (Precision p = PREC_BF16; p <= PREC_BF16_ALL; p++) {
 		CHECK_EQ_INT(compute_new(&c, 1, p, isa), bf16 ? 0 : ERR_DATA);
