@@ -253,9 +253,9 @@ else fail server-live-parallel "-P 4 differs from -P 1: $(diff "$TMP/l1" "$TMP/l
 # ids (log-probabilities and logits rank alike); the values differ by design
 ids_of() { frames | sed 's/:[^ ]*//g'; }
 loc=$(printf '%s\n' "$prompt" | "$RUN" -m "$dir" --precision f32 --top 3 | ids_of)
-got=$(printf '%s\n' "$prompt" | "$RUN" --server "$URL" --top 3 | ids_of)
+got=$(printf '%s\n' "$prompt" | "$RUN" --server "$URL" --top 3 2>"$TMP/top.err" | ids_of)
 [ -n "$loc" ] || loc="(no local frame)"
-check_eq server-live-top "$loc" "$got"
+check_eq server-live-top "$loc" "$got$(cat "$TMP/top.err")"
 # streaming is real: the first id is read while the answer goes on, so a
 # server killed at that moment leaves ernie-run with a cut stream (exit 3)
 $PY - "$RUN" "$URL" "$prompt" "$LS_PID" >"$TMP/stream" 2>&1 <<'EOF'
