@@ -69,6 +69,9 @@ seq 1 12 | awk '{ print $1 * 10, $1 * 10 + 3; print $1; print "" }' >"$TMP/score
 "$RUN" --server "$URL" --top 3 --all -P 3 <"$TMP/scores" >"$TMP/s3"
 if [ -s "$TMP/s1" ] && cmp -s "$TMP/s1" "$TMP/s3"; then ok server-all-parallel
 else fail server-all-parallel "-P 3 differs from -P 1 (or no output)"; fi
+# older vLLM (ids through logprobs.tokens) echoes the same way
+got=$(printf '1 5\n' | "$RUN" --server "$URL" --server-api vllm-logprobs --top 2 --all | frames | tr '\n' '|')
+check_eq server-all-vllm-logprobs "ETOP 2:-0.5 3:-1.5|ETOP 6:-0.5 7:-1.5|" "$got"
 check_fails server-all-llama-server 2 "^ernie-run: --all: the llama-server server does not take it" \
 	sh -c "echo 1 | $RUN --server $URL --server-api llama-server --top 2 --all"
 check_fails server-all-needs-top 2 "not whole logits" sh -c "echo 1 | $RUN --server $URL --all"
