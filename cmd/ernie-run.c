@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ enum {
 	OPT_VERSION = 256, OPT_PRECISION, OPT_ISA, OPT_INFO, OPT_TOP,
 	OPT_SAMPLER, OPT_SAMPLER_TIMEOUT, OPT_STOP, OPT_STOP_ID, OPT_IGNORE_EOS, OPT_LOGPROBS,
 	OPT_CACHE_K, OPT_CACHE_V, OPT_PROMPT_CACHE, OPT_PROMPT_CACHE_RO,
-	OPT_SERVER, OPT_API_KEY, OPT_SERVER_MODEL, OPT_SERVER_API, OPT_TIMEOUT,
+	OPT_SERVER, OPT_API_KEY, OPT_SERVER_MODEL, OPT_SERVER_API, OPT_TIMEOUT, OPT_CACERT,
 };
 
 #define MAX_STOPS 64            /* --stop and --stop-id, each */
@@ -75,6 +76,7 @@ static const struct option run_opts[] = {
 	{ "server-model", required_argument, NULL, OPT_SERVER_MODEL },
 	{ "server-api", required_argument, NULL, OPT_SERVER_API },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "cacert", required_argument, NULL, OPT_CACERT },
 	{ "parallel", required_argument, NULL, 'P' },
 };
 #define NRUN_OPTS (sizeof run_opts / sizeof run_opts[0])
@@ -110,6 +112,7 @@ typedef struct {
 	const char *server_model;
 	RemoteApi server_api;   /* API_AUTO: asked */
 	double timeout;         /* seconds; 0: none */
+	const char *cacert;     /* https: a private CA's PEM file */
 	long parallel;          /* -P: requests in flight */
 } Options;
 
@@ -163,12 +166,16 @@ static void usage(FILE *f)
 		"      --sampler-timeout S  fail when it takes more than S seconds for an id\n"
 		"Serving engine (vLLM, FastDeploy, llama-server) instead of -m:\n"
 		"      --server URL      send the ids there (default: $ERNIE_SERVER); needs -n N,\n"
-		"                        or --top K for top-K log-probabilities\n"
+		"                        or --top K for top-K log-probabilities (with --all,\n"
+		"                        of every position: vLLM only)\n"
 		"      --api-key KEY     sent as a Bearer token (default: $ERNIE_API_KEY)\n"
 		"      --server-model M  the model to ask for (default: the server's only one)\n"
 		"      --server-api API  vllm, vllm-logprobs, fastdeploy or llama-server\n"
 		"                        (default: asked of the server)\n"
 		"      --timeout S       fail when the server is silent for S seconds\n"
+		"      --cacert FILE     https: trust the CA certificates in FILE (PEM), as\n"
+		"                        curl does (default: $CURL_CA_BUNDLE, $SSL_CERT_FILE,\n"
+		"                        else the system's)\n"
 		"  -P, --parallel N      up to N sequences in flight, answers in input order\n"
 		"Sampling, in this process (defaults from DIR/generation_config.json):\n",
 		cli_prog());
@@ -262,9 +269,9 @@ static int check_server_options(Options *o)
 {
 	if (!*o->server)
 		return cli_usage_error("--server: the URL is empty");
-	if (o->model || o->all || o->logprobs || o->info || o->sampler || o->threads || o->ctx ||
+	if (o->model || o->logprobs || o->info || o->sampler || o->threads || o->ctx ||
 	    o->prec != PREC_AUTO || o->isa)
-		return cli_usage_error("--server runs the model on the server: -m, --all, --logprobs, "
+		return cli_usage_error("--server runs the model on the server: -m, --logprobs, "
 				       "--info, --sampler, -t, -c, --precision and --isa do not apply");
 	if (!o->predict && !o->top)
 		return cli_usage_error("--server gives generated ids (-n N) or top-K "
@@ -272,10 +279,14 @@ static int check_server_options(Options *o)
 	if (o->predict && o->top)
 		return cli_usage_error("-n generates ids: --top K is for logit frames "
 				       "(did you mean --top-k %s?)", o->top_arg);
+	if (o->predict && o->all)
+		return cli_usage_error("-n generates ids: --all is for logits");
 	if (!o->predict && (o->binary || o->so.given || o->nstops || o->nstop_ids || o->ignore_eos))
 		return cli_usage_error("generation options need -n N");
 	if (!o->api_key && getenv("ERNIE_API_KEY") && *getenv("ERNIE_API_KEY"))
 		o->api_key = getenv("ERNIE_API_KEY");
+	if (o->cacert && !*o->cacert)
+		return cli_usage_error("--cacert: the file name is empty");
 	if (!o->parallel)
 		o->parallel = 1;
 	return 0;
@@ -289,9 +300,9 @@ static int check_options(Options *o)
 		o->server = getenv("ERNIE_SERVER");
 	if (o->server)
 		return check_server_options(o);
-	if (o->api_key || o->server_model || o->server_api || o->timeout || o->parallel)
-		return cli_usage_error("--api-key, --server-model, --server-api, --timeout and -P "
-				       "go with --server URL");
+	if (o->api_key || o->server_model || o->server_api || o->timeout || o->parallel || o->cacert)
+		return cli_usage_error("--api-key, --server-model, --server-api, --timeout, --cacert "
+				       "and -P go with --server URL");
 	o->model = cli_model(o->model);
 	if (!o->model || !*o->model)
 		return cli_usage_error("no model: give -m DIR or set ERNIE_MODEL");
@@ -398,6 +409,7 @@ static int parse_options(Options *o, int argc, char **argv)
 			if (remote_api_parse(optarg, &o->server_api))
 				return cli_usage_error("--server-api: %s", err_msg());
 			break;
+		case OPT_CACERT: o->cacert = optarg; break;
 		case OPT_TIMEOUT:
 			if (parse_seconds(optarg, &o->timeout))
 				return cli_usage_error("--timeout: expected a number of seconds > 0, "
@@ -723,9 +735,12 @@ static int server_request(const Options *o, RemoteClient *c)
 	}
 	rq->bias = o->so.over.bias;
 	rq->nbias = o->so.over.nbias;
+	for (size_t i = 0; i < rq->nbias; i++)
+		if (rq->bias[i].bias != -INFINITY)
+			rq->set |= REQ_BIAS_FINITE;
 	rq->set |= (rq->nbias ? REQ_BIAS : 0) | (o->nstops ? REQ_STOP : 0) |
 		   (o->nstop_ids ? REQ_STOP_IDS : 0) | (o->ignore_eos ? REQ_IGNORE_EOS : 0) |
-		   (o->top ? REQ_TOP : 0);
+		   (o->top ? REQ_TOP : 0) | (o->all ? REQ_ALL : 0);
 	rq->max_tokens = o->predict;
 	rq->stop = (const char *const *)o->stops;
 	rq->nstop = (size_t)o->nstops;
@@ -744,8 +759,23 @@ static int run_server(const Options *o)
 	RemoteClient c = {
 		.server = { .api_key = o->api_key, .timeout = o->timeout },
 		.api = o->server_api, .model = o->server_model, .parallel = (int)o->parallel,
-		.top = o->predict ? 0 : (int)o->top,
+		.top = o->predict ? 0 : (int)o->top, .all = o->all,
 	};
+	/* a private CA as the curl tool finds it: --cacert, $CURL_CA_BUNDLE,
+	 * else $SSL_CERT_FILE and $SSL_CERT_DIR (libcurl reads none of them) */
+	const char *bundle = getenv("CURL_CA_BUNDLE");
+	if (bundle && *bundle)
+		c.server.cacert = bundle;
+	else {
+		c.server.cacert = getenv("SSL_CERT_FILE");
+		c.server.capath = getenv("SSL_CERT_DIR");
+	}
+	if (o->cacert)
+		c.server.cacert = o->cacert, c.server.capath = NULL;
+	if (c.server.cacert && !*c.server.cacert)
+		c.server.cacert = NULL;
+	if (c.server.capath && !*c.server.capath)
+		c.server.capath = NULL;
 	char url[4096];         /* without a trailing slash: paths are appended */
 	snprintf(url, sizeof url, "%s", o->server);
 	for (size_t n = strlen(url); n > 0 && url[n - 1] == '/'; )

@@ -10,15 +10,18 @@ stdout once it listens). Not llama-server: it checks ernie-run's client
 
 MODE:
   echo    answers with ids derived from the prompt: prompt[-1]+1, +2, ...
-          (max_tokens of them), each chunk after a random delay of 0-50 ms
+          (max_tokens of them), each chunk after a random delay of 0-50 ms;
+          asked to echo (vLLM, --all), the prompt's log-probabilities too
   500     HTTP 500 with an OpenAI-style error message
+  oov     HTTP 400 with vLLM's refusal of the prompt's largest id ("Token id
+          N is out of vocabulary")
   html    HTTP 200 with an HTML page instead of events
   cut     two chunks, then the connection closes (no end of stream)
   silent  accepts, then says nothing
   raw     an event stream whose body is $FAKE_BODY, as it is
   models-html  GET /v1/models answers an HTML page
 DIALECT: llama-server (default), vllm or fastdeploy. Each request's body is
-appended to $FAKE_LOG when set.
+appended to $FAKE_LOG when set. $FAKE_TLS=CERT:KEY (PEM files) serves https.
 """
 import http.server
 import json
@@ -35,6 +38,31 @@ ARGS = sys.argv[2:] if RUN else sys.argv[1:]
 MODE = ARGS[0]
 DIALECT = ARGS[1] if len(ARGS) > 1 else "llama-server"
 OWNER = {"llama-server": "llamacpp", "vllm": "vllm", "fastdeploy": "FastDeploy"}[DIALECT]
+
+
+def top_of(prev, top, actual=None):
+    """vLLM's top_logprobs entry for the position after id prev: the top
+    `top` are prev+1, prev+2, ... at -0.5, -1.5, ...; the actual id there,
+    when not among them, comes first (as vLLM lists it) at -9."""
+    tops = {"token_id:%d" % (prev + 1 + k): -0.5 - k for k in range(top)}
+    if actual is not None and "token_id:%d" % actual not in tops:
+        tops = dict([("token_id:%d" % actual, -9.0)] + list(tops.items()))
+    return tops
+
+
+def echo_chunk(prompt, top):
+    """vLLM's answer to echo with logprobs and max_tokens 1: one chunk with
+    the prompt's log-probabilities (null for its first id), then the next
+    id's; the next id is prompt[-1]+1."""
+    nxt = prompt[-1] + 1
+    lps = [None] + [top_of(prompt[p - 1], top, prompt[p]) for p in range(1, len(prompt))]
+    lps.append(top_of(prompt[-1], top, nxt))
+    choice = {"index": 0, "text": "", "token_ids": [nxt], "prompt_token_ids": prompt,
+              "finish_reason": "length",
+              "logprobs": {"tokens": ["token_id:%d" % i for i in prompt + [nxt]],
+                           "token_logprobs": [None] + [-0.5] * len(prompt),
+                           "text_offset": [0] * (len(prompt) + 1), "top_logprobs": lps}}
+    return {"object": "text_completion", "model": "fake", "choices": [choice]}
 
 
 def chunk(ids, last, top=0):
@@ -86,6 +114,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if os.environ.get("FAKE_LOG"):
             with open(os.environ["FAKE_LOG"], "a") as f:
                 f.write(json.dumps(req, sort_keys=True) + "\n")
+        if MODE == "oov":
+            return self.send(400, json.dumps({"error": {"message": "Token id %d is out of vocabulary"
+                                                        % max(req["prompt"]), "type": "BadRequestError",
+                                                        "param": None, "code": 400}}))
         if MODE == "500":
             return self.send(500, json.dumps({"object": "error", "message": "fake engine fell over",
                                               "type": "InternalServerError", "code": 500}))
@@ -100,6 +132,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if MODE == "raw":
             self.wfile.write(os.environ["FAKE_BODY"].encode())
+            self.close_connection = True
+            return
+        if req.get("echo"):
+            self.wfile.write(b"data: " + json.dumps(echo_chunk(req["prompt"], req["logprobs"])).encode() +
+                             b"\n\ndata: [DONE]\n\n")
             self.close_connection = True
             return
         n = req.get("n_predict", req.get("max_tokens")) or 4
@@ -128,9 +165,16 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+scheme = "http"
+if os.environ.get("FAKE_TLS"):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*os.environ["FAKE_TLS"].split(":"))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    scheme = "https"
 if RUN:
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    env = dict(os.environ, URL="http://127.0.0.1:%d" % srv.server_address[1])
+    env = dict(os.environ, URL="%s://127.0.0.1:%d" % (scheme, srv.server_address[1]))
     sys.exit(subprocess.run(["sh", "-c", " ".join(ARGS[2:])], env=env).returncode)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

@@ -55,6 +55,56 @@ for d in llama-server vllm fastdeploy; do
 	stop
 done
 
+# ---- --all --top K: vLLM's echo (the prompt's log-probabilities, the first
+# null, then the next id's), one frame per position as local --all writes;
+# the fake's tops after id t are t+1, t+2, and the actual id comes first at
+# -9 when not among them (here 5 after 1): dropped, the rest sorted
+: >"$TMP/log"
+FAKE_LOG=$TMP/log fake echo vllm
+got=$(printf '1 5\n3\n\n9\n' | "$RUN" --server "$URL" --top 2 --all | frames | tr '\n' '|')
+check_eq server-all-vllm "ETOP 2:-0.5 3:-1.5|ETOP 6:-0.5 7:-1.5|ETOP 4:-0.5 5:-1.5|ELOG |ETOP 10:-0.5 11:-1.5|" "$got"
+check_eq server-all-request '{"echo": true, "logprobs": 2, "max_tokens": 1, "model": "fake", "prompt": [1, 5], "return_token_ids": true, "return_tokens_as_token_ids": true, "stream": true}' "$(head -n 1 "$TMP/log")"
+seq 1 12 | awk '{ print $1 * 10, $1 * 10 + 3; print $1; print "" }' >"$TMP/scores"
+"$RUN" --server "$URL" --top 3 --all <"$TMP/scores" >"$TMP/s1"
+"$RUN" --server "$URL" --top 3 --all -P 3 <"$TMP/scores" >"$TMP/s3"
+if [ -s "$TMP/s1" ] && cmp -s "$TMP/s1" "$TMP/s3"; then ok server-all-parallel
+else fail server-all-parallel "-P 3 differs from -P 1 (or no output)"; fi
+# older vLLM (ids through logprobs.tokens) echoes the same way
+got=$(printf '1 5\n' | "$RUN" --server "$URL" --server-api vllm-logprobs --top 2 --all | frames | tr '\n' '|')
+check_eq server-all-vllm-logprobs "ETOP 2:-0.5 3:-1.5|ETOP 6:-0.5 7:-1.5|" "$got"
+check_fails server-all-llama-server 2 "^ernie-run: --all: the llama-server server does not take it" \
+	sh -c "echo 1 | $RUN --server $URL --server-api llama-server --top 2 --all"
+check_fails server-all-needs-top 2 "not whole logits" sh -c "echo 1 | $RUN --server $URL --all"
+check_fails server-all-with-n 2 "^ernie-run: -n generates ids: --all is for logits" \
+	sh -c "echo 1 | $RUN --server $URL --all -n 2"
+stop
+# a vLLM answer written from its documented fields (tests/data/remote), in two chunks
+FAKE_BODY=$(cat "$DATA/remote/vllm-all.sse") $PY tests/server_fake.py --run raw vllm \
+	"printf '100\n200 300\n' | $RUN --server \$URL --top 2 --all" >"$TMP/rec" 2>"$TMP/err"
+check_eq server-all-recorded "ETOP 7:-0.5 8:-1.5|ETOP 300:-0.25 9:-1.75|ETOP 4:-1 17:-1|" \
+	"$(frames <"$TMP/rec" | tr '\n' '|')$(cat "$TMP/err")"
+
+# ---- FastDeploy's documented fields: min_p, stop_token_ids, a ban as
+# bad_words_token_ids; what it lacks is a usage error naming it
+: >"$TMP/log"
+FAKE_LOG=$TMP/log fake echo fastdeploy
+echo 3 | "$RUN" --server "$URL" -n 1 --min-p 0.25 --stop-id 5 --logit-bias 7=-inf >/dev/null
+check_eq server-request-fastdeploy-sampling '{"bad_words_token_ids": [7], "max_tokens": 1, "min_p": 0.25, "model": "fake", "prompt": [3], "return_token_ids": true, "stop_token_ids": [5], "stream": true}' "$(cat "$TMP/log")"
+check_fails server-fastdeploy-bias 2 "^ernie-run: --logit-bias other than ID=-inf \(a ban\): the fastdeploy server does not take it" \
+	sh -c "echo 1 | $RUN --server $URL -n 2 --logit-bias 7=-inf --logit-bias 8=2"
+check_fails server-fastdeploy-ignore-eos 2 "^ernie-run: --ignore-eos: the fastdeploy server does not take it" \
+	sh -c "echo 1 | $RUN --server $URL -n 2 --ignore-eos"
+check_fails server-fastdeploy-repeat-last-n 2 "^ernie-run: --repeat-last-n: the fastdeploy server does not take it" \
+	sh -c "echo 1 | $RUN --server $URL -n 2 --repeat-last-n 8"
+stop
+
+# ---- vLLM's refusal of an id past its vocabulary (its /v1/models does not
+# say the vocabulary): bad data, exit 1, naming the server and the id
+fake oov vllm
+check_fails server-vocab-vllm 1 "^ernie-run: server $URL: token id 9 is past the vocabulary of the model it serves \(HTTP 400: Token id 9 is out of vocabulary\)" \
+	sh -c "echo '1 9' | $RUN --server $URL -n 2"
+stop
+
 : >"$TMP/log"
 FAKE_LOG=$TMP/log fake echo
 # the sampling options given become the request's fields, and only those
@@ -120,6 +170,40 @@ check_fails server-refused 3 "^ernie-run: server $URL: .*(onnect|refused)" \
 check_fails server-dns 3 "^ernie-run: server http://ernie-test.invalid: .*resolve" \
 	sh -c "echo 1 | $RUN --server http://ernie-test.invalid -n 2"
 
+# ---- https: a CA and a certificate for 127.0.0.1 made here, the fake
+# serving TLS; trusted with --cacert or as curl reads the environment, and
+# an untrusted certificate is one line, exit 3
+tls="server-tls-cacert server-tls-curl-ca-bundle server-tls-ssl-cert-file server-tls-untrusted server-tls-cacert-missing"
+if ! command -v openssl >/dev/null 2>&1 || ! $PY -c 'import ssl' 2>/dev/null; then
+	for t in $tls; do skip "$t" "no openssl, or no ssl module in $PY"; done
+elif ! (cd "$TMP" && printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj '/CN=ernie test CA' -keyout ca.key -out ca.pem &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj '/CN=127.0.0.1' -keyout srv.key -out srv.csr &&
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile ext -out srv.pem) >"$TMP/openssl.log" 2>&1; then
+	for t in $tls; do fail "$t" "openssl: $(tail -n 1 "$TMP/openssl.log")"; done
+else
+	# tlsrun COMMAND: run by sh -c with $URL the fake's https URL, without
+	# the CA variables of this environment (each test sets its own)
+	tlsrun() {
+		env -u CURL_CA_BUNDLE -u SSL_CERT_FILE -u SSL_CERT_DIR FAKE_TLS="$TMP/srv.pem:$TMP/srv.key" \
+			$PY tests/server_fake.py --run echo llama-server "$@"
+	}
+	# --cacert wins over the environment's CA
+	got=$(tlsrun "echo 5 | CURL_CA_BUNDLE=/nonexistent $RUN --server \$URL -n 2 --cacert $TMP/ca.pem" 2>&1 | tr '\n' '|')
+	check_eq server-tls-cacert "6 7 ||" "$got"
+	got=$(tlsrun "echo 5 | CURL_CA_BUNDLE=$TMP/ca.pem SSL_CERT_FILE=/nonexistent $RUN --server \$URL -n 1" 2>&1 | tr '\n' '|')
+	check_eq server-tls-curl-ca-bundle "6 ||" "$got"
+	got=$(tlsrun "echo 5 | SSL_CERT_FILE=$TMP/ca.pem $RUN --server \$URL -n 1" 2>&1 | tr '\n' '|')
+	check_eq server-tls-ssl-cert-file "6 ||" "$got"
+	check_fails server-tls-untrusted 3 "^ernie-run: server https://127.0.0.1:[0-9]+: SSL certificate problem: [^|]* \(a private CA: --cacert FILE\)$" \
+		tlsrun "echo 5 | $RUN --server \$URL -n 1"
+	check_fails server-tls-cacert-missing 3 "^ernie-run: server https://127.0.0.1:[0-9]+: .*$TMP/nope.pem" \
+		tlsrun "echo 5 | $RUN --server \$URL -n 1 --cacert $TMP/nope.pem"
+fi
+
 # ---- a real llama-server ---------------------------------------------------
 LS=
 for f in "${XDG_CACHE_HOME:-$HOME/.cache}"/ernie-oracles/llama.cpp-*/build/bin/llama-server; do
@@ -172,9 +256,9 @@ else fail server-live-parallel "-P 4 differs from -P 1: $(diff "$TMP/l1" "$TMP/l
 # ids (log-probabilities and logits rank alike); the values differ by design
 ids_of() { frames | sed 's/:[^ ]*//g'; }
 loc=$(printf '%s\n' "$prompt" | "$RUN" -m "$dir" --precision f32 --top 3 | ids_of)
-got=$(printf '%s\n' "$prompt" | "$RUN" --server "$URL" --top 3 | ids_of)
+got=$(printf '%s\n' "$prompt" | "$RUN" --server "$URL" --top 3 2>"$TMP/top.err" | ids_of)
 [ -n "$loc" ] || loc="(no local frame)"
-check_eq server-live-top "$loc" "$got"
+check_eq server-live-top "$loc" "$got$(cat "$TMP/top.err")"
 # streaming is real: the first id is read while the answer goes on, so a
 # server killed at that moment leaves ernie-run with a cut stream (exit 3)
 $PY - "$RUN" "$URL" "$prompt" "$LS_PID" >"$TMP/stream" 2>&1 <<'EOF'

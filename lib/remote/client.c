@@ -74,25 +74,34 @@ int remote_connect(RemoteClient *c)
 
 /* ---- the request queue -------------------------------------------------- */
 
-/* Append ids[0..k) to the growing array *a of *n ids (*cap allocated). */
-static int append(int32_t **a, size_t *n, size_t *cap, const int32_t *ids, size_t k)
+/* buf (*n elements of size bytes used, *cap allocated) with k more from src:
+ * the array, or NULL out of memory (buf is then freed, *n and *cap 0). */
+static void *append(void *buf, size_t *n, size_t *cap, const void *src, size_t k, size_t size)
 {
-	if (k == 0)             /* ids may be NULL then */
-		return 0;
+	if (k == 0)             /* src may be NULL then */
+		return buf;
 	if (*n + k > *cap) {
 		size_t c = *cap ? 2 * *cap : 256;
 		while (c < *n + k)
 			c *= 2;
-		int32_t *p = realloc(*a, c * sizeof *p);
-		if (!p)
-			return err(ERR_IO, "out of memory");
-		*a = p;
+		void *p = realloc(buf, c * size);
+		if (!p) {
+			free(buf);
+			*n = *cap = 0;
+			return NULL;
+		}
+		buf = p;
 		*cap = c;
 	}
-	memcpy(*a + *n, ids, k * sizeof *ids);
+	memcpy((char *)buf + *n * size, src, k * size);
 	*n += k;
-	return 0;
+	return buf;
 }
+
+/* The growing array a (n used, cap allocated) with src[0..k): 0 or ERR_IO. */
+#define APPEND(a, n, cap, src, k) \
+	(((a) = append((a), &(n), &(cap), (src), (k), sizeof *(a))) || !(k) ? 0 : \
+	 err(ERR_IO, "out of memory"))
 
 typedef enum { JOB_ANSWER, JOB_SCORE, JOB_END } JobKind;
 
@@ -105,9 +114,12 @@ typedef struct {
 	size_t nprompt, cap;
 	int32_t *ids;           /* the answer so far (owned) */
 	size_t n, ids_cap, written;
-	int32_t *top_ids;       /* JOB_SCORE: the frame */
+	size_t first;           /* JOB_SCORE with --all: the record's first position */
+	int32_t *top_ids;       /* JOB_SCORE: the pairs of each position, in order */
 	float *top_lp;
-	size_t ntop;
+	size_t ntop, ntop_lp, top_cap, lp_cap;
+	int32_t *top_n;         /* [npos] pairs per position */
+	size_t npos, pos_cap;
 	int finished;
 	RemoteStream *s;
 } Job;
@@ -139,18 +151,12 @@ static int on_chunk(void *ctx, const Chunk *ch)
 {
 	Job *j = ctx;
 	if (j->kind == JOB_SCORE) {
-		if (ch->ntop && !j->ntop) {
-			j->top_ids = malloc(ch->ntop * sizeof *j->top_ids);
-			j->top_lp = malloc(ch->ntop * sizeof *j->top_lp);
-			if (!j->top_ids || !j->top_lp)
-				return err(ERR_IO, "out of memory");
-			memcpy(j->top_ids, ch->top_ids, ch->ntop * sizeof *j->top_ids);
-			memcpy(j->top_lp, ch->top_lp, ch->ntop * sizeof *j->top_lp);
-			j->ntop = ch->ntop;
-		}
-		return 0;
+		int rc = APPEND(j->top_ids, j->ntop, j->top_cap, ch->top_ids, ch->ntop);
+		if (!rc)
+			rc = APPEND(j->top_lp, j->ntop_lp, j->lp_cap, ch->top_lp, ch->ntop);
+		return rc ? rc : APPEND(j->top_n, j->npos, j->pos_cap, ch->top_n, ch->npos);
 	}
-	int rc = append(&j->ids, &j->n, &j->ids_cap, ch->ids, ch->n);
+	int rc = APPEND(j->ids, j->n, j->ids_cap, ch->ids, ch->n);
 	return rc || !is_head(j->q, j) ? rc : write_ids(j->q, j);
 }
 
@@ -163,7 +169,7 @@ static int start(Queue *q, Job *j)
 	rq.model = c->model;
 	if (j->kind == JOB_SCORE) {
 		rq.max_tokens = 1;
-		rq.set = REQ_TOP;
+		rq.set = REQ_TOP | (c->all ? REQ_ALL : 0);
 		rq.top = c->top;
 	}
 	ByteBuf body = { 0 };
@@ -174,6 +180,57 @@ static int start(Queue *q, Job *j)
 	if (!rc)
 		q->inflight++;
 	return rc;
+}
+
+/* One position's pairs as an ETOP frame, as local --top writes it: the K
+ * largest, largest first, the lower id first on a tie (vLLM adds the
+ * prompt's own id to its top K, and in no set order). */
+static int write_top(Queue *q, int32_t *ids, float *lp, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && (lp[k] > lp[k - 1] ||
+					     (lp[k] == lp[k - 1] && ids[k] < ids[k - 1])); k--) {
+			int32_t id = ids[k];
+			float v = lp[k];
+			ids[k] = ids[k - 1], lp[k] = lp[k - 1];
+			ids[k - 1] = id, lp[k - 1] = v;
+		}
+	size_t k = (size_t)q->c->top;
+	return stream_write_top(q->w, ids, lp, (uint32_t)(n < k ? n : k));
+}
+
+/* A scoring job's frames: the next id's top K after the sequence; with
+ * --all, one for each of the record's positions. The server gave npos
+ * positions: its answer's first only, or (--all) the prompt's, the first
+ * one null, then the answer's. */
+static int write_scores(Queue *q, Job *j)
+{
+	const char *url = q->c->server.url;
+	size_t from = q->c->all ? j->first + 1 : 0, to = q->c->all ? j->nprompt : 0, at = 0;
+	if (j->npos <= to)
+		return err(ERR_IO, "server %s: top log-probabilities for %zu positions, not %zu%s",
+			   url, j->npos, to + 1, q->c->all ? " (the prompt's and the next id's: did "
+			   "it ignore echo?)" : "");
+	int rc = 0;
+	for (size_t p = 0; p < from; p++)
+		at += (size_t)j->top_n[p];
+	for (size_t p = from; p <= to && !rc; p++) {
+		if (!j->top_n[p])
+			return err(ERR_IO, "server %s: no top log-probabilities at position %zu", url, p);
+		rc = write_top(q, j->top_ids + at, j->top_lp + at, (size_t)j->top_n[p]);
+		at += (size_t)j->top_n[p];
+	}
+	return rc;
+}
+
+static void job_free(Job *j)
+{
+	free(j->prompt);
+	free(j->ids);
+	free(j->top_ids);
+	free(j->top_lp);
+	free(j->top_n);
+	memset(j, 0, sizeof *j);
 }
 
 /* Write out the finished jobs at the head, in order; the next head's ids
@@ -190,19 +247,11 @@ static int retire(Queue *q)
 				rc = stream_close_record(q->w);
 			if (!rc)
 				rc = stream_write_end(q->w, 0);
-		} else if (j->kind == JOB_SCORE) {
-			if (!j->ntop)
-				rc = err(ERR_IO, "server %s: no top log-probabilities in its answer",
-					 q->c->server.url);
-			else
-				rc = stream_write_top(q->w, j->top_ids, j->top_lp, (uint32_t)j->ntop);
-		} else
+		} else if (j->kind == JOB_SCORE)
+			rc = write_scores(q, j);
+		else
 			rc = stream_write_end(q->w, 1);
-		free(j->prompt);
-		free(j->ids);
-		free(j->top_ids);
-		free(j->top_lp);
-		memset(j, 0, sizeof *j);
+		job_free(j);
 		q->head = (q->head + 1) % (q->c->parallel + 1);
 		q->count--;
 	}
@@ -232,9 +281,9 @@ static int check_ids(RemoteClient *c, StreamReader *rd, unsigned long recno, con
 		if (rec->ids[i] >= c->vocab) {
 			char where[64];
 			return err(ERR_DATA, "<stdin>: record %lu (%s): token id %d is past the "
-				   "vocabulary of the server's model (%lld ids): not the tokenizer "
-				   "of the model it serves?", recno, stream_where(rd, where, sizeof where),
-				   rec->ids[i], c->vocab);
+				   "vocabulary of the model on server %s (%lld ids): not that model's "
+				   "tokenizer?", recno, stream_where(rd, where, sizeof where),
+				   rec->ids[i], c->server.url, c->vocab);
 		}
 	return 0;
 }
@@ -250,11 +299,12 @@ static Job *push(Queue *q, JobKind kind)
 	return j;
 }
 
-/* Scoring: the sequence so far, as each record ends it. */
-static int score_job(Queue *q, const int32_t *seq, size_t n)
+/* Scoring: the sequence so far, as each record (from position first) ends it. */
+static int score_job(Queue *q, const int32_t *seq, size_t n, size_t first)
 {
 	Job *j = push(q, JOB_SCORE);
-	int rc = append(&j->prompt, &j->nprompt, &j->cap, seq, n);
+	j->first = first;
+	int rc = APPEND(j->prompt, j->nprompt, j->cap, seq, n);
 	return rc ? rc : start(q, j);
 }
 
@@ -297,12 +347,12 @@ static int feed(Queue *q, StreamReader *rd)
 		} else if (generate) {
 			if (!open)
 				open = push(q, JOB_ANSWER);
-			rc = append(&open->prompt, &open->nprompt, &open->cap, rec.ids, rec.n);
+			rc = APPEND(open->prompt, open->nprompt, open->cap, rec.ids, rec.n);
 		} else if (rec.n == 0) {
 			push(q, JOB_END)->finished = 1;
 			nseq = 0;
-		} else if (!(rc = append(&seq, &nseq, &seq_cap, rec.ids, rec.n)))
-			rc = score_job(q, seq, nseq);
+		} else if (!(rc = APPEND(seq, nseq, seq_cap, rec.ids, rec.n)))
+			rc = score_job(q, seq, nseq, nseq - rec.n);
 		if (!rc)
 			rc = retire(q);
 	}
@@ -322,10 +372,7 @@ int remote_run(RemoteClient *c, StreamReader *rd, StreamWriter *w)
 		rc = feed(&q, rd);
 	for (int i = 0; i <= c->parallel; i++) {
 		remote_stream_free(q.m, q.jobs[i].s);
-		free(q.jobs[i].prompt);
-		free(q.jobs[i].ids);
-		free(q.jobs[i].top_ids);
-		free(q.jobs[i].top_lp);
+		job_free(&q.jobs[i]);
 	}
 	remote_multi_free(q.m);
 	free(q.jobs);

@@ -2,8 +2,8 @@
  * which engine and model the server runs, then each input sequence sent as
  * a prompt and its answer's ids streamed back as local generation writes
  * them (-n), or each record's next-token top-K log-probabilities as ETOP
- * frames (--top K); up to `parallel` requests in flight, answers written in
- * input order.
+ * frames (--top K; with --all, every position's); up to `parallel`
+ * requests in flight, answers written in input order.
  */
 #ifndef ERNIE_REMOTE_CLIENT_H
 #define ERNIE_REMOTE_CLIENT_H
@@ -18,6 +18,7 @@ typedef struct {
 	RemoteRequest rq;       /* the options (set, values); prompt and model per request */
 	int parallel;           /* requests in flight, >= 1 */
 	int top;                /* > 0 without generation: ETOP frames of this many */
+	int all;                /* with top: a frame for every position (vLLM only) */
 	long long vocab;        /* after remote_connect: the server's vocabulary, 0 unknown */
 	char *model_owned;      /* the model remote_connect found (c->model points to it) */
 } RemoteClient;

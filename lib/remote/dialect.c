@@ -38,9 +38,14 @@ int remote_api_parse(const char *s, RemoteApi *api)
 /* ---- requests ----------------------------------------------------------- */
 
 /* Each option: its bit, ernie-run's name for it, and the dialects that
- * carry it (FastDeploy: only the fields its documentation lists). */
+ * carry it. FastDeploy: the fields its /v1/completions documents (min_p,
+ * stop_token_ids; bad_words_token_ids for a ban); it has no ignore_eos,
+ * logit_bias or repeat_last_n, and keys its log-probabilities by their
+ * text, not by id. --all is vLLM's echo with logprobs. */
 #define OPENAI (1u << API_VLLM | 1u << API_VLLM_LOGPROBS)
-#define ALL (OPENAI | 1u << API_FASTDEPLOY | 1u << API_LLAMA)
+#define FD (1u << API_FASTDEPLOY)
+#define LLAMA (1u << API_LLAMA)
+#define ALL (OPENAI | FD | LLAMA)
 static const struct {
 	unsigned bit;
 	const char *opt;
@@ -49,17 +54,19 @@ static const struct {
 	{ REQ_TEMP, "--temp", ALL },
 	{ REQ_TOP_P, "--top-p", ALL },
 	{ REQ_TOP_K, "--top-k", ALL },
-	{ REQ_MIN_P, "--min-p", OPENAI | 1u << API_LLAMA },
+	{ REQ_MIN_P, "--min-p", ALL },
 	{ REQ_SEED, "--seed", ALL },
 	{ REQ_REPEAT, "--repeat-penalty", ALL },
-	{ REQ_REPEAT_LAST_N, "--repeat-last-n", 1u << API_LLAMA },
+	{ REQ_REPEAT_LAST_N, "--repeat-last-n", LLAMA },
 	{ REQ_PRESENCE, "--presence-penalty", ALL },
 	{ REQ_FREQUENCY, "--frequency-penalty", ALL },
-	{ REQ_BIAS, "--logit-bias", OPENAI | 1u << API_LLAMA },
-	{ REQ_STOP_IDS, "--stop-id", OPENAI },
+	{ REQ_BIAS, "--logit-bias", ALL },
+	{ REQ_BIAS_FINITE, "--logit-bias other than ID=-inf (a ban)", OPENAI | LLAMA },
+	{ REQ_STOP_IDS, "--stop-id", OPENAI | FD },
 	{ REQ_STOP, "--stop", ALL },
-	{ REQ_IGNORE_EOS, "--ignore-eos", OPENAI | 1u << API_LLAMA },
-	{ REQ_TOP, "--top", OPENAI | 1u << API_LLAMA },
+	{ REQ_IGNORE_EOS, "--ignore-eos", OPENAI | LLAMA },
+	{ REQ_TOP, "--top", OPENAI | LLAMA },
+	{ REQ_ALL, "--all", OPENAI },
 };
 
 int remote_sampling(RemoteRequest *rq, const char *name, double v)
@@ -150,17 +157,24 @@ static int add_ids(ByteBuf *b, const char *key, const int32_t *ids, size_t n)
 }
 
 /* OpenAI's logit_bias is a map of id strings to biases in [-100, 100] (vLLM
- * clamps to it); llama-server's is a list of [id, bias] pairs, false bans. */
+ * clamps to it); llama-server's is a list of [id, bias] pairs, false bans;
+ * FastDeploy only bans, with bad_words_token_ids. */
 static int add_bias(RemoteApi api, const RemoteRequest *rq, ByteBuf *b)
 {
-	int llama = api == API_LLAMA, rc = add(b, ",\"logit_bias\":%c", llama ? '[' : '{');
+	int llama = api == API_LLAMA, fd = api == API_FASTDEPLOY;
+	int rc = bytebuf_adds(b, fd ? ",\"bad_words_token_ids\":[" : llama ? ",\"logit_bias\":[" :
+			     ",\"logit_bias\":{");
 	for (size_t i = 0; i < rq->nbias && !rc; i++) {
 		double v = rq->bias[i].bias;
 		int32_t id = rq->bias[i].id;
 		if (isnan(v))
 			return err(ERR_DATA, "logit_bias: NaN cannot be sent as JSON");
+		if (fd && v != -INFINITY)
+			return err(ERR_DATA, "fastdeploy cannot carry a logit bias of %g (only bans)", v);
 		const char *sep = i ? "," : "";
-		if (llama && v == -INFINITY)
+		if (fd)
+			rc = add(b, "%s%" PRId32, sep, id);
+		else if (llama && v == -INFINITY)
 			rc = add(b, "%s[%" PRId32 ",false]", sep, id);
 		else if (llama)
 			rc = add(b, "%s[%" PRId32 ",%.17g]", sep, id, v);
@@ -168,7 +182,7 @@ static int add_bias(RemoteApi api, const RemoteRequest *rq, ByteBuf *b)
 			rc = add(b, "%s\"%" PRId32 "\":%.17g", sep, id,
 				 v < -100 ? -100 : v > 100 ? 100 : v);
 	}
-	return rc ? rc : bytebuf_adds(b, llama ? "]" : "}");
+	return rc ? rc : bytebuf_adds(b, fd || llama ? "]" : "}");
 }
 
 static int add_options(RemoteApi api, const RemoteRequest *rq, ByteBuf *b)
@@ -236,6 +250,10 @@ int remote_request(RemoteApi api, const RemoteRequest *rq, ByteBuf *body)
 			 top > 1 ? top : 1);
 	if (!rc && llama && top)
 		rc = add(body, ",\"n_probs\":%d", top);
+	/* --all: the prompt echoed with its log-probabilities (vLLM refuses
+	 * prompt_logprobs in a stream; echo with logprobs K asks for them) */
+	if (!rc && (rq->set & REQ_ALL))
+		rc = bytebuf_adds(body, ",\"echo\":true");
 	if (!rc)
 		rc = add_options(api, rq, body);
 	return rc ? rc : bytebuf_adds(body, "}");
@@ -248,6 +266,7 @@ void chunk_free(Chunk *c)
 	free(c->ids);
 	free(c->top_ids);
 	free(c->top_lp);
+	free(c->top_n);
 	memset(c, 0, sizeof *c);
 }
 
@@ -260,18 +279,24 @@ static int bad_chunk(const char *data, size_t len, const char *fmt, const char *
 		   len > 80 ? "..." : "");
 }
 
+/* v appended to the growing array *a (*n used, *cap allocated). */
+static int push32(int32_t **a, size_t *n, size_t *cap, int32_t v)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		int32_t *p = realloc(*a, c * sizeof *p);
+		if (!p)
+			return err(ERR_IO, "out of memory");
+		*a = p;
+		*cap = c;
+	}
+	(*a)[(*n)++] = v;
+	return 0;
+}
+
 static int push_id(Chunk *c, long long id)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		int32_t *ids = realloc(c->ids, cap * sizeof *ids);
-		if (!ids)
-			return err(ERR_IO, "out of memory");
-		c->ids = ids;
-		c->cap = cap;
-	}
-	c->ids[c->n++] = (int32_t)id;
-	return 0;
+	return push32(&c->ids, &c->n, &c->cap, (int32_t)id);
 }
 
 static int push_top(Chunk *c, long long id, double lp)
@@ -290,6 +315,12 @@ static int push_top(Chunk *c, long long id, double lp)
 	c->top_ids[c->ntop] = (int32_t)id;
 	c->top_lp[c->ntop++] = (float)lp;
 	return 0;
+}
+
+/* The end of a position's pairs: n of them were pushed for it. */
+static int push_pos(Chunk *c, size_t n)
+{
+	return push32(&c->top_n, &c->npos, &c->pos_cap, (int32_t)n);
 }
 
 /* A token id: an integer in [0, INT32_MAX]. */
@@ -322,24 +353,32 @@ static int ids_of_seq(const Doc *d, const DocNode *seq, Chunk *c)
 	return rc;
 }
 
-/* vLLM's top_logprobs[0]: {"token_id:N": logprob, ...}. */
+/* vLLM's top_logprobs: for each position {"token_id:N": logprob, ...}, or
+ * null for an echoed prompt's first id. */
 static int vllm_top(const Doc *d, const DocNode *lp, Chunk *c)
 {
 	DocNode *top = doc_get(lp, "top_logprobs");
 	if (doc_is_null(top))
 		return 0;
-	if (top->kind != DOC_SEQ || top->n == 0 || top->kids[0]->kind != DOC_MAP)
-		return err(ERR_DATA, "top_logprobs is not a list of maps");
-	const DocNode *m = top->kids[0];
+	if (top->kind != DOC_SEQ)
+		return err(ERR_DATA, "top_logprobs is not a list");
 	int rc = 0;
-	for (size_t i = 0; i < m->n && !rc; i++) {
-		long long id;
-		double v;
-		if (m->kids[2 * i]->kind != DOC_SCALAR || id_of_text(m->kids[2 * i]->str, &id))
-			return err(ERR_DATA, "a top_logprobs key is not 'token_id:N' (the server "
-				   "ignored return_tokens_as_token_ids)");
-		if (!(rc = doc_double(d, m->kids[2 * i + 1], "a log-probability", &v)))
-			rc = push_top(c, id, v);
+	for (size_t p = 0; p < top->n && !rc; p++) {
+		const DocNode *m = top->kids[p];
+		size_t n = doc_is_null(m) ? 0 : m->n;
+		if (n && m->kind != DOC_MAP)
+			return err(ERR_DATA, "top_logprobs[%zu] is not a map", p);
+		for (size_t i = 0; i < n && !rc; i++) {
+			long long id;
+			double v;
+			if (m->kids[2 * i]->kind != DOC_SCALAR || id_of_text(m->kids[2 * i]->str, &id))
+				return err(ERR_DATA, "a top_logprobs key is not 'token_id:N' (the server "
+					   "ignored return_tokens_as_token_ids)");
+			if (!(rc = doc_double(d, m->kids[2 * i + 1], "a log-probability", &v)))
+				rc = push_top(c, id, v);
+		}
+		if (!rc)
+			rc = push_pos(c, n);
 	}
 	return rc;
 }
@@ -415,7 +454,7 @@ static int llama_chunk(const Doc *d, const DocNode *root, Chunk *c, const char *
 		    !(rc = doc_double(d, doc_get(top->kids[i], "logprob"), "logprob", &v)))
 			rc = push_top(c, id, v);
 	}
-	return rc;
+	return rc ? rc : push_pos(c, top->n);
 }
 
 /* {"error": {"message": ...}} or {"error": "..."}: the server's own words. */
@@ -433,7 +472,7 @@ static const char *error_message(const DocNode *root)
 
 int remote_chunk(RemoteApi api, const char *data, size_t len, Chunk *c)
 {
-	c->n = c->ntop = 0;
+	c->n = c->ntop = c->npos = 0;
 	c->done = c->finished = 0;
 	if (len == 6 && !memcmp(data, "[DONE]", 6)) {
 		c->done = 1;
@@ -518,4 +557,14 @@ void remote_error_text(const char *body, size_t len, char *out, size_t max)
 	snprintf(out, max, "%.*s", (int)(n < max ? n : max - 1), msg);
 	if (parsed)
 		doc_free(&d);
+}
+
+int remote_oov_id(const char *msg, long long *id)
+{
+	const char *p = strstr(msg, "oken id ");
+	char *end;
+	if (!p || p == msg || (p[-1] != 'T' && p[-1] != 't') || p[8] < '0' || p[8] > '9')
+		return ERR_DATA;
+	*id = strtoll(p + 8, &end, 10);
+	return strncmp(end, " is out of vocabulary", 21) ? ERR_DATA : 0;
 }

@@ -45,6 +45,10 @@ static int setup(CURL *h, const RemoteServer *sv, const char *path, char *errbuf
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, ms / 1000 > 0 ? ms / 1000 : 1L);
 	}
+	if (sv->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, sv->cacert);
+	if (sv->capath)
+		curl_easy_setopt(h, CURLOPT_CAPATH, sv->capath);
 	*hdrs = NULL;
 	if (sv->api_key) {
 		size_t k = strlen(sv->api_key) + 32;
@@ -65,6 +69,9 @@ static int transfer_error(const RemoteServer *sv, CURLcode rc, const char *errbu
 {
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return err(ERR_IO, "server %s: no answer within %g s (--timeout)", sv->url, sv->timeout);
+	if (rc == CURLE_PEER_FAILED_VERIFICATION)
+		return err(ERR_IO, "server %s: %s (a private CA: --cacert FILE)", sv->url,
+			   *errbuf ? errbuf : curl_easy_strerror(rc));
 	return err(ERR_IO, "server %s: %s", sv->url, *errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
@@ -151,7 +158,7 @@ static int on_event(void *ctx, const char *data, size_t len)
 	if (rc)
 		return err_prefix(rc == ERR_DATA ? ERR_IO : rc, "server %s", s->sv->url);
 	s->done = s->chunk.done;
-	return s->chunk.n || s->chunk.ntop || s->chunk.finished ? s->on_chunk(s->ctx, &s->chunk) : 0;
+	return s->chunk.n || s->chunk.npos || s->chunk.finished ? s->on_chunk(s->ctx, &s->chunk) : 0;
 }
 
 static size_t on_bytes(char *p, size_t size, size_t n, void *ctx)
@@ -239,6 +246,10 @@ static int outcome(RemoteStream *s, CURLcode c)
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
 	char msg[512];
 	remote_error_text(s->error_body.s ? s->error_body.s : "", s->error_body.len, msg, sizeof msg);
+	long long id;
+	if (s->status == 400 && !remote_oov_id(msg, &id))       /* bad data, not the server's fault */
+		return err(ERR_DATA, "server %s: token id %lld is past the vocabulary of the model "
+			   "it serves (HTTP 400: %s): not that model's tokenizer?", s->sv->url, id, msg);
 	if (s->status >= 300)
 		return err(ERR_IO, "server %s: HTTP %ld%s%s", s->sv->url, s->status,
 			   *msg ? ": " : "", msg);

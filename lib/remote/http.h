@@ -5,7 +5,9 @@
  * Every failure is ERR_IO with one line naming the server and what
  * happened: it could not be reached, did not answer within the timeout,
  * answered an HTTP error (with the server's own message), sent something
- * that is not its dialect's JSON, or ended a stream before its end.
+ * that is not its dialect's JSON, or ended a stream before its end. The
+ * one exception is vLLM's refusal of a prompt id past its vocabulary
+ * (remote_oov_id): bad input, ERR_DATA.
  */
 #ifndef ERNIE_REMOTE_HTTP_H
 #define ERNIE_REMOTE_HTTP_H
@@ -16,6 +18,8 @@ typedef struct {
 	const char *url;        /* "http://host:port" (a path prefix is kept; no trailing /) */
 	const char *api_key;    /* sent as "Authorization: Bearer KEY"; NULL: none */
 	double timeout;         /* seconds to connect, and at most between two bytes; 0: none */
+	const char *cacert;     /* https: trust the CAs of this PEM file; NULL: the system's */
+	const char *capath;     /* https: and those of this directory (c_rehash'd); NULL: none */
 } RemoteServer;
 
 /* Once per process, before anything else here. ERR_IO if curl cannot start. */

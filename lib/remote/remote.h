@@ -14,6 +14,10 @@
  *   llama-server   POST /completion; each chunk's tokens; the last chunk
  *                  has "stop": true (no [DONE])
  *
+ * Scoring (--top K) asks vLLM for logprobs: K ("token_id:N" keys), and with
+ * --all for echo too: the prompt's log-probabilities then come first, one
+ * entry per prompt id (null for the first); llama-server for n_probs: K.
+ *
  * This layer builds the requests and decodes the responses; it does no I/O
  * (http.c moves the bytes with libcurl). Like the rest of lib/ it never
  * prints: errors are ERR_* codes with err() messages.
@@ -44,7 +48,7 @@ enum {
 	REQ_SEED = 1 << 4, REQ_REPEAT = 1 << 5, REQ_REPEAT_LAST_N = 1 << 6,
 	REQ_PRESENCE = 1 << 7, REQ_FREQUENCY = 1 << 8, REQ_BIAS = 1 << 9,
 	REQ_STOP_IDS = 1 << 10, REQ_STOP = 1 << 11, REQ_IGNORE_EOS = 1 << 12,
-	REQ_TOP = 1 << 13,
+	REQ_TOP = 1 << 13, REQ_ALL = 1 << 14, REQ_BIAS_FINITE = 1 << 15,
 };
 
 typedef struct {
@@ -56,13 +60,16 @@ typedef struct {
 	double temperature, top_p, min_p, repeat_penalty, presence, frequency;
 	int32_t top_k, repeat_last_n;
 	uint64_t seed;
-	const LogitBias *bias;          /* [nbias] ids and their biases (-INFINITY bans) */
+	const LogitBias *bias;          /* [nbias] ids and their biases (-INFINITY bans);
+					 * REQ_BIAS_FINITE: some bias is not a ban */
 	size_t nbias;
 	const int32_t *stop_ids;        /* [nstop_ids] */
 	size_t nstop_ids;
 	const char *const *stop;        /* [nstop] stop strings */
 	size_t nstop;
-	int top;                        /* REQ_TOP: top-K log-probabilities of the next token */
+	int top;                        /* REQ_TOP: top-K log-probabilities of the next token;
+					 * with REQ_ALL also of every prompt position (vLLM's
+					 * echo: the prompt's log-probabilities come first) */
 } RemoteRequest;
 
 /* Set one sampling parameter by its Hugging Face name (lib/sample's
@@ -112,9 +119,12 @@ typedef struct {
 	size_t n, cap;
 	int done;                       /* the stream's end: [DONE], or llama-server's stop */
 	int finished;                   /* a finish_reason or stop: the answer is complete */
-	int32_t *top_ids;               /* [ntop] top-K ids of the first position (REQ_TOP) */
-	float *top_lp;                  /* [ntop] their log-probabilities */
+	int32_t *top_ids;               /* [ntop] top-K ids (REQ_TOP), position after position */
+	float *top_lp;                  /* [ntop] their log-probabilities, as the server sent them */
 	size_t ntop, top_cap;
+	int32_t *top_n;                 /* [npos] pairs of each position (0: vLLM's null for the
+					 * prompt's first id, which nothing predicts) */
+	size_t npos, pos_cap;
 } Chunk;
 
 /* Decode one event's data (a JSON chunk, or [DONE]) into c (its ids and
@@ -144,5 +154,10 @@ void remote_info_free(RemoteInfo *info);
  * ...}}, FastAPI's {"detail": ...}, {"message": ...}, else the body's first
  * line; at most max bytes, into out. */
 void remote_error_text(const char *body, size_t len, char *out, size_t max);
+
+/* The id of vLLM's refusal of a prompt id past its vocabulary ("Token id N
+ * is out of vocabulary", HTTP 400), from an error message: 0 and *id, or
+ * ERR_DATA when the message is another. */
+int remote_oov_id(const char *msg, long long *id);
 
 #endif

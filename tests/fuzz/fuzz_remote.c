@@ -1,10 +1,13 @@
 /* libFuzzer target: the server-sent events parser and the chunk decoders of
  * every dialect (lib/remote), the input fed whole and cut where its first
- * byte says; also the model list and error-message readers. */
+ * byte says; also the model list and error-message readers, and the
+ * recogniser of vLLM's out-of-vocabulary refusal. */
 #include "remote/remote.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int on_event(void *ctx, const char *data, size_t len)
 {
@@ -34,5 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		remote_info_free(&info);
 	char msg[64];
 	remote_error_text(text, len, msg, sizeof msg);
+	char *z = malloc(len + 1);     /* a message is a C string */
+	if (z) {
+		long long id;
+		memcpy(z, text, len);
+		z[len] = 0;
+		remote_oov_id(z, &id);
+		free(z);
+	}
 	return 0;
 }

@@ -16,6 +16,8 @@ typedef struct {
 	int32_t top_ids[16];
 	float top_lp[16];
 	int ntop;
+	int32_t top_n[16];              /* pairs per position */
+	int npos;
 } Got;
 
 static int on_event(void *ctx, const char *data, size_t len)
@@ -32,6 +34,8 @@ static int on_event(void *ctx, const char *data, size_t len)
 		g->top_ids[g->ntop] = c.top_ids[i];
 		g->top_lp[g->ntop++] = c.top_lp[i];
 	}
+	for (size_t i = 0; !rc && i < c.npos && g->npos < 16; i++)
+		g->top_n[g->npos++] = c.top_n[i];
 	g->done |= c.done;
 	g->finished |= c.finished;
 	chunk_free(&c);
@@ -64,6 +68,18 @@ static char *load(const char *name, size_t *len)
 	if (readall_file(path, &buf, len))
 		return NULL;
 	return buf;
+}
+
+/* A recorded stream replayed whole, its decoding checked to succeed. */
+static Got replay_file(RemoteApi api, const char *name)
+{
+	size_t len;
+	char *text = load(name, &len);
+	CHECK(text != NULL);
+	Got g = replay(api, text ? text : "", text ? len : 0, NULL, 0);
+	CHECK_EQ_INT(g.rc, 0);
+	free(text);
+	return g;
 }
 
 /* The whole stream, then every split in two, then 200 random cuttings into
@@ -129,25 +145,52 @@ TEST(remote_llama_stream)
 
 TEST(remote_top_logprobs)
 {
-	size_t len;
-	char *text = load("vllm-top.sse", &len);
-	CHECK(text != NULL);
-	Got g = replay(API_VLLM, text ? text : "", text ? len : 0, NULL, 0);
-	CHECK_EQ_INT(g.rc, 0);
+	Got g = replay_file(API_VLLM, "vllm-top.sse");
 	CHECK_EQ_INT(g.ntop, 3);
 	CHECK_EQ_INT(g.top_ids[0], 17);
 	CHECK_EQ_INT(g.top_ids[1], 4);
 	CHECK_EQ_INT(g.top_ids[2], 99);
 	CHECK_NEAR(g.top_lp[1], -1.25, 0);
-	free(text);
-	text = load("llama-server-probs.sse", &len);
-	CHECK(text != NULL);
-	g = replay(API_LLAMA, text ? text : "", text ? len : 0, NULL, 0);
-	CHECK_EQ_INT(g.rc, 0);
+	g = replay_file(API_LLAMA, "llama-server-probs.sse");
 	CHECK_EQ_INT(g.ntop, 3);
 	CHECK_EQ_INT(g.top_ids[2], 7);
 	CHECK_NEAR(g.top_lp[1], -2.5, 1e-6);
-	free(text);
+}
+
+/* --all: vLLM's echo gives the prompt's positions (the first null), then
+ * the answer's, each with its own number of pairs, in any order. */
+TEST(remote_all_positions)
+{
+	Got g = replay_file(API_VLLM, "vllm-all.sse");
+	CHECK_EQ_INT(g.npos, 4);
+	const int32_t want_n[] = { 0, 3, 2, 3 };
+	for (int i = 0; i < 4 && i < g.npos; i++)
+		CHECK_EQ_INT(g.top_n[i], want_n[i]);
+	CHECK_EQ_INT(g.ntop, 8);
+	CHECK_EQ_INT(g.top_ids[0], 200);
+	CHECK_EQ_INT(g.top_ids[4], 9);
+	CHECK_NEAR(g.top_lp[4], -1.75, 0);
+	CHECK_EQ_INT(g.top_ids[7], 5);
+	CHECK(g.done && g.finished);
+	Chunk c = { 0 };
+	const char *bad = "{\"choices\":[{\"token_ids\":[1],\"logprobs\":{\"top_logprobs\":[null,[1]]}}]}";
+	CHECK_EQ_INT(remote_chunk(API_VLLM, bad, strlen(bad), &c), ERR_DATA);
+	CHECK(strstr(err_msg(), "top_logprobs[1] is not a map"));
+	chunk_free(&c);
+}
+
+/* vLLM's refusal of an id past its vocabulary, told from other errors. */
+TEST(remote_oov)
+{
+	long long id = 0;
+	CHECK_EQ_INT(remote_oov_id("Token id 103424 is out of vocabulary", &id), 0);
+	CHECK_EQ_INT(id, 103424);
+	CHECK_EQ_INT(remote_oov_id("token id 7 is out of vocabulary (max 5)", &id), 0);
+	CHECK_EQ_INT(id, 7);
+	CHECK_EQ_INT(remote_oov_id("Token id 7 is fine", &id), ERR_DATA);
+	CHECK_EQ_INT(remote_oov_id("oken id 7 is out of vocabulary", &id), ERR_DATA);
+	CHECK_EQ_INT(remote_oov_id("Token id x is out of vocabulary", &id), ERR_DATA);
+	CHECK_EQ_INT(remote_oov_id("", &id), ERR_DATA);
 }
 
 /* A stream cut before its end leaves done unset (the caller's failure);
@@ -266,6 +309,24 @@ TEST(remote_request_bodies)
 		   "\"return_token_ids\":true,\"logprobs\":5,\"return_tokens_as_token_ids\":true}");
 	check_body(API_LLAMA, &top, "{\"stream\":true,\"prompt\":[1,23,456],\"n_predict\":1,"
 		   "\"n_probs\":5}");
+	top.set |= REQ_ALL;
+	check_body(API_VLLM, &top, "{\"stream\":true,\"prompt\":[1,23,456],\"max_tokens\":1,"
+		   "\"return_token_ids\":true,\"logprobs\":5,\"return_tokens_as_token_ids\":true,"
+		   "\"echo\":true}");
+
+	/* FastDeploy: min_p, stop_token_ids, and a ban as bad_words_token_ids */
+	const LogitBias ban[] = { { 9, -INFINITY }, { 4, -INFINITY } };
+	RemoteRequest fd = { .prompt = prompt, .nprompt = 1, .max_tokens = 2,
+		.set = REQ_MIN_P | REQ_STOP_IDS | REQ_BIAS, .min_p = 0.125, .bias = ban, .nbias = 2,
+		.stop_ids = stop_ids, .nstop_ids = 1 };
+	check_body(API_FASTDEPLOY, &fd, "{\"stream\":true,\"prompt\":[1],\"max_tokens\":2,"
+		   "\"return_token_ids\":true,\"min_p\":0.125,\"bad_words_token_ids\":[9,4],"
+		   "\"stop_token_ids\":[2]}");
+	fd.bias = bias;         /* a finite bias is no ban */
+	ByteBuf b = { 0 };
+	CHECK_EQ_INT(remote_request(API_FASTDEPLOY, &fd, &b), ERR_DATA);
+	CHECK(strstr(err_msg(), "only bans"));
+	bytebuf_free(&b);
 }
 
 /* Options a dialect cannot carry are named, never dropped. */
@@ -274,8 +335,14 @@ TEST(remote_unsupported_options)
 	CHECK(remote_unsupported(API_VLLM, REQ_TEMP | REQ_BIAS | REQ_STOP_IDS | REQ_TOP) == NULL);
 	CHECK_EQ_STR(remote_unsupported(API_LLAMA, REQ_TEMP | REQ_STOP_IDS), "--stop-id");
 	CHECK_EQ_STR(remote_unsupported(API_VLLM, REQ_REPEAT_LAST_N), "--repeat-last-n");
-	CHECK_EQ_STR(remote_unsupported(API_FASTDEPLOY, REQ_SEED | REQ_BIAS), "--logit-bias");
+	CHECK(remote_unsupported(API_FASTDEPLOY, REQ_SEED | REQ_BIAS | REQ_MIN_P | REQ_STOP_IDS) ==
+	      NULL);
+	CHECK_EQ_STR(remote_unsupported(API_FASTDEPLOY, REQ_BIAS | REQ_BIAS_FINITE),
+		     "--logit-bias other than ID=-inf (a ban)");
+	CHECK_EQ_STR(remote_unsupported(API_FASTDEPLOY, REQ_IGNORE_EOS), "--ignore-eos");
 	CHECK_EQ_STR(remote_unsupported(API_FASTDEPLOY, REQ_TOP), "--top");
+	CHECK_EQ_STR(remote_unsupported(API_LLAMA, REQ_TOP | REQ_ALL), "--all");
+	CHECK(remote_unsupported(API_VLLM_LOGPROBS, REQ_TOP | REQ_ALL) == NULL);
 	const int32_t p[] = { 1 };
 	RemoteRequest rq = { .prompt = p, .nprompt = 1, .max_tokens = 1, .set = REQ_STOP_IDS };
 	ByteBuf b = { 0 };
