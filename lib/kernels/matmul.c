@@ -5,11 +5,12 @@
  * mat_vec streams each weight row once (bandwidth-bound, so exact f32
  * arithmetic: bf16 would read the same bytes; but the quantised types'
  * unpacking is compute-bound, so under PREC_Q8 their products are integer
- * ones on 8-bit activations, xq.h, in mat_vec and mat_mul alike). mat_mul
- * picks the first of: those integer products (XQ_MAX activation rows a
- * weight block, the activations rounded once per call), the bf16 GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the
- * activations are rounded and packed once per call, mat_muls once for
- * several matrices, and the weights are read in place), our f32 GEMM
+ * ones on 8-bit activations, xq.h, in mat_vec and small batches). mat_mul
+ * picks the first of: those integer products (up to MAT_XQ_MAX_ROWS rows;
+ * XQ_MAX activation rows a weight block, rounded once per call), the bf16
+ * GEMM (PREC_BF16, bf16 weights, AVX512-BF16: the activations are rounded
+ * and packed once per call, mat_muls once for several matrices, and the
+ * weights are read in place), our f32 GEMM
  * (AVX-512: twice what Debian's OpenBLAS reaches here, which runs its AVX2
  * kernels on Zen 5), OpenBLAS sgemm over weight panels converted to f32,
  * and below MV_MAX_N rows a loop of mat_vec. gemm_np / gemm_nn are the
@@ -430,6 +431,8 @@ static int muls_xq(Compute *c, int k, float *const Y[], const Mat *const W[], co
 	int block = xq_block(W[0]->type), threads = pool_threads(c->pool);
 	Jobs v;
 
+	if (n > MAT_XQ_MAX_ROWS)
+		return -1;
 	for (int m = 0; m < k; m++)
 		if (!use_xq(c, W[m]) || xq_block(W[m]->type) != block)
 			return -1;

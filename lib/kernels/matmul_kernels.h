@@ -81,9 +81,9 @@ extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
 		 [WT_Q4_0] = avx512_vec_q4_0, [WT_Q4_K] = avx512_vec_q4_k, \
 		 [WT_Q5_K] = avx512_vec_q5_k, [WT_Q6_K] = avx512_vec_q6_k }, \
 	.to_f32 = { [WT_F32] = avx512_to_f32, [WT_F16] = avx512_to_f32, \
-		    [WT_BF16] = avx512_to_f32, [WT_Q8_0] = portable_to_f32, \
-		    [WT_Q4_0] = portable_to_f32, [WT_Q4_K] = portable_to_f32, \
-		    [WT_Q5_K] = portable_to_f32, [WT_Q6_K] = portable_to_f32 }, \
+		    [WT_BF16] = avx512_to_f32, [WT_Q8_0] = avx512_to_f32, \
+		    [WT_Q4_0] = avx512_to_f32, [WT_Q4_K] = avx512_to_f32, \
+		    [WT_Q5_K] = avx512_to_f32, [WT_Q6_K] = avx512_to_f32 }, \
 	.gemm_f32 = { [WT_F32] = avx512_gemm_f32, [WT_F16] = avx512_gemm_f32, \
 		      [WT_BF16] = avx512_gemm_f32, [WT_Q8_0] = avx512_gemm_quant, \
 		      [WT_Q4_0] = avx512_gemm_quant, [WT_Q4_K] = avx512_gemm_quant, \

@@ -357,9 +357,9 @@ static int check_xq_rows(const float *y, const float *w, const XQ *xq, int block
 	return 1;
 }
 
-/* Every quantised type under PREC_Q8: mat_vec and mat_mul against the
- * rounded activations, and each row of a batch bit for bit the mat_vec of
- * that row (a prompt's logits must not depend on how it is cut). */
+/* Every quantised type under PREC_Q8: mat_vec and mat_mul of up to
+ * MAT_XQ_MAX_ROWS rows against the rounded activations, each row of such a
+ * batch bit for bit the mat_vec of that row; larger batches exact. */
 TEST_ISA(quant_xq_kernels)
 {
 	Compute *c;
@@ -374,8 +374,10 @@ TEST_ISA(quant_xq_kernels)
 			void *data = random_quant(&W, t, rows, cols);
 			float *w = malloc(sizeof *w * rows * cols);
 			wtype_info[t].to_f32(w, data, rows * cols);
-			for (size_t b = 0; b < sizeof qbatch / sizeof *qbatch; b++) {
-				int n = qbatch[b], bad = 0;
+			for (size_t b = 0; b <= sizeof qbatch / sizeof *qbatch; b++) {
+				/* and one batch past MAT_XQ_MAX_ROWS */
+				int n = b < sizeof qbatch / sizeof *qbatch ? qbatch[b] : MAT_XQ_MAX_ROWS + 1;
+				int bad = 0;
 				float *x = malloc(sizeof *x * n * cols), *y = malloc(sizeof *y * n * rows);
 				float *yv = malloc(sizeof *yv * rows);
 				char *buf = malloc((size_t)(n * xq_row_bytes(cols)));
@@ -385,6 +387,10 @@ TEST_ISA(quant_xq_kernels)
 				xq_quantize(buf, xq, x, cols, block, 0, n);
 				mat_mul(c, y, &W, x, n);
 				for (int m = 0; m < n; m++) {
+					if (n > MAT_XQ_MAX_ROWS) {
+						bad += !check_rows(y + m * rows, w, x + m * cols, rows, cols);
+						continue;
+					}
 					bad += !check_xq_rows(y + m * rows, w, &xq[m], block, rows, cols);
 					mat_vec(c, yv, &W, x + m * cols);
 					bad += memcmp(yv, y + m * rows, sizeof *yv * rows) != 0;
