@@ -306,9 +306,9 @@ const Kernels kernels_avx2 = {
 		    [WT_Q8_0] = portable_to_f32, [WT_Q4_0] = portable_to_f32,
 		    [WT_Q4_K] = portable_to_f32, [WT_Q5_K] = portable_to_f32,
 		    [WT_Q6_K] = portable_to_f32 },
-	.vec_xq = { [WT_Q8_0] = portable_vec_xq, [WT_Q4_0] = portable_vec_xq,
-		    [WT_Q4_K] = portable_vec_xq, [WT_Q5_K] = portable_vec_xq,
-		    [WT_Q6_K] = portable_vec_xq },
+	.vec_xq = { [WT_Q8_0] = avx2_xq_q8_0, [WT_Q4_0] = avx2_xq_q4_0,
+		    [WT_Q4_K] = avx2_xq_q4_k, [WT_Q5_K] = avx2_xq_q5_k,
+		    [WT_Q6_K] = avx2_xq_q6_k },
 	.gemm_np = att_np,
 	.gemm_nn = att_nn,
 };

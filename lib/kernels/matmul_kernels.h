@@ -74,6 +74,7 @@ ToF32Fn portable_to_f32;
 VecXqFn portable_vec_xq;
 #if defined(__x86_64__)
 extern const Kernels kernels_avx2, kernels_avx512, kernels_avx512bf16;
+VecXqFn avx2_xq_q8_0, avx2_xq_q4_0, avx2_xq_q4_k, avx2_xq_q5_k, avx2_xq_q6_k;
 /* shared by the AVX-512 tables: every entry of the AVX-512 table */
 #define AVX512_TABLE \
 	.vec = { [WT_F32] = avx512_vec_f32, [WT_F16] = avx512_vec_f16, \
