@@ -38,6 +38,15 @@ INLINE float half(const uint8_t *p)
 	return _cvtsh_ss(h);
 }
 
+/* Every cache line of the block VEC_PREFETCH bytes ahead (as the AVX-512
+ * kernels do: one a block leaves the K types' streams short). */
+INLINE void prefetch_block(const uint8_t *b, int bytes)
+{
+	#pragma GCC unroll 4
+	for (int p = 0; p < bytes; p += 64)
+		_mm_prefetch((const char *)b + VEC_PREFETCH + p, _MM_HINT_T0);
+}
+
 /* v's 16-bit lanes shifted left by k (right by -k when k < 0): moves bit
  * 4 - k of each byte to bit 4 without crossing bytes for -3 <= k <= 4 */
 INLINE __m256i shift16(__m256i v, int k)
@@ -61,7 +70,7 @@ INLINE __m256i pick16(__m256i v, int a, int b)
 typedef struct {
 	__m256i sc;             /* Q4_K/Q5_K: scale j in 16-bit lanes j and 8 + j;
 				 * Q6_K: sub-block i's scale in lane i */
-	__m256i ms;             /* Q4_K/Q5_K: sub-block j's min in lanes 2j, 2j + 1 */
+	__m256 mins;            /* Q4_K/Q5_K: sub-block j's dmin m */
 } KScales;
 
 INLINE void k_scales(WType t, const uint8_t *b, KScales *k)
@@ -82,9 +91,9 @@ INLINE void k_scales(WType t, const uint8_t *b, KScales *k)
 		      (uint64_t)((u2 & 0x0f0f0f0fu) | (u0 >> 2 & 0x30303030u)) << 32;
 	uint64_t m = (uint64_t)(u1 & 0x3f3f3f3fu) |
 		     (uint64_t)((u2 >> 4 & 0x0f0f0f0fu) | (u1 >> 2 & 0x30303030u)) << 32;
-	__m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)m));
 	k->sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc)));
-	k->ms = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+	k->mins = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)m))),
+				_mm256_set1_ps(half(b + offsetof(BlockQ4_K, dmin))));
 }
 
 /* Elements 32 j .. 32 j + 31 of block b as unsigned bytes (Q6_K's still
@@ -131,7 +140,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
 			KScales k;
 			__m256i s[XQ_MAX];
-			_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+			prefetch_block(b, bytes);
 			k_scales(t, b, &k);
 			#pragma GCC unroll 32
 			for (int m = 0; m < n; m++)
@@ -145,21 +154,18 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 						q, _mm256_loadu_si256((const __m256i *)(x[m].q + i * QK_K + 32 * j))),
 						sc));
 			}
-			/* the f32 scales read last: fewer registers live */
+			/* the f32 scale read last: fewer registers live */
 			float d = half(b + (t == WT_Q6_K ? offsetof(BlockQ6_K, d) : offsetof(BlockQ4_K, d)));
-			float dmin = t == WT_Q6_K ? 0 : half(b + offsetof(BlockQ4_K, dmin));
 			#pragma GCC unroll 32
 			for (int m = 0; m < n; m++) {
-				__m256i sums = _mm256_loadu_si256((const __m256i *)(x[m].sum + i * 16));
 				if (t == WT_Q6_K)       /* q - 32: minus 32 Σ sc sum */
-					s[m] = _mm256_sub_epi32(s[m], _mm256_slli_epi32(
-						_mm256_madd_epi16(k.sc, sums), 5));
+					s[m] = _mm256_sub_epi32(s[m], _mm256_slli_epi32(_mm256_madd_epi16(
+						k.sc, _mm256_loadu_si256((const __m256i *)(x[m].sum + i * 16))), 5));
 				acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[m]),
 							 _mm256_set1_ps(x[m].d[i] * d), acc[m]);
-				if (t != WT_Q6_K)       /* the mins: Σ m (sum + sum) */
-					acc[m] = _mm256_fnmadd_ps(
-						_mm256_cvtepi32_ps(_mm256_madd_epi16(k.ms, sums)),
-						_mm256_set1_ps(x[m].d[i] * dmin), acc[m]);
+				if (t != WT_Q6_K)       /* the mins: Σ dmin m d_x (sum + sum) */
+					acc[m] = _mm256_fnmadd_ps(k.mins, _mm256_loadu_ps(x[m].dsum + i * 8),
+								  acc[m]);
 			}
 		}
 		#pragma GCC unroll 32
@@ -175,7 +181,7 @@ INLINE void block_32(WType t, int n, const uint8_t *b, const XQ *x, int64_t i, _
 {
 	const __m256i ones = _mm256_set1_epi16(1);
 	__m256i q, aq = _mm256_setzero_si256();
-	_mm_prefetch((const char *)b + VEC_PREFETCH, _MM_HINT_T0);
+	prefetch_block(b, quant_bytes(t));
 	if (t == WT_Q8_0) {
 		q = _mm256_loadu_si256((const __m256i *)(b + 2));
 		aq = _mm256_abs_epi8(q);
