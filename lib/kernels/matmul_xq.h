@@ -70,29 +70,27 @@ INLINE void k4_bytes(const uint8_t *b, uint64_t *sc, uint64_t *m)
 
 /* ---- Q8_0 and Q4_0: blocks of 32, one register of bytes ---- */
 
-/* Block i (at b) times each activation row, into acc[m]. */
+/* Block i (at b) times each activation row, into acc[m]: the weights'
+ * signed bytes q as |q| times the activations with q's sign (Q4_0's
+ * nibbles minus 8 first: cheaper than subtracting 8 Σ x for each row). */
 INLINE void block_32(WType t, int n, const uint8_t *b, const XQ *x, int64_t i, __m256 *acc)
 {
-	__m256i q, aq = _mm256_setzero_si256();
+	__m256i q;
 	prefetch_block(b, quant_bytes(t));
 	if (t == WT_Q8_0) {
 		q = _mm256_loadu_si256((const __m256i *)(b + 2));
-		aq = _mm256_abs_epi8(q);
 	} else {                /* elements 0-15 the low nibbles, 16-31 the high */
 		__m128i p = _mm_loadu_si128((const __m128i *)(b + 2));
-		q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p, 4), p), _mm256_set1_epi8(0x0f));
+		q = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(p, 4), p),
+						     _mm256_set1_epi8(0x0f)),
+				    _mm256_set1_epi8(8));
 	}
+	__m256i aq = _mm256_abs_epi8(q);
 	float d = half(b);
 #pragma GCC unroll 32
 	for (int m = 0; m < n; m++) {
-		__m256i xv = _mm256_loadu_si256((const __m256i *)(x[m].q + 32 * i)), s;
-		if (t == WT_Q8_0) {     /* |q| times x with q's sign */
-			s = products8(aq, _mm256_sign_epi8(xv, q));
-		} else {                /* q - 8: minus 8 Σ x */
-			s = products8(q, xv);
-			s = _mm256_sub_epi32(s, _mm256_zextsi128_si256(_mm_cvtsi32_si128(
-				8 * (x[m].sum[2 * i] + x[m].sum[2 * i + 1]))));
-		}
+		__m256i xv = _mm256_loadu_si256((const __m256i *)(x[m].q + 32 * i));
+		__m256i s = products8(aq, _mm256_sign_epi8(xv, q));
 		acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * x[m].d[i]), acc[m]);
 	}
 }
