@@ -5,11 +5,11 @@
  * activation row: vpmaddubsw (weights' unsigned bytes times the
  * activations' signed ones, pairs summed in int16: at most 2 * 63 * 127,
  * never saturating), vpmaddwd by the sub-blocks' integer scales into
- * int32, one f32 multiply-add a block. The weights' offsets (Q4_0's 8,
- * Q6_K's 32, the K types' mins) are products of the activations' sums.
- * Integer sums are exact, so these agree with portable_vec_xq up to the
- * f32 scaling's rounding; the operations on each (row, activation row)
- * are the same whatever n. Q8_0, Q4_0 and the instances: matmul_xq.h. */
+ * int32, one f32 multiply-add a block. The weights' offsets (Q6_K's 32,
+ * the K types' mins) are products of the activations' sums. Integer sums
+ * are exact, so these agree with portable_vec_xq up to the f32 scaling's
+ * rounding; the operations on each (row, activation row) are the same
+ * whatever n. Q8_0, Q4_0 and the instances: matmul_xq.h. */
 #define XQ_VNNI 0
 #define XQ_TARGET "avx2,fma,f16c"
 #define XQ_NAME(type) avx2_xq_##type

@@ -6,8 +6,8 @@
  * ones, pairs summed in int16: at most 2 * 63 * 127, never saturating),
  * vpmaddwd by the sub-blocks' integer scales into int32 (fused into one
  * vpdpwssd with VNNI), and one f32 multiply-add a block. The weights'
- * offsets (Q4_0's 8, Q6_K's 32, the K types' mins) are products of the
- * activations' sums. Integer sums are exact, so these agree with
+ * offsets (Q6_K's 32, the K types' mins) are products of the activations'
+ * sums (Q4_0's 8 comes off its nibbles: matmul_xq.h). Integer sums are exact, so these agree with
  * portable_vec_xq up to the f32 scaling's rounding; the operations on each
  * (row, activation row) are the same whatever n.
  *
