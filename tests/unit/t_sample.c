@@ -774,3 +774,35 @@ TEST(sample_proc_bad_answers)
 		sampler_proc_close(&sp, 0);
 	}
 }
+
+/* sample_top against a full sort on (logit descending, id ascending), with
+ * many ties, for k from 1 to n. */
+static int by_rank(const void *a, const void *b)
+{
+	const float *x = a, *y = b;     /* pairs (logit, id) */
+	if (x[0] != y[0])
+		return x[0] > y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+TEST(sample_top_ranks)
+{
+	enum { N = 300 };
+	static float x[N], pairs[N][2], vals[N];
+	static int32_t ids[N];
+	unsigned r = 12345;
+	for (int i = 0; i < N; i++) {
+		r = r * 1103515245 + 12345;
+		x[i] = (float)(r >> 16 & 31) - 16;      /* 32 values: ties */
+		pairs[i][0] = x[i];
+		pairs[i][1] = (float)i;
+	}
+	qsort(pairs, N, sizeof *pairs, by_rank);
+	for (uint32_t k = 1; k <= N; k += k < 8 ? 1 : 37) {
+		int bad = 0;
+		CHECK_EQ_INT(sample_top(x, N, k, ids, vals), 0);
+		for (uint32_t i = 0; i < k; i++)
+			bad += ids[i] != (int32_t)pairs[i][1] || vals[i] != pairs[i][0];
+		CHECK_EQ_INT(bad, 0);
+	}
+}
