@@ -114,8 +114,9 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 {
 	const int bytes = quant_bytes(t);
 	const int64_t nb = W->cols / QK_K;
+	const int64_t rb = wtype_row_bytes(t, W->cols);   /* not mat_row: a call a row */
 	for (int64_t r = r0; r < r1; r++) {
-		const uint8_t *b = mat_row(W, r);
+		const uint8_t *b = (const uint8_t *)W->data + r * rb;
 		__m512 acc[XQ_MAX];
 		__m256 accm[XQ_MAX];
 #pragma GCC unroll 32

@@ -103,8 +103,9 @@ INLINE void rows_32(WType t, int n, float *Y, int64_t ldy, const Mat *W, const X
 {
 	const int bytes = quant_bytes(t);
 	const int64_t nb = W->cols / 32;
+	const int64_t rb = wtype_row_bytes(t, W->cols);   /* not mat_row: a call a row */
 	for (int64_t r = r0; r < r1; r++) {
-		const uint8_t *b = mat_row(W, r);
+		const uint8_t *b = (const uint8_t *)W->data + r * rb;
 		__m256 acc[2][XQ_MAX];
 		int64_t i = 0;
 #pragma GCC unroll 32

@@ -21,7 +21,7 @@ static void quantize_block(int8_t *q, float *d, int16_t *sum, float *dsum, const
 {
 	float amax = 0;
 	for (int k = 0; k < n; k++)
-		amax = fmaxf(amax, fabsf(x[k]));
+		amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
 	float id = amax > 0 ? 127 / amax : 0;
 	*d = amax / 127;
 	for (int k = 0; k < n; k++)
