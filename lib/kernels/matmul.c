@@ -37,7 +37,11 @@
 #define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
 #define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
 #define TASKS_PER_THREAD 4
-#define VEC_TASK_BYTES (1 << 20) /* a matrix-vector task streams at least this */
+#define VEC_TASK_BYTES (1 << 18) /* a matrix-vector task streams at least this:
+				  * long enough for the prefetcher, short enough
+				  * that a Q4_K_M 0.3B's q, k and v split evenly
+				  * (1 MB: one thread did q while the other did k
+				  * and v, then waited; 10% of its decode) */
 #define XQ_TASK_BYTES (1 << 17)  /* weights a batch task of integer products takes
 				  * (in L2 while every activation row passes) */
 #define XQ_TILE_ROWS 16          /* weight rows kept in L1 across activation groups */
