@@ -68,6 +68,9 @@ case "$got" in "compute: 3 threads"*) ok openblas-threads ;; *) fail openblas-th
 # the frames written before are whole.
 cp -r $G "$TMP/m"
 mkfifo "$TMP/in.fifo"
+# (out made first: the background shell opens it only once the FIFO has a
+# writer, and a wc of a missing file would end the wait below at once)
+: >"$TMP/out"
 "$RUN" -m "$TMP/m" <"$TMP/in.fifo" >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 exec 4>"$TMP/in.fifo"
