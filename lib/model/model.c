@@ -36,7 +36,7 @@ struct State {
 	float *wsel;            /* [nb][top_k] their combine weights */
 	int *rows;              /* [nb] rows routed to one expert */
 	float *rw;              /* [nb] their weights */
-	float *probs;           /* [E] router probabilities of one row */
+	float *probs;           /* [nb][E] router logits, then probabilities */
 	float *eh;              /* MoE decode: [top_k + 1][2][W] hidden rows of the
 				 * shared MLP and the selected experts */
 	float *ey;              /* MoE decode: [top_k + 1][H] their outputs */
@@ -59,7 +59,7 @@ typedef struct {
 	int **i;
 	size_t size;
 } BatchBuf;
-#define NBATCH_BUFS 17
+#define NBATCH_BUFS 18
 
 /* The batch buffers of s, into b; returns how many. ensure_batch allocates
  * them, free_batch frees them and model_scratch_bytes counts them. */
@@ -69,14 +69,14 @@ static int batch_bufs(const Model *m, State *s, BatchBuf *b)
 	size_t H = (size_t)c->hidden, qd = (size_t)c->heads * (size_t)c->head_dim;
 	size_t kvd = (size_t)c->kv_heads * (size_t)c->head_dim;
 	size_t W = (size_t)mlp_width(m), half = (size_t)c->head_dim / 2;
-	size_t k = c->moe ? (size_t)c->top_k : 1;
+	size_t k = c->moe ? (size_t)c->top_k : 1, E = c->moe ? (size_t)c->experts : 1;
 	const BatchBuf list[] = {
 		{ &s->x, NULL, H }, { &s->xn, NULL, H }, { &s->y, NULL, H }, { &s->xg, NULL, H },
 		{ &s->yg, NULL, H }, { &s->q, NULL, qd }, { &s->k, NULL, kvd }, { &s->v, NULL, kvd },
 		{ &s->att, NULL, qd },
 		{ &s->h1, NULL, W }, { &s->h2, NULL, W }, { &s->cos, NULL, half },
 		{ &s->sin, NULL, half }, { &s->wsel, NULL, k }, { &s->rw, NULL, 1 },
-		{ NULL, &s->sel, k }, { NULL, &s->rows, 1 },
+		{ &s->probs, NULL, E }, { NULL, &s->sel, k }, { NULL, &s->rows, 1 },
 	};
 	_Static_assert(sizeof list / sizeof list[0] == NBATCH_BUFS, "NBATCH_BUFS");
 	memcpy(b, list, sizeof list);
@@ -127,8 +127,8 @@ uint64_t model_scratch_bytes(const Model *m, int batch)
 	uint64_t row = 0, slots = c->moe ? (uint64_t)c->top_k + 1 : 0;
 	for (int i = batch_bufs(m, &s, b); i-- > 0;)
 		row += b[i].size;
-	/* with state_new's router probabilities and MoE decode rows */
-	return (row * (uint64_t)batch + (uint64_t)c->experts + 1 +
+	/* with state_new's MoE decode rows */
+	return (row * (uint64_t)batch +
 		slots * (2 * (uint64_t)mlp_width(m) + (uint64_t)c->hidden)) * sizeof(float);
 }
 
@@ -151,13 +151,12 @@ int state_new(State **out, const Model *m, int limit)
 	s->limit = limit > 0 && limit < m->cfg.max_pos ? limit : m->cfg.max_pos;
 	s->kc = calloc((size_t)m->cfg.layers, sizeof *s->kc);
 	s->vc = calloc((size_t)m->cfg.layers, sizeof *s->vc);
-	s->probs = malloc((size_t)(m->cfg.experts + 1) * sizeof *s->probs);
 	if (m->cfg.moe) {
 		size_t slots = (size_t)m->cfg.top_k + 1;
 		s->eh = malloc(slots * 2 * (size_t)mlp_width(m) * sizeof *s->eh);
 		s->ey = malloc(slots * (size_t)m->cfg.hidden * sizeof *s->ey);
 	}
-	if (!s->kc || !s->vc || !s->probs || (m->cfg.moe && (!s->eh || !s->ey))) {
+	if (!s->kc || !s->vc || (m->cfg.moe && (!s->eh || !s->ey))) {
 		state_free(s);
 		return err(ERR_IO, "out of memory");
 	}
@@ -192,7 +191,6 @@ void state_free(State *s)
 	free(s->vc);
 	free(s->ids);
 	free(s->scores);
-	free(s->probs);
 	free(s->eh);
 	free(s->ey);
 	free_batch(s);
@@ -522,17 +520,36 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 
 /* Router for one row: top_k experts by probability + bias, weighted by the
  * probabilities alone, renormalised (arch.md §8). fp32 throughout. */
-static void route(const Model *m, const Layer *L, const float *x, float *p, int *sel, float *w)
+/* P[i][e] = the router's logit of expert e for row i < n of X, by the
+ * matrix-vector kernels (MAT_VECS_MAX rows a pool job): the same arithmetic
+ * in decode and prefill, so both choose the same experts bit for bit, and
+ * SIMD on both threads (a plain C loop of one dependent sum an expert was
+ * 5% of a 21B-A3B decode step). */
+static void router_logits(const Model *m, const Layer *L, Compute *c, float *P, const float *X,
+			  int n)
+{
+	const Config *cf = &m->cfg;
+	const Mat R = { .type = WT_F32, .data = L->router, .rows = cf->experts, .cols = cf->hidden };
+	const Mat *w[MAT_VECS_MAX];
+	float *y[MAT_VECS_MAX];
+	const float *x[MAT_VECS_MAX];
+	for (int i0 = 0; i0 < n; i0 += MAT_VECS_MAX) {
+		int k = n - i0 < MAT_VECS_MAX ? n - i0 : MAT_VECS_MAX;
+		for (int j = 0; j < k; j++) {
+			w[j] = &R;
+			y[j] = P + (int64_t)(i0 + j) * cf->experts;
+			x[j] = X + (int64_t)(i0 + j) * cf->hidden;
+		}
+		mat_vecs(c, k, y, w, x);
+	}
+}
+
+/* The top_k experts of one row from its router logits p (softmaxed in
+ * place): sel, and their combine weights w. */
+static void route(const Model *m, const Layer *L, float *p, int *sel, float *w)
 {
 	const Config *c = &m->cfg;
-	int E = c->experts, H = c->hidden;
-	for (int e = 0; e < E; e++) {
-		const float *r = L->router + (int64_t)e * H;
-		float acc = 0;
-		for (int i = 0; i < H; i++)
-			acc += r[i] * x[i];
-		p[e] = acc;
-	}
+	int E = c->experts;
 	softmax(p, E);
 	float sum = 0;
 	for (int j = 0; j < c->top_k; j++) {
@@ -568,7 +585,8 @@ static void moe_row(const Model *m, State *s, Compute *c, const Layer *L)
 	const float *x[MAT_VECS_MAX];
 	int n = 0, shared = L->shared.gate.data != NULL;
 
-	route(m, L, s->xn, s->probs, s->sel, s->wsel);
+	router_logits(m, L, c, s->probs, s->xn, 1);
+	route(m, L, s->probs, s->sel, s->wsel);
 	if (shared)
 		mlp[n++] = &L->shared;
 	for (int e = 0; e < cf->experts; e++)
@@ -612,8 +630,9 @@ static void moe(const Model *m, State *s, Compute *c, const Layer *L, int n)
 		moe_row(m, s, c, L);
 		return;
 	}
+	router_logits(m, L, c, s->probs, s->xn, n);
 	for (int i = 0; i < n; i++)
-		route(m, L, s->xn + (int64_t)i * H, s->probs, s->sel + i * k, s->wsel + i * k);
+		route(m, L, s->probs + (int64_t)i * cf->experts, s->sel + i * k, s->wsel + i * k);
 	if (L->shared.gate.data)
 		mlp(m, s, c, &L->shared, s->xn, n, s->y);
 	else
