@@ -41,7 +41,10 @@
 				  * long enough for the prefetcher, short enough
 				  * that a Q4_K_M 0.3B's q, k and v split evenly
 				  * (1 MB: one thread did q while the other did k
-				  * and v, then waited; 10% of its decode) */
+				  * and v, then waited; 10% of its decode), and at
+				  * most 8 times this: the last task of a job is
+				  * what the other threads wait for (the output
+				  * head of 87 MB was 8 tasks of 11 MB) */
 #define XQ_TASK_BYTES (1 << 17)  /* weights a batch task of integer products takes
 				  * (in L2 while every activation row passes) */
 #define XQ_TILE_ROWS 16          /* weight rows kept in L1 across activation groups */
@@ -203,7 +206,7 @@ typedef struct {
 } Job;
 
 /* Tasks of about rows / (TASKS_PER_THREAD * threads) rows but at least
- * min, a multiple of align (and at most max rows): small enough that a
+ * min, a multiple of align (and at most max rows, one at least): small enough that a
  * thread that gets no core leaves little behind, large enough to stream.
  * Returns the count. */
 static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, int64_t max)
@@ -213,7 +216,7 @@ static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, 
 		j->per = min;
 	j->per = (j->per + align - 1) / align * align;
 	if (j->per > max)
-		j->per = max;
+		j->per = max > 0 ? max : 1;
 	return (int)((rows + j->per - 1) / j->per);
 }
 
@@ -314,7 +317,8 @@ void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
 	for (int m = 0; m < k; m++) {
 		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1, .xq = xq[m]};
 		v.first[m + 1] = v.first[m] + split(&v.job[m], W[m]->rows, threads, ROW_ALIGN,
-							    VEC_TASK_BYTES / row_bytes(W[m]), INT64_MAX);
+							    VEC_TASK_BYTES / row_bytes(W[m]),
+							    8 * VEC_TASK_BYTES / row_bytes(W[m]));
 	}
 	if (threads == 1)
 		for (int i = 0; i < v.first[k]; i++)

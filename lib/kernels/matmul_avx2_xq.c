@@ -76,8 +76,10 @@ INLINE __m256i quants_k(WType t, const uint8_t *b, const KScales *k, int j, __m2
 		__m256i l = _mm256_loadu_si256((const __m256i *)(q->ql + 64 * h + 32 * (g & 1)));
 		__m256i hb = _mm256_loadu_si256((const __m256i *)(q->qh + 32 * h));
 		l = _mm256_and_si256(g < 2 ? l : _mm256_srli_epi16(l, 4), lo4);
-		*sc = pick16(_mm256_permute2x128_si256(k->sc, k->sc, h ? 0x11 : 0x00), 2 * g,
-			     2 * g + 1);
+		/* (two calls: the lane selector must be an immediate even at -O0) */
+		__m256i half_sc = h ? _mm256_permute2x128_si256(k->sc, k->sc, 0x11)
+				    : _mm256_permute2x128_si256(k->sc, k->sc, 0x00);
+		*sc = pick16(half_sc, 2 * g, 2 * g + 1);
 		return _mm256_or_si256(l, _mm256_and_si256(shift16(hb, 4 - 2 * g),
 							   _mm256_set1_epi8(0x30)));
 	}
