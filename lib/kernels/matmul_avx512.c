@@ -100,8 +100,16 @@ INLINE __m512 quants16(WType t, const uint8_t *b, int e0)
 	return _mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(qb.bias)));
 }
 
+/* Weights e0 .. e0 + 15 of block b, w = q s - o (exact), from the block's
+ * scales s and offsets o (quant_scales). */
+INLINE __m512 weights16(WType t, const uint8_t *b, int e0, const float *s, const float *o)
+{
+	return _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / quant_group(t)]),
+			       _mm512_set1_ps(o[e0 / quant_group(t)]));
+}
+
 /* One row at a time, block by block: the scales into scalars, then 16
- * weights at a time w = q s - o (exact) times x, four accumulators. */
+ * weights at a time times x, four accumulators. */
 INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int block = quant_block(t), bytes = quant_bytes(t);
@@ -119,9 +127,8 @@ INLINE void vec_quant(WType t, float *y, const Mat *W, const float *x, int64_t r
 			quant_scales(t, b, s, o);
 #pragma GCC unroll 16
 			for (int e0 = 0; e0 < block; e0 += 16) {
-				__m512 w = _mm512_fmsub_ps(quants16(t, b, e0), _mm512_set1_ps(s[e0 / quant_group(t)]),
-							   _mm512_set1_ps(o[e0 / quant_group(t)]));
-				a[e0 / 16 % 4] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xk + e0), a[e0 / 16 % 4]);
+				a[e0 / 16 % 4] = _mm512_fmadd_ps(weights16(t, b, e0, s, o),
+								 _mm512_loadu_ps(xk + e0), a[e0 / 16 % 4]);
 			}
 		}
 		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]),
@@ -166,9 +173,9 @@ INLINE void convert(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 	}
 }
 
-/* The quantised types, 16 weights w = q s - o at a time (exact, as in
- * vec_quant): prefill's GEMM converts every panel it multiplies, and the
- * plain C dequantisers took a seventh of a Q4_K_M prompt's time. */
+/* The quantised types, 16 weights at a time (as vec_quant reads them):
+ * prefill's GEMM converts every panel it multiplies, and the plain C
+ * dequantisers took a seventh of a Q4_K_M prompt's time. */
 INLINE void dequant(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 {
 	const int block = quant_block(t), bytes = quant_bytes(t);
@@ -180,9 +187,7 @@ INLINE void dequant(WType t, float *dst, const Mat *W, int64_t r0, int64_t r1)
 			quant_scales(t, b, s, o);
 #pragma GCC unroll 16
 			for (int e0 = 0; e0 < block; e0 += 16)
-				_mm512_storeu_ps(d + k + e0, _mm512_fmsub_ps(quants16(t, b, e0),
-					_mm512_set1_ps(s[e0 / quant_group(t)]),
-					_mm512_set1_ps(o[e0 / quant_group(t)])));
+				_mm512_storeu_ps(d + k + e0, weights16(t, b, e0, s, o));
 		}
 	}
 }

@@ -77,7 +77,7 @@ extern const WTypeInfo wtype_info[WT_COUNT];
 
 /* Bytes of a row of cols elements; -1 when cols is not a whole number of
  * blocks (or the bytes overflow int64_t). */
-int64_t wtype_row_bytes(WType t, int64_t cols) __attribute__((pure));
+int64_t wtype_row_bytes(WType t, int64_t cols);
 
 /* The WType of GGUF type number g; -1 if ernie has no such type. */
 int wtype_from_ggml(uint32_t g, WType *t);

@@ -518,8 +518,6 @@ static void attention(const Model *m, State *s, Compute *c, int l, int n, int p0
 	linear(c, s->y, &L->o, s->att, n);
 }
 
-/* Router for one row: top_k experts by probability + bias, weighted by the
- * probabilities alone, renormalised (arch.md §8). fp32 throughout. */
 /* P[i][e] = the router's logit of expert e for row i < n of X, by the
  * matrix-vector kernels (MAT_VECS_MAX rows a pool job): the same arithmetic
  * in decode and prefill, so both choose the same experts bit for bit, and
@@ -544,8 +542,9 @@ static void router_logits(const Model *m, const Layer *L, Compute *c, float *P, 
 	}
 }
 
-/* The top_k experts of one row from its router logits p (softmaxed in
- * place): sel, and their combine weights w. */
+/* Router for one row, from its logits p (softmaxed in place): top_k
+ * experts by probability + bias into sel, weighted by the probabilities
+ * alone, renormalised, into w (arch.md §8). fp32 throughout. */
 static void route(const Model *m, const Layer *L, float *p, int *sel, float *w)
 {
 	const Config *c = &m->cfg;

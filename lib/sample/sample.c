@@ -631,9 +631,11 @@ static size_t rank_cut(Sampler *s, size_t n, double z)
  * all n took 4% of a decode step of a 100K vocabulary with --top 1). */
 int sample_top(const float *x, uint32_t n, uint32_t k, int32_t *ids, float *vals)
 {
-	Cand *h = malloc((size_t)(k ? k : 1) * sizeof *h);
+	Cand *h;
 	size_t hn = k;
-	if (!h)
+	if (!k)
+		return 0;
+	if (!(h = malloc((size_t)k * sizeof *h)))
 		return err(ERR_IO, "out of memory");
 	for (uint32_t i = 0; i < k; i++)
 		h[i] = (Cand){ x[i], (int32_t)i };
