@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """gen_a3b.py: a random-weight model of the ERNIE-4.5-21B-A3B shape written
-directly as a Q4_K_M GGUF (about 13 GB), for the benchmark; and the weight
-bytes one decode token reads from any GGUF.
+directly as a Q4_K_M (about 13 GB) or Q8_0 (23 GB) GGUF, for the benchmark;
+and the weight bytes one decode token reads from any GGUF.
 
-  gen_a3b.py OUT.gguf         write the model once (an existing OUT is kept)
-  gen_a3b.py --stats FILE     print "decode_bytes N" and "file_bytes N"
+  gen_a3b.py OUT.gguf [q4_k_m|q8_0]   write the model once (an existing OUT
+                                      is kept); q4_k_m if no mix is named
+  gen_a3b.py --stats FILE             print "decode_bytes N" and "file_bytes N"
 
 The blocks are random bytes with sane f16 scales put in their places
 (ggml's layouts: Q4_K d, dmin at bytes 0-3; Q6_K d at bytes 208-209), so
@@ -12,11 +13,12 @@ no 44 GB bf16 model is ever made and quantised. The values are in the range
 of a real model's weights; the output is meaningless but finite, which is
 all a speed measurement needs.
 
-The types are the ones llama.cpp's Q4_K_M mix picks for this model
-(llama_tensor_get_type): the tied token_embd Q6_K; attn_v and every
-ffn_down (dense, experts, shared) Q6_K in the layers use_more_bits picks
-(i < n/8, i >= 7n/8, (i - n/8) % 3 == 2, n = 28); the other matrices Q4_K;
-norms, the router and the selection bias F32.
+The types are the ones llama.cpp's mixes pick for this model
+(llama_tensor_get_type). Q4_K_M: the tied token_embd Q6_K; attn_v and
+every ffn_down (dense, experts, shared) Q6_K in the layers use_more_bits
+picks (i < n/8, i >= 7n/8, (i - n/8) % 3 == 2, n = 28); the other matrices
+Q4_K. Q8_0: every matrix Q8_0. Both: norms, the router and the selection
+bias F32.
 
 Shape (the published config): hidden 2560, 28 layers, 20 heads (4 KV) of
 128, layer 0 dense with an MLP of 12288, layers 1-27 with 64 experts of
@@ -34,7 +36,8 @@ from gguf import BLOCK, BOOL, F32V, I32, STR, U32, Writer, vocab  # noqa: E402
 H, L, NH, NKV, HD = 2560, 28, 20, 4, 128
 DENSE_FF, E, K, W, SHARED = 12288, 64, 6, 1536, 2
 V = 103424
-Q4_K, Q6_K, F32 = 12, 14, 0
+Q8_0, Q4_K, Q6_K, F32 = 8, 12, 14, 0
+FILE_TYPE = {"q4_k_m": 15, "q8_0": 7}     # general.file_type: MOSTLY_*
 ARCH = "ernie4_5-moe"
 
 
@@ -52,7 +55,9 @@ def blocks(rng, gtype, shape):
 
     def f16(lo, hi):
         return rng.uniform(lo, hi, nb).astype("<f2").view(np.uint8).reshape(nb, 2)
-    if gtype == Q4_K:       # w = d * sc * q - dmin * m, sc, m < 64, q < 16
+    if gtype == Q8_0:       # w = d * q, q int8
+        b[:, 0:2] = f16(2e-4, 7e-4)
+    elif gtype == Q4_K:     # w = d * sc * q - dmin * m, sc, m < 64, q < 16
         b[:, 0:2] = f16(6.2e-5, 1e-4)
         b[:, 2:4] = f16(2e-4, 4e-4)
     else:                   # Q6_K: w = d * sc * (q - 32), sc int8
@@ -61,7 +66,7 @@ def blocks(rng, gtype, shape):
     return b
 
 
-def write(path):
+def write(path, mix):
     if os.path.exists(path):
         return
     rng = np.random.default_rng(3)
@@ -69,7 +74,7 @@ def write(path):
     w.add("general.architecture", STR, ARCH)
     w.add("general.name", STR, "ernie-a3b (random weights)")
     w.add("general.alignment", U32, 32)
-    w.add("general.file_type", U32, 15)                 # MOSTLY_Q4_K_M
+    w.add("general.file_type", U32, FILE_TYPE[mix])
     w.add("general.quantization_version", U32, 2)
     for key, vt, v in (("vocab_size", U32, V), ("context_length", U32, 131072),
                        ("embedding_length", U32, H), ("block_count", U32, L),
@@ -97,6 +102,7 @@ def write(path):
     w.add("tokenizer.ggml.add_eos_token", BOOL, False)
 
     def q(name, gtype, shape):
+        gtype = Q8_0 if mix == "q8_0" else gtype
         w.tensor(name, gtype, shape, lambda: blocks(rng, gtype, shape))
 
     def ones(name, n):
@@ -188,9 +194,9 @@ def stats(path):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--stats":
         return stats(sys.argv[2])
-    if len(sys.argv) != 2:
-        sys.exit("usage: gen_a3b.py OUT.gguf | gen_a3b.py --stats FILE.gguf")
-    write(sys.argv[1])
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["q4_k_m"], ["q8_0"]):
+        sys.exit("usage: gen_a3b.py OUT.gguf [q4_k_m|q8_0] | gen_a3b.py --stats FILE.gguf")
+    write(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else "q4_k_m")
 
 
 if __name__ == "__main__":
