@@ -36,16 +36,15 @@
 #define MV_MAX_N (MAT_BF16_MIN_ROWS - 1)  /* mat_mul on so few rows: matrix-vector products */
 #define PANEL_ROWS 256       /* weight rows converted to f32 per sgemm call */
 #define ROW_ALIGN 16         /* task row blocks start on a multiple of this */
-#define TASKS_PER_THREAD 4
-#define VEC_TASK_BYTES (1 << 18) /* a matrix-vector task streams at least this:
-				  * long enough for the prefetcher, short enough
-				  * that a Q4_K_M 0.3B's q, k and v split evenly
-				  * (1 MB: one thread did q while the other did k
-				  * and v, then waited; 10% of its decode), and at
-				  * most 8 times this: the last task of a job is
-				  * what the other threads wait for (the output
-				  * head of 87 MB was 8 tasks of 11 MB) */
-#define VEC_TASK_MAX (8 * VEC_TASK_BYTES)
+#define TASKS_PER_THREAD 4   /* batch products: tasks a thread, so that one
+				* without a core leaves little behind */
+#define VEC_TASK_MIN (1 << 16)  /* the bytes a matrix-vector piece streams (see
+				 * cut_pieces): the last ones of a job this small,
+				 * the 0.3B Q4_K_M decoded 5% faster than with
+				 * tasks of 256 KB to the end */
+#define VEC_TASK_MAX (1 << 21)  /* at most: the output head of 87 MB as 8 tasks
+				 * of 11 MB left the other thread waiting */
+#define VEC_PIECES 512          /* pieces a job may be cut into */
 #define XQ_TASK_BYTES (1 << 17)  /* weights a batch task of integer products takes
 				  * (in L2 while every activation row passes) */
 #define XQ_TILE_ROWS 16          /* weight rows kept in L1 across activation groups */
@@ -232,17 +231,6 @@ static void range(const Job *j, int i, int64_t *r0, int64_t *r1)
 	*r1 = *r0 + j->per < j->W->rows ? *r0 + j->per : j->W->rows;
 }
 
-static void vec_task(void *arg, int i)
-{
-	Job *j = arg;
-	int64_t r0, r1;
-	range(j, i, &r0, &r1);
-	if (j->xq)
-		j->c->k->vec_xq[j->W->type](j->y, 0, j->W, j->xq, 1, r0, r1);
-	else
-		j->c->k->vec[j->W->type](j->y, j->W, j->x, r0, r1);
-}
-
 /* Several products as one pool job: tasks [first[m], first[m + 1]) are
  * those of matrix m. */
 typedef struct {
@@ -258,12 +246,6 @@ static Job *job_of(Jobs *v, int *i)
 		m++;
 	*i -= v->first[m];
 	return &v->job[m];
-}
-
-static void vecs_task(void *arg, int i)
-{
-	Job *j = job_of(arg, &i);
-	vec_task(j, i);
 }
 
 /* xq[m] = x[m] as 8-bit integers for the W[m] that take them (NULL for
@@ -302,55 +284,79 @@ static void round_vecs(Compute *c, int k, const XQ *xq[], const Mat *const W[],
 			xq[m] = &q[first[m]];
 }
 
-/* The bytes a task of the matrix-vector job W[0..k) streams: the job's
- * bytes over TASKS_PER_THREAD a thread, within [VEC_TASK_BYTES,
- * VEC_TASK_MAX]. Sized by the whole job, not by each matrix: every task
- * starts a new stream, which the prefetchers pick up only after its first
- * misses. The MoE's jobs of 14 expert matrices of 2.2 MB cut 8 ways each
- * streamed at 25 GB/s from memory, cut 2 ways at 28 (one matrix of 141
- * MB: 29.5). */
-static int64_t vec_task_bytes(int k, const Mat *const W[], int threads)
+/* A matrix-vector job's tasks: piece i is rows [r0, r1) of matrix m. */
+typedef struct {
+	int m;
+	int64_t r0, r1;
+} Piece;
+
+typedef struct {
+	Job job[MAT_VECS_MAX];
+	Piece piece[VEC_PIECES];
+} VecJobs;
+
+static void vec_rows(const Job *j, int64_t r0, int64_t r1)
 {
-	int64_t bytes = 0;
-	for (int m = 0; m < k; m++)
-		bytes += W[m]->rows * row_bytes(W[m]);
-	bytes /= TASKS_PER_THREAD * threads;
-	return bytes < VEC_TASK_BYTES ? VEC_TASK_BYTES : bytes > VEC_TASK_MAX ? VEC_TASK_MAX : bytes;
+	if (j->xq)
+		j->c->k->vec_xq[j->W->type](j->y, 0, j->W, j->xq, 1, r0, r1);
+	else
+		j->c->k->vec[j->W->type](j->y, j->W, j->x, r0, r1);
 }
 
-/* j's matrix cut into equal tasks of about task bytes (row blocks of
- * ROW_ALIGN); returns their count. */
-static int split_vec(Job *j, int64_t task)
+static void vec_piece(void *arg, int i)
 {
-	int64_t rows = j->W->rows, tasks = (rows * row_bytes(j->W) + task - 1) / task;
-	j->per = (rows + tasks - 1) / tasks;
-	j->per = (j->per + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
-	return (int)((rows + j->per - 1) / j->per);
+	const VecJobs *v = arg;
+	const Piece *p = &v->piece[i];
+	vec_rows(&v->job[p->m], p->r0, p->r1);
+}
+
+/* Cut the k matrices into pieces, guided: each piece is 1 / threads of
+ * the job's bytes still left, within [VEC_TASK_MIN, VEC_TASK_MAX] bytes,
+ * and ends where its matrix does. Few pieces, since each starts a new
+ * stream that the prefetchers pick up only after its first misses (14
+ * expert matrices of 2.2 MB cut 8 ways each streamed at 25 GB/s, 2 ways
+ * at 28); small ones last, since the last piece is what the other
+ * threads wait for. Returns the count. */
+static int cut_pieces(VecJobs *v, int k, int threads)
+{
+	int64_t left = 0;
+	int n = 0;
+	for (int m = 0; m < k; m++)
+		left += v->job[m].W->rows * row_bytes(v->job[m].W);
+	for (int m = 0; m < k; m++) {
+		int64_t rows = v->job[m].W->rows, rb = row_bytes(v->job[m].W);
+		for (int64_t r = 0; r < rows; n++) {
+			int64_t bytes = left / threads;
+			bytes = bytes < VEC_TASK_MIN ? VEC_TASK_MIN : bytes > VEC_TASK_MAX ? VEC_TASK_MAX : bytes;
+			int64_t per = ((bytes + rb - 1) / rb + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
+			int64_t r1 = rows - r - per < VEC_TASK_MIN / rb || n >= VEC_PIECES - (k - m)
+					     ? rows : r + per;
+			v->piece[n] = (Piece){ .m = m, .r0 = r, .r1 = r1 };
+			left -= (r1 - r) * rb;
+			r = r1;
+		}
+	}
+	return n;
 }
 
 void mat_vecs(Compute *c, int k, float *const y[], const Mat *const W[],
 	      const float *const x[])
 {
-	Jobs v;
+	VecJobs v;
 	const XQ *xq[MAT_VECS_MAX];
 	int64_t elems = 0;
 
 	round_vecs(c, k, xq, W, x);
 
-	for (int m = 0; m < k; m++)
-		elems += W[m]->rows * W[m]->cols;
-	int threads = elems < PAR_MIN_ELEMS ? 1 : pool_threads(c->pool);
-	int64_t task = vec_task_bytes(k, W, threads);
-	v.first[0] = 0;
 	for (int m = 0; m < k; m++) {
+		elems += W[m]->rows * W[m]->cols;
 		v.job[m] = (Job){.c = c, .y = y[m], .W = W[m], .x = x[m], .n = 1, .xq = xq[m]};
-		v.first[m + 1] = v.first[m] + split_vec(&v.job[m], task);
 	}
-	if (threads == 1)
-		for (int i = 0; i < v.first[k]; i++)
-			vecs_task(&v, i);
+	if (elems < PAR_MIN_ELEMS || pool_threads(c->pool) == 1)
+		for (int m = 0; m < k; m++)
+			vec_rows(&v.job[m], 0, W[m]->rows);
 	else
-		pool_run(c->pool, vecs_task, &v, v.first[k]);
+		pool_run(c->pool, vec_piece, &v, cut_pieces(&v, k, pool_threads(c->pool)));
 }
 
 void mat_vec(Compute *c, float *y, const Mat *W, const float *x)

@@ -159,7 +159,7 @@ static void check_isa(Isa isa, Precision prec, int threads)
 static void check_vecs(Compute *c)
 {
 	enum { K = 4 };
-	/* the last, 4.4 MB of f32, is split into tasks (VEC_TASK_BYTES) */
+	/* the last, 4.4 MB of f32, is cut into pieces (cut_pieces in matmul.c) */
 	static const int64_t rows[K] = {700, 301, 33, 1100}, cols[K] = {257, 257, 64, 1000};
 	Mat W[K];
 	const Mat *Wp[K];
