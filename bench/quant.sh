@@ -132,6 +132,13 @@ bench() {
 	fi
 }
 
+# room BYTES FILE: whether this machine's page cache can hold a model of
+# BYTES with 1 GB to spare, and, if FILE is still to be written, its disk
+room() {
+	awk -v b="$1" '/^MemTotal:/ { exit !($2 * 1024 >= b + 2^30) }' /proc/meminfo || return 1
+	[ -s "$2" ] || [ "$(df -Pk "$(dirname "$2")" | awk 'NR == 2 { print $4 }')" -gt $(($1 / 1024)) ]
+}
+
 [ $# -gt 0 ] || set -- 0.3b a3b
 for m in "$@"; do
 	case $m in
@@ -149,9 +156,13 @@ for m in "$@"; do
 		;;
 	a3b)
 		ntg=$((DECODE / 2))
-		for t in q4_k_m q8_0; do
-			f=$CACHE/ernie-a3b-$t.gguf
-			[ -s "$f" ] || echo "bench/quant.sh: writing $f (13 or 23 GB, once)" >&2
+		for t in q4_k_m:13246033888 q8_0:23205560288; do
+			need=${t#*:} t=${t%:*} f=$CACHE/ernie-a3b-$t.gguf
+			if ! room "$need" "$f"; then
+				echo "bench/quant.sh: ernie-21b-a3b $t skipped: its $need bytes need as much memory + 1 GB, and as much disk" >&2
+				continue
+			fi
+			[ -s "$f" ] || echo "bench/quant.sh: writing $f ($need bytes, once)" >&2
 			$PY bench/gen_a3b.py "$f" $t
 			bench "ernie-21b-a3b $t" "$f" "$ROUNDS" 4096 "${LLAMA_TIMEOUT:-400}"
 		done
