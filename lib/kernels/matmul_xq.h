@@ -43,13 +43,16 @@ INLINE float half(const uint8_t *p)
 	return _cvtsh_ss(h);
 }
 
-/* Every cache line of the block VEC_PREFETCH bytes ahead: a K block spans
- * up to four, and the hardware prefetcher alone leaves the stream short. */
+/* Every cache line of the block VEC_PREFETCH bytes ahead into L1, and
+ * VEC_PREFETCH_L2 bytes ahead into L2: a K block spans up to four, and
+ * the hardware prefetcher alone leaves the stream short. */
 INLINE void prefetch_block(const uint8_t *b, int bytes)
 {
 #pragma GCC unroll 4
-	for (int p = 0; p < bytes; p += 64)
+	for (int p = 0; p < bytes; p += 64) {
 		_mm_prefetch((const char *)b + VEC_PREFETCH + p, _MM_HINT_T0);
+		_mm_prefetch((const char *)b + VEC_PREFETCH_L2 + p, _MM_HINT_T1);
+	}
 }
 
 /* Q4_K/Q5_K: the eight 6-bit scales and the eight mins as bytes (the
