@@ -43,8 +43,11 @@ INLINE float hsum(__m256 v)
 }
 
 /* One row at a time, front to back: the weights are read as one sequential
- * stream, which the hardware prefetcher follows (interleaving several rows
- * defeats it); x stays in L1. Four accumulators hide the FMA latency. */
+ * stream (interleaving several rows defeats the hardware prefetcher), and
+ * prefetched VEC_PREFETCH bytes ahead into L1 and VEC_PREFETCH_L2 into L2,
+ * which the hardware alone leaves short: bf16 decode of the 0.3B went from
+ * 33 to 47 tok/s on 2 threads. x stays in L1. Four accumulators hide the
+ * FMA latency. */
 INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K32 = K & ~(int64_t)31;
@@ -56,11 +59,17 @@ INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0
 #pragma GCC unroll 8
 		for (int i = 0; i < 4; i++)
 			a[i] = _mm256_setzero_ps();
-		for (; k < K32; k += 32)
+		for (; k < K32; k += 32) {
+			const char *p = (const char *)w + k * (t == WT_F32 ? 4 : 2);
+			for (int b = 0; b < 32 * (t == WT_F32 ? 4 : 2); b += 64) {
+				_mm_prefetch(p + VEC_PREFETCH + b, _MM_HINT_T0);
+				_mm_prefetch(p + VEC_PREFETCH_L2 + b, _MM_HINT_T1);
+			}
 #pragma GCC unroll 8
 			for (int i = 0; i < 4; i++)
 				a[i] = _mm256_fmadd_ps(load8(t, w, k + 8 * i),
 						       _mm256_loadu_ps(x + k + 8 * i), a[i]);
+		}
 		for (; k + 8 <= K; k += 8)
 			a[0] = _mm256_fmadd_ps(load8(t, w, k), _mm256_loadu_ps(x + k), a[0]);
 		float s = hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])));
