@@ -157,6 +157,7 @@ for m in "$@"; do
 		;;
 	a3b)
 		ntg=$((DECODE / 2))
+		# mix:bytes, the sizes of the files gen_a3b.py writes
 		for t in q4_k_m:13246033888 q8_0:23205560288; do
 			need=${t#*:} t=${t%:*} f=$CACHE/ernie-a3b-$t.gguf
 			if ! room "$need" "$f"; then

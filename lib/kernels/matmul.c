@@ -206,9 +206,9 @@ typedef struct {
 } Job;
 
 /* Tasks of about rows / (TASKS_PER_THREAD * threads) rows but at least
- * min, a multiple of align (and at most max rows, one at least): small
- * enough that a thread that gets no core leaves little behind, large
- * enough to stream. Returns the count. */
+ * min, a multiple of align (and at most max rows): small enough that a
+ * thread that gets no core leaves little behind, large enough to stream.
+ * Returns the count. */
 static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, int64_t max)
 {
 	j->per = (rows + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
@@ -216,7 +216,7 @@ static int split(Job *j, int64_t rows, int threads, int64_t align, int64_t min, 
 		j->per = min;
 	j->per = (j->per + align - 1) / align * align;
 	if (j->per > max)
-		j->per = max > 0 ? max : 1;
+		j->per = max;
 	return (int)((rows + j->per - 1) / j->per);
 }
 

@@ -51,6 +51,7 @@ INLINE float hsum(__m256 v)
 INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K32 = K & ~(int64_t)31;
+	const int size = t == WT_F32 ? 4 : 2;
 
 	for (int64_t r = r0; r < r1; r++) {
 		const void *w = mat_row(W, r);
@@ -60,8 +61,8 @@ INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0
 		for (int i = 0; i < 4; i++)
 			a[i] = _mm256_setzero_ps();
 		for (; k < K32; k += 32) {
-			const char *p = (const char *)w + k * (t == WT_F32 ? 4 : 2);
-			for (int b = 0; b < 32 * (t == WT_F32 ? 4 : 2); b += 64) {
+			const char *p = (const char *)w + k * size;
+			for (int b = 0; b < 32 * size; b += 64) {
 				_mm_prefetch(p + VEC_PREFETCH + b, _MM_HINT_T0);
 				_mm_prefetch(p + VEC_PREFETCH_L2 + b, _MM_HINT_T1);
 			}
