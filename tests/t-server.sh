@@ -63,7 +63,7 @@ done
 FAKE_LOG=$TMP/log fake echo vllm
 got=$(printf '1 5\n3\n\n9\n' | "$RUN" --server "$URL" --top 2 --all | frames | tr '\n' '|')
 check_eq server-all-vllm "ETOP 2:-0.5 3:-1.5|ETOP 6:-0.5 7:-1.5|ETOP 4:-0.5 5:-1.5|ELOG |ETOP 10:-0.5 11:-1.5|" "$got"
-check_eq server-all-request '{"echo": true, "logprobs": 2, "max_tokens": 1, "model": "fake", "prompt": [1, 5], "return_token_ids": true, "return_tokens_as_token_ids": true, "stream": true}' "$(head -n 1 "$TMP/log")"
+check_eq server-all-request '{"echo": true, "logprobs": 2, "max_tokens": 1, "model": "fake", "prompt": [1, 5], "return_token_ids": true, "return_tokens_as_token_ids": true, "stream": true, "temperature": 0}' "$(head -n 1 "$TMP/log")"
 seq 1 12 | awk '{ print $1 * 10, $1 * 10 + 3; print $1; print "" }' >"$TMP/scores"
 "$RUN" --server "$URL" --top 3 --all <"$TMP/scores" >"$TMP/s1"
 "$RUN" --server "$URL" --top 3 --all -P 3 <"$TMP/scores" >"$TMP/s3"
@@ -115,6 +115,10 @@ check_eq server-request-sampling '{"ignore_eos": true, "logit_bias": [[5, false]
 : >"$TMP/log"
 echo 3 | "$RUN" --server "$URL" -n -1 >/dev/null
 check_eq server-request-unlimited '{"n_predict": -1, "prompt": [3], "stream": true}' "$(cat "$TMP/log")"
+# scoring asks for one greedy token, so the server's answer does not vary
+: >"$TMP/log"
+echo 3 | "$RUN" --server "$URL" --top 2 >/dev/null
+check_eq server-request-top '{"n_predict": 1, "n_probs": 2, "prompt": [3], "stream": true, "temperature": 0}' "$(cat "$TMP/log")"
 # 20 prompts, answers arriving in random order: -P 4 writes them in input order
 seq 1 20 | awk '{ print $1 * 10; print "" }' >"$TMP/prompts"
 "$RUN" --server "$URL" -n 4 <"$TMP/prompts" >"$TMP/p1"

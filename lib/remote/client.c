@@ -167,9 +167,13 @@ static int start(Queue *q, Job *j)
 	rq.prompt = j->prompt;
 	rq.nprompt = j->nprompt;
 	rq.model = c->model;
+	/* scoring: the one token the server picks is greedy, so the answer is
+	 * the same every time (llama-server sends no log-probabilities when a
+	 * sampled token ends inside a UTF-8 character) */
 	if (j->kind == JOB_SCORE) {
 		rq.max_tokens = 1;
-		rq.set = REQ_TOP | (c->all ? REQ_ALL : 0);
+		rq.set = REQ_TOP | REQ_TEMP | (c->all ? REQ_ALL : 0);
+		rq.temperature = 0;
 		rq.top = c->top;
 	}
 	ByteBuf body = { 0 };
@@ -210,7 +214,8 @@ static int write_scores(Queue *q, Job *j)
 	if (j->npos <= to)
 		return err(ERR_IO, "server %s: top log-probabilities for %zu positions, not %zu%s",
 			   url, j->npos, to + 1, q->c->all ? " (the prompt's and the next id's: did "
-			   "it ignore echo?)" : "");
+			   "it ignore echo?)" : j->npos ? "" : " (llama-server sends none when its "
+			   "greedy token ends inside a UTF-8 character)");
 	int rc = 0;
 	for (size_t p = 0; p < from; p++)
 		at += (size_t)j->top_n[p];
