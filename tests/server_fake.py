@@ -19,6 +19,12 @@ MODE:
   cut     two chunks, then the connection closes (no end of stream)
   silent  accepts, then says nothing
   raw     an event stream whose body is $FAKE_BODY, as it is
+  split   (llama-server) as echo, but as llama-server streams a byte token
+          that leaves its text inside a UTF-8 character: no event for the
+          ids at positions 1, 4, 7... of each stream; every chunk says
+          tokens_predicted; "stream": false answers one object, every id
+  split-bare  as split, but the whole answer has no ids (return_tokens
+          ignored)
   models-html  GET /v1/models answers an HTML page
 DIALECT: llama-server (default), vllm or fastdeploy. Each request's body is
 appended to $FAKE_LOG when set. $FAKE_TLS=CERT:KEY (PEM files) serves https.
@@ -126,6 +132,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if MODE == "silent":
             time.sleep(30)
             return
+        if MODE.startswith("split") and req.get("stream") is False:
+            n = req["n_predict"]
+            ids = [] if MODE == "split-bare" else [req["prompt"][-1] + 1 + i for i in range(n)]
+            return self.send(200, json.dumps({"content": "", "tokens": ids, "stop": True,
+                                              "tokens_predicted": n, "stop_type": "limit"}))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
@@ -148,9 +159,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             time.sleep(random.random() * 0.05)
             top = req.get("n_probs", req.get("logprobs") or 0)
-            self.wfile.write(b"data: " + json.dumps(chunk([base + 1 + i], False, top)).encode() + b"\n\n")
+            c = chunk([base + 1 + i], False, top)
+            if MODE.startswith("split"):
+                if i % 3 == 1:
+                    continue
+                c["tokens_predicted"] = i + 1
+            self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n")
             self.wfile.flush()
-        self.wfile.write(b"data: " + json.dumps(chunk([], True)).encode() + b"\n\n")
+        c = chunk([], True)
+        if MODE.startswith("split"):
+            c["tokens_predicted"] = n
+        self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n")
         if DIALECT != "llama-server":
             self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()

@@ -114,6 +114,9 @@ typedef struct {
 	size_t nprompt, cap;
 	int32_t *ids;           /* the answer so far (owned) */
 	size_t n, ids_cap, written;
+	size_t base;            /* ids that came before the current request */
+	int whole;              /* the current request asks for WHOLE_IDS as one object */
+	int limit;              /* the server stopped it at its n_predict */
 	size_t first;           /* JOB_SCORE with --all: the record's first position */
 	int32_t *top_ids;       /* JOB_SCORE: the pairs of each position, in order */
 	float *top_lp;
@@ -146,7 +149,18 @@ static int write_ids(Queue *q, Job *j)
 	return rc;
 }
 
-/* A chunk of j's answer: kept, and written at once when j is the oldest. */
+/* on_chunk's code for a stream that lost ids: it ends, and the answer
+ * goes on from the ids that came (resume) */
+enum { LOST_IDS = -1 };
+
+/* The ids asked for as one object after a stream lost some: enough to end
+ * the character that was split, few enough to stream again soon. */
+#define WHOLE_IDS 16
+
+/* A chunk of j's answer: kept, and written at once when j is the oldest.
+ * llama-server streams no event for a token that leaves its text inside a
+ * UTF-8 character (a byte token's), so that id never comes: its count of
+ * ids generated then runs ahead of the ids sent. */
 static int on_chunk(void *ctx, const Chunk *ch)
 {
 	Job *j = ctx;
@@ -156,6 +170,13 @@ static int on_chunk(void *ctx, const Chunk *ch)
 			rc = APPEND(j->top_lp, j->ntop_lp, j->lp_cap, ch->top_lp, ch->ntop);
 		return rc ? rc : APPEND(j->top_n, j->npos, j->pos_cap, ch->top_n, ch->npos);
 	}
+	long long got = (long long)(j->n - j->base + ch->n);
+	if (ch->decoded > got && j->whole)
+		return err(ERR_IO, "server %s: its answer has %lld ids of the %lld it generated",
+			   j->q->c->server.url, got, ch->decoded);
+	if (ch->decoded > got)
+		return LOST_IDS;
+	j->limit = ch->limit;
 	int rc = APPEND(j->ids, j->n, j->ids_cap, ch->ids, ch->n);
 	return rc || !is_head(j->q, j) ? rc : write_ids(j->q, j);
 }
@@ -167,6 +188,11 @@ static int start(Queue *q, Job *j)
 	rq.prompt = j->prompt;
 	rq.nprompt = j->nprompt;
 	rq.model = c->model;
+	rq.whole = j->whole;
+	if (rq.max_tokens > 0)
+		rq.max_tokens -= (long)j->n;
+	if (j->whole && (rq.max_tokens < 0 || rq.max_tokens > WHOLE_IDS))
+		rq.max_tokens = WHOLE_IDS;
 	/* scoring: the one token the server picks is greedy, so the answer is
 	 * the same every time (llama-server sends no log-probabilities when a
 	 * sampled token ends inside a UTF-8 character) */
@@ -179,7 +205,8 @@ static int start(Queue *q, Job *j)
 	ByteBuf body = { 0 };
 	int rc = remote_request(c->api, &rq, &body);
 	if (!rc)
-		rc = remote_stream_start(q->m, &c->server, c->api, body.s, on_chunk, j, &j->s);
+		rc = remote_stream_start(q->m, &c->server, c->api, body.s, j->whole, on_chunk, j,
+					 &j->s);
 	bytebuf_free(&body);
 	if (!rc)
 		q->inflight++;
@@ -263,6 +290,25 @@ static int retire(Queue *q)
 	return rc;
 }
 
+/* The answer goes on in a new request after the ids that came (they stay
+ * written): as one object of WHOLE_IDS ids, which has every id, after a
+ * stream that lost some; then as a stream again. A seeded answer is still
+ * the same each time. */
+static int resume(Queue *q, Job *j, int whole)
+{
+	int rc = APPEND(j->prompt, j->nprompt, j->cap, j->ids + j->base, j->n - j->base);
+	j->base = j->n;
+	j->whole = whole;
+	return rc ? rc : start(q, j);
+}
+
+/* A whole object ended at its n_predict, short of the answer's. */
+static int goes_on(const Queue *q, const Job *j)
+{
+	long max = q->c->rq.max_tokens;
+	return j->whole && j->limit && (max < 0 || j->n < (size_t)max);
+}
+
 /* Wait for one request to end. */
 static int wait_one(Queue *q)
 {
@@ -273,8 +319,10 @@ static int wait_one(Queue *q)
 		Job *j = ctx;
 		remote_stream_free(q->m, s);
 		j->s = NULL;
-		j->finished = 1;
 		q->inflight--;
+		if (rc == LOST_IDS || (!rc && goes_on(q, j)))
+			return resume(q, j, rc == LOST_IDS);
+		j->finished = 1;
 	}
 	return rc ? rc : retire(q);
 }

@@ -229,7 +229,9 @@ int remote_request(RemoteApi api, const RemoteRequest *rq, ByteBuf *body)
 	const char *opt = remote_unsupported(api, rq->set);
 	if (opt)
 		return err(ERR_DATA, "%s cannot carry %s", remote_api_name(api), opt);
-	int llama = api == API_LLAMA, rc = bytebuf_adds(body, "{\"stream\":true");
+	int llama = api == API_LLAMA;
+	int rc = bytebuf_adds(body, llama && rq->whole ? "{\"stream\":false,\"return_tokens\":true"
+			      : "{\"stream\":true");
 	if (!rc && rq->model && !llama && !(rc = bytebuf_adds(body, ",\"model\":")))
 		rc = json_string(body, rq->model);
 	if (!rc)
@@ -424,9 +426,11 @@ static int openai_chunk(RemoteApi api, const Doc *d, const DocNode *root, Chunk 
 	return ids_of_seq(d, ids, c);
 }
 
-/* llama-server: {"content": ..., "tokens": [...], "stop": false, and with
- * n_probs "completion_probabilities": [{"id", "logprob", "top_logprobs":
- * [{"id", "logprob"}...]}]}. */
+/* llama-server: {"content": ..., "tokens": [...], "stop": false,
+ * "tokens_predicted": N, at the end "stop_type": "limit" or another, and
+ * with n_probs "completion_probabilities":
+ * [{"id", "logprob", "top_logprobs": [{"id", "logprob"}...]}]}; the whole
+ * answer ("stream": false) is one such object with every id. */
 static int llama_chunk(const Doc *d, const DocNode *root, Chunk *c, const char *data, size_t len)
 {
 	DocNode *toks = doc_get(root, "tokens");
@@ -441,6 +445,10 @@ static int llama_chunk(const Doc *d, const DocNode *root, Chunk *c, const char *
 	if (!rc)
 		rc = doc_bool(d, st, "stop", &stop);
 	c->finished = c->done = stop;
+	DocNode *dec = doc_get(root, "tokens_predicted"), *type = doc_get(root, "stop_type");
+	if (!rc && !doc_is_null(dec))
+		rc = doc_int(d, dec, "tokens_predicted", &c->decoded);
+	c->limit = type && type->kind == DOC_SCALAR && !strcmp(type->str, "limit");
 	DocNode *probs = doc_get(root, "completion_probabilities");
 	if (rc || doc_is_null(probs) || probs->kind != DOC_SEQ || probs->n == 0)
 		return rc;
@@ -474,6 +482,8 @@ int remote_chunk(RemoteApi api, const char *data, size_t len, Chunk *c)
 {
 	c->n = c->ntop = c->npos = 0;
 	c->done = c->finished = 0;
+	c->decoded = 0;
+	c->limit = 0;
 	if (len == 6 && !memcmp(data, "[DONE]", 6)) {
 		c->done = 1;
 		return 0;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #define MAX_ERROR_BODY (64u << 10)      /* bytes of an HTTP error body kept */
+#define MAX_ANSWER (64u << 20)          /* bytes of a whole (not streamed) answer */
 
 int remote_http_init(void)
 {
@@ -121,7 +122,9 @@ struct RemoteStream {
 	Chunk chunk;
 	ByteBuf error_body;             /* an HTTP error's body, for its message */
 	long status;                    /* HTTP status, once the headers are in */
-	char *ctype;                    /* its Content-Type when not an event stream (owned) */
+	char *ctype;                    /* its Content-Type when not the one asked for (owned) */
+	int whole;                      /* one JSON object, not events (RemoteRequest.whole) */
+	ByteBuf answer;                 /* that object, decoded once it has all come */
 	int done;                       /* the stream's end was seen */
 	int rc;                         /* a decoding or on_chunk failure */
 };
@@ -161,6 +164,11 @@ static int on_event(void *ctx, const char *data, size_t len)
 	return s->chunk.n || s->chunk.npos || s->chunk.finished ? s->on_chunk(s->ctx, &s->chunk) : 0;
 }
 
+static const char *content_type(const RemoteStream *s)
+{
+	return s->whole ? "application/json" : "text/event-stream";
+}
+
 static size_t on_bytes(char *p, size_t size, size_t n, void *ctx)
 {
 	RemoteStream *s = ctx;
@@ -168,7 +176,7 @@ static size_t on_bytes(char *p, size_t size, size_t n, void *ctx)
 		char *ct = NULL;
 		curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
 		curl_easy_getinfo(s->h, CURLINFO_CONTENT_TYPE, &ct);
-		if (!ct || strncasecmp(ct, "text/event-stream", 17))
+		if (!ct || strncasecmp(ct, content_type(s), strlen(content_type(s))))
 			if (!(s->ctype = strdup(ct ? ct : "without a Content-Type")))
 				return 0;
 	}
@@ -176,13 +184,21 @@ static size_t on_bytes(char *p, size_t size, size_t n, void *ctx)
 		size_t keep = s->error_body.len < MAX_ERROR_BODY ? size * n : 0;
 		return bytebuf_add(&s->error_body, p, keep) ? 0 : size * n;
 	}
+	if (s->whole) {
+		if (s->answer.len + size * n > MAX_ANSWER)
+			s->rc = err(ERR_IO, "server %s: an answer of over %u MB", s->sv->url,
+				    MAX_ANSWER >> 20);
+		else
+			s->rc = bytebuf_add(&s->answer, p, size * n);
+		return s->rc ? 0 : size * n;
+	}
 	if ((s->rc = sse_feed(&s->sse, p, size * n, on_event, s)))
 		return 0;                       /* ends the transfer */
 	return size * n;
 }
 
 int remote_stream_start(RemoteMulti *m, const RemoteServer *sv, RemoteApi api, const char *body,
-			RemoteChunkFn on_chunk, void *ctx, RemoteStream **out)
+			int whole, RemoteChunkFn on_chunk, void *ctx, RemoteStream **out)
 {
 	RemoteStream *s = calloc(1, sizeof *s);
 	if (!s || !(s->body = strdup(body)) || !(s->h = curl_easy_init())) {
@@ -193,12 +209,14 @@ int remote_stream_start(RemoteMulti *m, const RemoteServer *sv, RemoteApi api, c
 	}
 	s->sv = sv;
 	s->api = api;
+	s->whole = whole;
 	s->on_chunk = on_chunk;
 	s->ctx = ctx;
 	sse_init(&s->sse);
 	int rc = setup(s->h, sv, remote_path(api), s->errbuf, &s->hdrs);
 	s->hdrs = curl_slist_append(s->hdrs, "Content-Type: application/json");
-	s->hdrs = curl_slist_append(s->hdrs, "Accept: text/event-stream");
+	s->hdrs = curl_slist_append(s->hdrs, whole ? "Accept: application/json" :
+				    "Accept: text/event-stream");
 	if (!rc && !s->hdrs)
 		rc = err(ERR_IO, "out of memory");
 	if (!rc) {
@@ -230,6 +248,7 @@ void remote_stream_free(RemoteMulti *m, RemoteStream *s)
 	sse_free(&s->sse);
 	chunk_free(&s->chunk);
 	bytebuf_free(&s->error_body);
+	bytebuf_free(&s->answer);
 	free(s->ctype);
 	free(s->body);
 	free(s);
@@ -254,9 +273,10 @@ static int outcome(RemoteStream *s, CURLcode c)
 		return err(ERR_IO, "server %s: HTTP %ld%s%s", s->sv->url, s->status,
 			   *msg ? ": " : "", msg);
 	if (s->ctype)
-		return err(ERR_IO, "server %s: the answer is %s, not an event stream: %s", s->sv->url,
-			   s->ctype, msg);
-	int rc = s->done ? 0 : sse_finish(&s->sse, on_event, s);
+		return err(ERR_IO, "server %s: the answer is %s, not %s: %s", s->sv->url, s->ctype,
+			   s->whole ? "JSON" : "an event stream", msg);
+	int rc = s->whole ? on_event(s, s->answer.len ? s->answer.s : "", s->answer.len)
+			  : s->done ? 0 : sse_finish(&s->sse, on_event, s);
 	if (rc)
 		return rc;
 	if (!s->done)

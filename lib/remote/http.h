@@ -42,9 +42,12 @@ int remote_multi_new(RemoteMulti **m);
 void remote_multi_free(RemoteMulti *m);
 
 /* Start POSTing body (JSON) to server->url + remote_path(api). The stream
- * is the multi's until remote_multi_next() hands it back. */
+ * is the multi's until remote_multi_next() hands it back. whole: the body
+ * asked for one JSON object, not events (RemoteRequest.whole): on_chunk
+ * sees it as one chunk once it has all come. */
 int remote_stream_start(RemoteMulti *m, const RemoteServer *server, RemoteApi api,
-			const char *body, RemoteChunkFn on_chunk, void *ctx, RemoteStream **s);
+			const char *body, int whole, RemoteChunkFn on_chunk, void *ctx,
+			RemoteStream **s);
 
 /* Move the transfers on until one ends; *done gets it and its result is
  * returned: 0 when the stream reached its end, else the failure (on_chunk's

@@ -70,6 +70,8 @@ typedef struct {
 	int top;                        /* REQ_TOP: top-K log-probabilities of the next token;
 					 * with REQ_ALL also of every prompt position (vLLM's
 					 * echo: the prompt's log-probabilities come first) */
+	int whole;                      /* llama-server: the answer as one JSON object with
+					 * every id ("stream": false), not as events */
 } RemoteRequest;
 
 /* Set one sampling parameter by its Hugging Face name (lib/sample's
@@ -119,6 +121,10 @@ typedef struct {
 	size_t n, cap;
 	int done;                       /* the stream's end: [DONE], or llama-server's stop */
 	int finished;                   /* a finish_reason or stop: the answer is complete */
+	long long decoded;              /* llama-server: ids generated so far, this chunk's
+					 * included ("tokens_predicted"); 0 when not said */
+	int limit;                      /* llama-server: it stopped at n_predict
+					 * ("stop_type": "limit") */
 	int32_t *top_ids;               /* [ntop] top-K ids (REQ_TOP), position after position */
 	float *top_lp;                  /* [ntop] their log-probabilities, as the server sent them */
 	size_t ntop, top_cap;

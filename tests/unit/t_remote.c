@@ -18,6 +18,8 @@ typedef struct {
 	int ntop;
 	int32_t top_n[16];              /* pairs per position */
 	int npos;
+	long long decoded;              /* the last tokens_predicted said */
+	int limit;
 } Got;
 
 static int on_event(void *ctx, const char *data, size_t len)
@@ -38,6 +40,8 @@ static int on_event(void *ctx, const char *data, size_t len)
 		g->top_n[g->npos++] = c.top_n[i];
 	g->done |= c.done;
 	g->finished |= c.finished;
+	g->decoded = c.decoded ? c.decoded : g->decoded;
+	g->limit |= c.limit;
 	chunk_free(&c);
 	return rc;
 }
@@ -141,6 +145,41 @@ TEST(remote_fastdeploy_stream)
 TEST(remote_llama_stream)
 {
 	check_stream(API_LLAMA, "llama-server.sse", (const int32_t[]){ 1204, 3157 }, 2, 3);
+}
+
+/* llama-server's stream of a sampled answer (seed 5, the tiny model) whose
+ * two byte tokens left the text inside a UTF-8 character: no event for
+ * them, and tokens_predicted jumps from 4 to 7 */
+TEST(remote_llama_lost_ids)
+{
+	Got g = replay_file(API_LLAMA, "llama-server-gap.sse");
+	CHECK_EQ_INT(g.n, 6);
+	CHECK_EQ_INT(g.decoded, 8);
+	CHECK(g.done && g.finished && g.limit);
+}
+
+/* "stream": false, "return_tokens": true: one object with every id */
+TEST(remote_llama_whole)
+{
+	size_t len;
+	char *text = load("llama-server-whole.json", &len);
+	CHECK(text != NULL);
+	Chunk c = { 0 };
+	CHECK_EQ_INT(remote_chunk(API_LLAMA, text ? text : "", text ? len : 0, &c), 0);
+	CHECK_EQ_INT((int)c.n, 3);
+	if (c.n == 3)
+		CHECK(c.ids[0] == 896 && c.ids[1] == 9 && c.ids[2] == 620);
+	CHECK(c.done && c.finished && c.limit);
+	CHECK_EQ_INT((int)c.decoded, 3);
+	const char *eos = "{\"tokens\":[2],\"stop\":true,\"tokens_predicted\":1,"
+			  "\"stop_type\":\"eos\"}";
+	CHECK_EQ_INT(remote_chunk(API_LLAMA, eos, strlen(eos), &c), 0);
+	CHECK(c.finished && !c.limit);
+	const char *bad = "{\"tokens\":[],\"stop\":false,\"tokens_predicted\":\"x\"}";
+	CHECK_EQ_INT(remote_chunk(API_LLAMA, bad, strlen(bad), &c), ERR_DATA);
+	CHECK(strstr(err_msg(), "tokens_predicted: expected an integer"));
+	chunk_free(&c);
+	free(text);
 }
 
 TEST(remote_top_logprobs)
@@ -309,6 +348,9 @@ TEST(remote_request_bodies)
 		   "\"return_token_ids\":true,\"logprobs\":5,\"return_tokens_as_token_ids\":true}");
 	check_body(API_LLAMA, &top, "{\"stream\":true,\"prompt\":[1,23,456],\"n_predict\":1,"
 		   "\"n_probs\":5}");
+	RemoteRequest whole = { .prompt = prompt, .nprompt = 1, .max_tokens = 16, .whole = 1 };
+	check_body(API_LLAMA, &whole, "{\"stream\":false,\"return_tokens\":true,\"prompt\":[1],"
+		   "\"n_predict\":16}");
 	top.set |= REQ_ALL;
 	check_body(API_VLLM, &top, "{\"stream\":true,\"prompt\":[1,23,456],\"max_tokens\":1,"
 		   "\"return_token_ids\":true,\"logprobs\":5,\"return_tokens_as_token_ids\":true,"
