@@ -21,7 +21,9 @@
 # (built once in ~/.cache/ernie-oracles); without it, only ernie-run's rows.
 #   BIN=build THREADS=2 BW=GB/s sh bench/quant.sh [0.3b|a3b ...]
 # Needs $BIN/bench/membw (bench/run builds it). QUANT_ROUNDS (1) rounds of
-# llama-bench for each file, ernie-run before and after each.
+# llama-bench for each file, ernie-run before and after each. ISA=avx2: an
+# AVX2-only host on this one: ernie-run --isa avx2 against llama-bench
+# built for AVX2 + FMA + F16C (tests/oracles/llama.sh's LLAMA_VARIANT=avx2).
 set -e
 BIN=${BIN:-build}
 THREADS=${THREADS:-${OPENBLAS_NUM_THREADS:-$(nproc)}}
@@ -29,12 +31,21 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ernie-bench
 PY=/usr/bin/python3
 ROUNDS=${QUANT_ROUNDS:-1}
 bw=${BW:-0}
+case ${ISA:-} in
+'') variant=native isa='' tag='' ;;
+avx2) variant=avx2 isa='--isa avx2' tag=' (AVX2 only)' ;;
+*) echo "bench/quant.sh: ISA is avx2 or unset, not $ISA" >&2; exit 2 ;;
+esac
 . bench/inputs.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 inputs "$tmp"
 
-lbin=$(sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
+if [ $variant = native ]; then
+	lbin=$(sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
+else
+	lbin=$(LLAMA_VARIANT=$variant LLAMA_TARGETS=llama-bench sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
+fi
 if [ -z "$lbin" ] || [ ! -x "$lbin/llama-bench" ]; then
 	echo "bench/quant.sh: no llama-bench ($(tail -n 1 "$tmp/llama")): llama.cpp rows skipped" >&2
 	lbin=
@@ -73,13 +84,15 @@ llama() {
 # bandwidth pass), each kept if the best so far; rss, the decode's peak
 ernie() {
 	bw=$(max "$bw" "$("$BIN/bench/membw" -b "$THREADS" | cut -f 2)")
-	if "$BIN/ernie-run" -m "$2" -t "$THREADS" -v --top 1 <"$tmp/prefill" \
+	# shellcheck disable=SC2086
+	if "$BIN/ernie-run" -m "$2" -t "$THREADS" $isa -v --top 1 <"$tmp/prefill" \
 		>/dev/null 2>"$tmp/err"; then
 		pp=$(max "$pp" "$(tps "$tmp/err" "prompt eval")")
 	else
 		echo "bench/quant.sh: $1 prefill: $(tail -n 1 "$tmp/err")" >&2
 	fi
-	if /usr/bin/time -f '%M' -o "$tmp/rss" "$BIN/ernie-run" -m "$2" -t "$THREADS" \
+	# shellcheck disable=SC2086
+	if /usr/bin/time -f '%M' -o "$tmp/rss" "$BIN/ernie-run" -m "$2" -t "$THREADS" $isa \
 		-c "$3" -v --top 1 <"$tmp/decode" >/dev/null 2>"$tmp/err"; then
 		tg=$(max "$tg" "$(tps "$tmp/err" eval)")
 		rss=$(max "$rss" "$(cat "$tmp/rss")")
@@ -91,7 +104,7 @@ ernie() {
 # bench NAME FILE ROUNDS CTX SECONDS: the rows of one GGUF; ernie-run runs before
 # and after each round of llama-bench (ROUNDS + 1 times)
 bench() {
-	name=$1 file=$2
+	name=$1$tag file=$2
 	$PY bench/gen_a3b.py --stats "$file" >"$tmp/stats"
 	bytes=$(awk '$1 == "decode_bytes" { print $2 }' "$tmp/stats")
 	size=$(awk '$1 == "file_bytes" { print $2 }' "$tmp/stats")

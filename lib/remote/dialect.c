@@ -427,7 +427,8 @@ static int openai_chunk(RemoteApi api, const Doc *d, const DocNode *root, Chunk 
 }
 
 /* llama-server: {"content": ..., "tokens": [...], "stop": false,
- * "tokens_predicted": N, at the end "stop_type": "limit" or another, and
+ * "tokens_predicted": N, at the end "stop_type": "limit" or another and
+ * "truncated", and
  * with n_probs "completion_probabilities":
  * [{"id", "logprob", "top_logprobs": [{"id", "logprob"}...]}]}; the whole
  * answer ("stream": false) is one such object with every id. */
@@ -446,9 +447,13 @@ static int llama_chunk(const Doc *d, const DocNode *root, Chunk *c, const char *
 		rc = doc_bool(d, st, "stop", &stop);
 	c->finished = c->done = stop;
 	DocNode *dec = doc_get(root, "tokens_predicted"), *type = doc_get(root, "stop_type");
+	DocNode *cut = doc_get(root, "truncated");
+	int truncated = 0;
 	if (!rc && !doc_is_null(dec))
 		rc = doc_int(d, dec, "tokens_predicted", &c->decoded);
-	c->limit = type && type->kind == DOC_SCALAR && !strcmp(type->str, "limit");
+	if (!rc && !doc_is_null(cut))
+		rc = doc_bool(d, cut, "truncated", &truncated);
+	c->limit = type && type->kind == DOC_SCALAR && !strcmp(type->str, "limit") && !truncated;
 	DocNode *probs = doc_get(root, "completion_probabilities");
 	if (rc || doc_is_null(probs) || probs->kind != DOC_SEQ || probs->n == 0)
 		return rc;

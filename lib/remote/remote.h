@@ -124,7 +124,8 @@ typedef struct {
 	long long decoded;              /* llama-server: ids generated so far, this chunk's
 					 * included ("tokens_predicted"); 0 when not said */
 	int limit;                      /* llama-server: it stopped at n_predict
-					 * ("stop_type": "limit") */
+					 * ("stop_type": "limit", not "truncated" at
+					 * the end of its context) */
 	int32_t *top_ids;               /* [ntop] top-K ids (REQ_TOP), position after position */
 	float *top_lp;                  /* [ntop] their log-probabilities, as the server sent them */
 	size_t ntop, top_cap;

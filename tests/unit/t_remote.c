@@ -175,6 +175,10 @@ TEST(remote_llama_whole)
 			  "\"stop_type\":\"eos\"}";
 	CHECK_EQ_INT(remote_chunk(API_LLAMA, eos, strlen(eos), &c), 0);
 	CHECK(c.finished && !c.limit);
+	const char *full = "{\"tokens\":[7],\"stop\":true,\"tokens_predicted\":1,"
+			   "\"stop_type\":\"limit\",\"truncated\":true}";
+	CHECK_EQ_INT(remote_chunk(API_LLAMA, full, strlen(full), &c), 0);
+	CHECK(c.finished && !c.limit);
 	const char *bad = "{\"tokens\":[],\"stop\":false,\"tokens_predicted\":\"x\"}";
 	CHECK_EQ_INT(remote_chunk(API_LLAMA, bad, strlen(bad), &c), ERR_DATA);
 	CHECK(strstr(err_msg(), "tokens_predicted: expected an integer"));
