@@ -302,11 +302,11 @@ static int resume(Queue *q, Job *j, int whole)
 	return rc ? rc : start(q, j);
 }
 
-/* A whole object ended at its n_predict, short of the answer's. */
+/* A whole object ended at its n_predict (with ids), short of the answer's. */
 static int goes_on(const Queue *q, const Job *j)
 {
 	long max = q->c->rq.max_tokens;
-	return j->whole && j->limit && (max < 0 || j->n < (size_t)max);
+	return j->whole && j->limit && j->n > j->base && (max < 0 || j->n < (size_t)max);
 }
 
 /* Wait for one request to end. */
