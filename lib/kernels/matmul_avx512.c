@@ -32,13 +32,14 @@ INLINE __mmask16 tail_mask(int64_t n)
 }
 
 /* One row at a time, front to back: the weights are read as one sequential
- * stream, which the hardware prefetcher follows (interleaving several rows
- * defeats it), with VEC_PREFETCH to start each stream sooner; x stays in
- * L1. Four accumulators hide the FMA latency. */
+ * stream (interleaving several rows defeats the hardware prefetcher), and
+ * each cache line prefetched VEC_PREFETCH bytes ahead into L1 and
+ * VEC_PREFETCH_L2 into L2, as the AVX2 kernel does; x stays in L1. Four
+ * accumulators hide the FMA latency. */
 INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0, int64_t r1)
 {
 	const int64_t K = W->cols, K64 = K & ~(int64_t)63;
-	const int64_t size = t == WT_F32 ? 4 : 2;
+	const int size = t == WT_F32 ? 4 : 2;
 	const __mmask16 all = 0xffff;
 
 	for (int64_t r = r0; r < r1; r++) {
@@ -47,14 +48,17 @@ INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0
 #pragma GCC unroll 8
 		for (int i = 0; i < 4; i++)
 			a[i] = _mm512_setzero_ps();
-		for (int64_t k = 0; k < K64; k += 64)
+		for (int64_t k = 0; k < K64; k += 64) {
+			const char *p = (const char *)w + k * size;
+			for (int b = 0; b < 64 * size; b += 64) {
+				_mm_prefetch(p + VEC_PREFETCH + b, _MM_HINT_T0);
+				_mm_prefetch(p + VEC_PREFETCH_L2 + b, _MM_HINT_T1);
+			}
 #pragma GCC unroll 8
-			for (int i = 0; i < 4; i++) {
-				_mm_prefetch((const char *)w + (k + 16 * i) * size + VEC_PREFETCH,
-					     _MM_HINT_T0);
+			for (int i = 0; i < 4; i++)
 				a[i] = _mm512_fmadd_ps(load16(t, w, k + 16 * i, all),
 						       _mm512_loadu_ps(x + k + 16 * i), a[i]);
-			}
+		}
 		for (int64_t k = K64; k < K; k += 16) {
 			__mmask16 m = K - k >= 16 ? all : tail_mask(K - k);
 			a[0] = _mm512_fmadd_ps(load16(t, w, k, m), _mm512_maskz_loadu_ps(m, x + k), a[0]);

@@ -54,17 +54,18 @@ typedef struct {
 } Kernels;
 
 
-/* Bytes ahead of the weights being read that the AVX-512 matrix-vector
- * kernels prefetch (one 1024-column bf16 row): the hardware prefetcher alone
+/* Bytes ahead of the weights being read that the matrix-vector kernels
+ * prefetch into L1 (one 1024-column bf16 row): the hardware prefetcher alone
  * ramps up slowly on each new range of rows; measured 8-10% more decode
  * bandwidth on Zen 5 with 2 threads. */
 #define VEC_PREFETCH 2048
 
-/* Bytes ahead that the integer kernels and AVX2's also prefetch into L2
- * only: the L1 prefetch is limited by the core's few line-fill buffers,
- * and the K types' kernels, busy unpacking, leave it short of the stream;
- * with this the 0.3B Q4_K_M decoded at 123 tok/s instead of 95 (2 threads,
- * Sapphire Rapids), and a longer L1 distance (4 or 8 KB) was slower. */
+/* Bytes ahead that they also prefetch into L2 only: the L1 prefetch is
+ * limited by the core's few line-fill buffers, and the K types' kernels,
+ * busy unpacking, leave it short of the stream; with this the 0.3B Q4_K_M
+ * decoded at 123 tok/s instead of 95, and the bf16 one at 50 instead of 46
+ * (2 threads, Sapphire Rapids), and a longer L1 distance (4 or 8 KB) was
+ * slower. */
 #define VEC_PREFETCH_L2 8192
 
 /* weight rows packed together by the f32 GEMM: three 16-lane registers,
