@@ -29,3 +29,13 @@ row() {
 		printf '%s\t%s\t%s\t\t\n' "$1" "$2" "$3"
 	fi >>"${rows:-/dev/stdout}"
 }
+
+# bw_rows FILE GB/s: the decode rows kept in FILE (name, tok/s, weight bytes
+# a token; tab-separated) against the bandwidth bound, at the end of a run
+# when its best bandwidth is known
+bw_rows() {
+	[ ! -s "$1" ] || while IFS='	' read -r name tg bytes; do
+		row "$name (bound: best bandwidth of the run / bytes)" "$tg" tok/s \
+			"$(awk -v b="$2" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')"
+	done <"$1"
+}

@@ -22,7 +22,8 @@ ROUNDS=${ROUNDS:-3}
 ANSWER=${ANSWER:-24}
 PY=/usr/bin/python3
 . bench/inputs.sh
-top=$(pwd)
+# the programs by absolute path: the wrapper below runs from elsewhere
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 parts=${*:-decode chat batch}
@@ -89,11 +90,11 @@ done
 if [ -n "\${NOCACHE:-}" ] && [ \$gen = fill ]; then cat >/dev/null; exit 0; fi
 [ \$gen = gen ] && set -- "\$@" -n $ANSWER
 echo \$gen >>"$tmp/log"
-exec "$top/$BIN/ernie-run" -v "\$@" 2>>"$tmp/log"
+exec "$BIN/ernie-run" -v "\$@" 2>>"$tmp/log"
 EOF
 chmod +x "$tmp/wrap/ernie-run"
 export ERNIE_MODEL="$model"
-PATH=$tmp/wrap:$top/$BIN:$PATH
+PATH=$tmp/wrap:$BIN:$PATH
 export PATH
 
 # prefilled: prompt tokens computed over the runs logged ("prompt eval"

@@ -20,6 +20,8 @@
 # 21B-A3B): on a busy host the spinning threads collapse. llama.cpp comes from tests/oracles/llama.sh
 # (built once in ~/.cache/ernie-oracles); without it, only ernie-run's rows.
 #   BIN=build THREADS=2 BW=GB/s sh bench/quant.sh [0.3b|a3b ...]
+# BW: the best bandwidth seen before (bench/run's); BW_FILE: a file that
+# gets the best at the end (for bench/run's own rows against it).
 # Needs $BIN/bench/membw (bench/run builds it). QUANT_ROUNDS (1) rounds of
 # llama-bench for each file, ernie-run before and after each. ISA=avx2: an
 # AVX2-only host on this one: ernie-run --isa avx2 against llama-bench
@@ -185,7 +187,5 @@ for m in "$@"; do
 	*) echo "bench/quant.sh: unknown model $m (0.3b, a3b)" >&2; exit 2 ;;
 	esac
 done
-[ ! -s "$tmp/bwrows" ] || while IFS='	' read -r name tg bytes; do
-	row "$name (bound: best bandwidth of the run / bytes)" "$tg" tok/s \
-		"$(awk -v b="$bw" -v n="$bytes" 'BEGIN { print b * 1e9 / n }')"
-done <"$tmp/bwrows"
+bw_rows "$tmp/bwrows" "$bw"
+[ -z "${BW_FILE:-}" ] || echo "$bw" >"$BW_FILE"
