@@ -34,8 +34,8 @@ PY=/usr/bin/python3
 ROUNDS=${QUANT_ROUNDS:-1}
 bw=${BW:-0}
 case ${ISA:-} in
-'') variant=native isa='' tag='' ;;
-avx2) variant=avx2 isa='--isa avx2' tag=' (AVX2 only)' ;;
+'') variant=native targets='' isa='' tag='' ;;
+avx2) variant=avx2 targets=llama-bench isa='--isa avx2' tag=' (AVX2 only)' ;;
 *) echo "bench/quant.sh: ISA is avx2 or unset, not $ISA" >&2; exit 2 ;;
 esac
 . bench/inputs.sh
@@ -43,11 +43,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 inputs "$tmp"
 
-if [ $variant = native ]; then
-	lbin=$(sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
-else
-	lbin=$(LLAMA_VARIANT=$variant LLAMA_TARGETS=llama-bench sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
-fi
+# (no targets: llama.sh's own list)
+lbin=$(LLAMA_VARIANT=$variant LLAMA_TARGETS=$targets sh tests/oracles/llama.sh 2>"$tmp/llama") || lbin=
 if [ -z "$lbin" ] || [ ! -x "$lbin/llama-bench" ]; then
 	echo "bench/quant.sh: no llama-bench ($(tail -n 1 "$tmp/llama")): llama.cpp rows skipped" >&2
 	lbin=

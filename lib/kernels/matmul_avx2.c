@@ -61,11 +61,7 @@ INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0
 		for (int i = 0; i < 4; i++)
 			a[i] = _mm256_setzero_ps();
 		for (; k < K32; k += 32) {
-			const char *p = (const char *)w + k * size;
-			for (int b = 0; b < 32 * size; b += 64) {
-				_mm_prefetch(p + VEC_PREFETCH + b, _MM_HINT_T0);
-				_mm_prefetch(p + VEC_PREFETCH_L2 + b, _MM_HINT_T1);
-			}
+			prefetch_ahead((const char *)w + k * size, 32 * size);
 #pragma GCC unroll 8
 			for (int i = 0; i < 4; i++)
 				a[i] = _mm256_fmadd_ps(load8(t, w, k + 8 * i),

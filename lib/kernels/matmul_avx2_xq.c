@@ -112,7 +112,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
 			KScales k;
 			__m256i s[XQ_MAX];
-			prefetch_block(b, bytes);
+			prefetch_ahead(b, bytes);
 			k_scales(t, b, &k);
 #pragma GCC unroll 32
 			for (int m = 0; m < n; m++)

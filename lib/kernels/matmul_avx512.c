@@ -49,11 +49,7 @@ INLINE void vec_rows(WType t, float *y, const Mat *W, const float *x, int64_t r0
 		for (int i = 0; i < 4; i++)
 			a[i] = _mm512_setzero_ps();
 		for (int64_t k = 0; k < K64; k += 64) {
-			const char *p = (const char *)w + k * size;
-			for (int b = 0; b < 64 * size; b += 64) {
-				_mm_prefetch(p + VEC_PREFETCH + b, _MM_HINT_T0);
-				_mm_prefetch(p + VEC_PREFETCH_L2 + b, _MM_HINT_T1);
-			}
+			prefetch_ahead((const char *)w + k * size, 64 * size);
 #pragma GCC unroll 8
 			for (int i = 0; i < 4; i++)
 				a[i] = _mm512_fmadd_ps(load16(t, w, k + 16 * i, all),

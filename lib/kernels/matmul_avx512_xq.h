@@ -126,7 +126,7 @@ INLINE void rows_k(WType t, int n, float *Y, int64_t ldy, const Mat *W, const XQ
 		}
 		for (int64_t i = 0; i < nb; i++, b += bytes) {
 			KBlock k;
-			prefetch_block(b, bytes);
+			prefetch_ahead(b, bytes);
 			unpack_k(t, b, &k);
 			const __m512 d = _mm512_set1_ps(k.d);
 #pragma GCC unroll 32

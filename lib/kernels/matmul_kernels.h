@@ -68,6 +68,18 @@ typedef struct {
  * slower. */
 #define VEC_PREFETCH_L2 8192
 
+/* Every cache line of the bytes at p, VEC_PREFETCH bytes ahead into L1 and
+ * VEC_PREFETCH_L2 ahead into L2: what a matrix-vector kernel does for each
+ * step of its weight stream (a K block spans up to four lines). */
+static inline __attribute__((always_inline)) void prefetch_ahead(const void *p, int bytes)
+{
+#pragma GCC unroll 4
+	for (int b = 0; b < bytes; b += 64) {
+		__builtin_prefetch((const char *)p + VEC_PREFETCH + b, 0, 3);     /* prefetcht0 */
+		__builtin_prefetch((const char *)p + VEC_PREFETCH_L2 + b, 0, 2);  /* prefetcht1 */
+	}
+}
+
 /* weight rows packed together by the f32 GEMM: three 16-lane registers,
  * like the panels of gemm_np */
 #define GEMM_PACK_ROWS GEMM_PANEL

@@ -43,18 +43,6 @@ INLINE float half(const uint8_t *p)
 	return _cvtsh_ss(h);
 }
 
-/* Every cache line of the block VEC_PREFETCH bytes ahead into L1, and
- * VEC_PREFETCH_L2 bytes ahead into L2: a K block spans up to four, and
- * the hardware prefetcher alone leaves the stream short. */
-INLINE void prefetch_block(const uint8_t *b, int bytes)
-{
-#pragma GCC unroll 4
-	for (int p = 0; p < bytes; p += 64) {
-		_mm_prefetch((const char *)b + VEC_PREFETCH + p, _MM_HINT_T0);
-		_mm_prefetch((const char *)b + VEC_PREFETCH_L2 + p, _MM_HINT_T1);
-	}
-}
-
 /* Q4_K/Q5_K: the eight 6-bit scales and the eight mins as bytes (the
  * layout of scale_min_k4), from three words read one by one (a 12-byte
  * memcpy would go through the stack). */
@@ -79,7 +67,7 @@ INLINE void k4_bytes(const uint8_t *b, uint64_t *sc, uint64_t *m)
 INLINE void block_32(WType t, int n, const uint8_t *b, const XQ *x, int64_t i, __m256 *acc)
 {
 	__m256i q;
-	prefetch_block(b, quant_bytes(t));
+	prefetch_ahead(b, quant_bytes(t));
 	if (t == WT_Q8_0) {
 		q = _mm256_loadu_si256((const __m256i *)(b + 2));
 	} else {                /* elements 0-15 the low nibbles, 16-31 the high */

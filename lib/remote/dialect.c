@@ -428,10 +428,9 @@ static int openai_chunk(RemoteApi api, const Doc *d, const DocNode *root, Chunk 
 
 /* llama-server: {"content": ..., "tokens": [...], "stop": false,
  * "tokens_predicted": N, at the end "stop_type": "limit" or another and
- * "truncated", and
- * with n_probs "completion_probabilities":
- * [{"id", "logprob", "top_logprobs": [{"id", "logprob"}...]}]}; the whole
- * answer ("stream": false) is one such object with every id. */
+ * "truncated", and with n_probs "completion_probabilities": [{"id",
+ * "logprob", "top_logprobs": [{"id", "logprob"}...]}]}; the whole answer
+ * ("stream": false) is one such object with every id. */
 static int llama_chunk(const Doc *d, const DocNode *root, Chunk *c, const char *data, size_t len)
 {
 	DocNode *toks = doc_get(root, "tokens");
